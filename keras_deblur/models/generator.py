@@ -1,0 +1,94 @@
+"""The multi-scale deblurring generator of Nah et al. (CVPR 2017), section 3.1 and Fig. 4.
+
+Where the paper is silent, the conventions of the authors' released PyTorch code are followed:
+inputs centred by subtracting the mid value (0.5 here, 127.5 there), the finer scale's input is
+[blurry - 0.5, link output] with blurry first, and the link takes the coarser scale's centred output.
+"""
+
+import keras
+
+from keras_deblur.models import blocks
+from keras_deblur.models.layers import CropToLevel, GaussianPyramid, PixelShuffle
+
+UPSAMPLE_MODES = ("conv_transpose", "pixel_shuffle")
+
+
+def _link(centred_output, kernel_size, upsample, name):
+    """Carries a coarser scale's centred output up to the next finer scale (3 -> 3 channels, x2)."""
+    channels = blocks.IMAGE_CHANNELS
+    if upsample == "conv_transpose":
+        return keras.layers.Conv2DTranspose(
+            channels, kernel_size, strides=2, padding="same", name=f"{name}_upconv"
+        )(centred_output)
+    x = blocks.conv(channels * 4, kernel_size, f"{name}_conv")(centred_output)
+    return PixelShuffle(2, name=f"{name}_shuffle")(x)
+
+
+def _scale_network(x, num_resblocks, filters, kernel_size, name):
+    """One scale's body: conv to `filters` maps, ResBlocks, conv back to 3 channels (centred)."""
+    x = blocks.conv(filters, kernel_size, f"{name}_conv_first")(x)
+    for index in range(1, num_resblocks + 1):
+        x = blocks.resblock(x, filters, kernel_size, f"{name}_resblock{index:02d}")
+    return blocks.conv(blocks.IMAGE_CHANNELS, kernel_size, f"{name}_conv_last")(x)
+
+
+def build_generator(
+    num_scales=3,
+    num_resblocks=19,
+    filters=64,
+    kernel_size=5,
+    upsample="conv_transpose",
+    input_shape=(None, None, 3),
+    name="generator",
+):
+    """Builds the coarse-to-fine generator as a Keras functional model.
+
+    The model takes ONE batch of RGB images, float in [0, 1], of any height and width. Inside the
+    graph it pads them (repeating the edge) to a multiple of 2^(K-1), builds the Gaussian pyramid
+    (`pyramid.py`), runs the scales coarsest first, and crops every output back.
+
+    Scales are numbered as in the paper, 1 = finest. Layer names: `scale{k}_conv_first`,
+    `scale{k}_resblock{i:02d}_conv{1,2}`, `scale{k}_conv_last`, `link{k}to{k-1}_upconv` (or
+    `_conv` and `_shuffle` with pixel_shuffle links), `latent{k}` for the outputs.
+
+    Args:
+      num_scales: K, the number of pyramid levels (the paper uses 3).
+      num_resblocks: ResBlocks per scale (19 in the paper, so each scale has 40 convs).
+      filters: feature maps of every conv inside a scale (64).
+      kernel_size: side of every conv kernel, odd (5).
+      upsample: the link between scales: "conv_transpose" (the paper's up-convolution, 5x5 stride 2,
+        3 -> 3 channels) or "pixel_shuffle" (a 3 -> 12 conv then depth-to-space x2 in PyTorch's
+        channel order, as in the authors' released code).
+      input_shape: (height, width, 3); None sides accept any size. Fix them only to count FLOPs.
+      name: the model's name.
+
+    Returns:
+      A `keras.Model` whose output is the latent pyramid as a list, finest first: `model(x)[0]` is
+      the deblurred image, the same size as `x`; level k has sides ceil(h / 2^k), ceil(w / 2^k).
+    """
+    blocks.check_positive_int("num_scales", num_scales)
+    blocks.check_positive_int("num_resblocks", num_resblocks)
+    blocks.check_positive_int("filters", filters)
+    blocks.check_odd_kernel(kernel_size)
+    if upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+    blocks.check_image_shape(input_shape)
+
+    blurry = keras.Input(shape=input_shape, name="blurry")
+    blurry_pyramid = GaussianPyramid(num_scales, name="blurry_pyramid")(blurry)
+
+    outputs = []
+    link = None
+    for scale in range(num_scales, 0, -1):
+        x = keras.layers.Rescaling(1.0, offset=-0.5, name=f"scale{scale}_centre")(
+            blurry_pyramid[scale - 1]
+        )
+        if link is not None:
+            x = keras.layers.Concatenate(name=f"scale{scale}_concat")([x, link])
+        centred = _scale_network(x, num_resblocks, filters, kernel_size, f"scale{scale}")
+        latent = keras.layers.Rescaling(1.0, offset=0.5, name=f"scale{scale}_uncentre")(centred)
+        outputs.append(CropToLevel(scale - 1, name=f"latent{scale}")([latent, blurry]))
+        if scale > 1:
+            link = _link(centred, kernel_size, upsample, f"link{scale}to{scale - 1}")
+
+    return keras.Model(blurry, outputs[::-1], name=name)

@@ -1,0 +1,46 @@
+"""Installs keras_deblur. Dependency choices are explained in BUILD.md ("Dependencies")."""
+
+import pathlib
+import re
+
+from setuptools import find_packages, setup
+
+ROOT = pathlib.Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (ROOT / "keras_deblur" / "__init__.py").read_text(), re.M
+).group(1)
+
+TENSORFLOW = "tensorflow>=2.21,<2.22"
+
+setup(
+    name="keras_deblur",
+    version=VERSION,
+    description="DeepDeblur (Nah, Kim and Lee, CVPR 2017) in TensorFlow / Keras 3",
+    long_description=(ROOT / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=find_packages(include=["keras_deblur", "keras_deblur.*"]),
+    install_requires=[
+        TENSORFLOW,
+        "keras>=3.15,<4",
+        # TF 2.21 no longer installs TensorBoard; without it tf.summary raises TBNotInstalledError.
+        "tensorboard>=2.21,<2.22",
+        "absl-py>=2.1",
+        "matplotlib>=3.8",
+        "numpy>=1.26",
+    ],
+    extras_require={
+        # jax runs the models on Keras's JAX backend in a test, to keep them backend-agnostic.
+        "test": ["pytest>=8", "jax>=0.4.30"],
+        # On a machine with an NVIDIA GPU: pip install -e ".[cuda]" pulls TF's CUDA libraries.
+        "cuda": ["tensorflow[and-cuda]>=2.21,<2.22"],
+    },
+    # The user commands become console scripts as they are built (`deblur` is the first to come).
+    entry_points={"console_scripts": []},
+    classifiers=[
+        "Programming Language :: Python :: 3.11",
+        "License :: OSI Approved :: MIT License",
+        "Topic :: Scientific/Engineering :: Image Processing",
+    ],
+)
