@@ -1,0 +1,159 @@
+"""The paper's blur synthesis (section 2, eq. 2-3): average consecutive sharp frames of a fast video.
+
+    B = g( 1/M * sum_i g^-1(S[i]) ),  with the camera response g(x) = x^(1/gamma)
+
+so g^-1(x) = x^gamma takes 8-bit frames back to (approximately) linear light before averaging.
+gamma = 2.2 is the paper's; gamma = 1 is plain averaging. The sharp target is the middle frame.
+"""
+
+import dataclasses
+import posixpath
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from keras_deblur.data import images
+from keras_deblur.data.png_info import DataError
+
+DEFAULT_GAMMA = 2.2
+
+
+def synthesize_blur(frames, gamma=DEFAULT_GAMMA):
+    """Blurs M consecutive sharp frames into one image.
+
+    Args:
+      frames: [M, H, W, 3] uint8 frames, or floats in [0, 1].
+      gamma: the camera response exponent; 1 averages the stored values linearly.
+
+    Returns:
+      The blurry image, [H, W, 3] uint8 (quantised to 8 bits, as a camera would store it).
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[0] < 1:
+        raise ValueError(f"frames must be [M, H, W, C] with M >= 1, got shape {frames.shape}")
+    if gamma <= 0:
+        raise ValueError(f"gamma must be > 0, got {gamma}")
+    values = frames.astype(np.float64)
+    if frames.dtype == np.uint8:
+        values /= 255.0
+    linear = np.power(values, gamma)
+    return images.to_uint8(np.power(linear.mean(axis=0), 1.0 / gamma))
+
+
+def middle_index(num_frames):
+    """Index of the sharp target among M frames: the middle one (the later middle one if M is even)."""
+    return num_frames // 2
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthesisConfig:
+    """How `synthesize_tree` turns high-speed frames into pairs."""
+
+    min_frames: int = 7
+    max_frames: int = 13
+    gamma: float = DEFAULT_GAMMA
+    test_fraction: float = 0.3
+    seed: int = 0
+    skip_bad_pairs: bool = False
+
+    def __post_init__(self):
+        if not 1 <= self.min_frames <= self.max_frames:
+            raise ValueError(
+                "need 1 <= min_frames <= max_frames, got "
+                f"min_frames={self.min_frames}, max_frames={self.max_frames}"
+            )
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
+
+
+def write_gopro_pair(output_dir, split, sequence, frame_name, sharp, blur, blur_gamma):
+    """Writes one pair in the GOPRO layout: blur (linear), blur_gamma (camera response) and sharp."""
+    for key, pixels in (("sharp", sharp), ("blur", blur), ("blur_gamma", blur_gamma)):
+        images.write_png(posixpath.join(output_dir, split, sequence, key, frame_name), pixels)
+
+
+def _frame_sequences(frames_dir, config):
+    """[(split, sequence folder, sorted frame paths)]; keeps a train/test split the folder has."""
+    def sequences_in(folder):
+        names = sorted(n.rstrip("/") for n in tf.io.gfile.listdir(folder)
+                       if tf.io.gfile.isdir(posixpath.join(folder, n)))
+        folders = [posixpath.join(folder, n) for n in names]
+        return [(f, sorted(tf.io.gfile.glob(posixpath.join(f, "*.png")))) for f in folders]
+
+    if not tf.io.gfile.isdir(frames_dir):
+        raise DataError(f"--frames_dir {frames_dir} is not a folder")
+    own_splits = [s for s in ("train", "test") if tf.io.gfile.isdir(posixpath.join(frames_dir, s))]
+    if own_splits:
+        found = [(s, folder, paths) for s in own_splits
+                 for folder, paths in sequences_in(posixpath.join(frames_dir, s))]
+    else:
+        found = sequences_in(frames_dir)
+        order = np.random.default_rng(config.seed).permutation(len(found))
+        num_test = int(round(len(found) * config.test_fraction))
+        test = set(order[:num_test].tolist())
+        found = [("test" if i in test else "train", folder, paths)
+                 for i, (folder, paths) in enumerate(found)]
+    if not found:
+        raise DataError(f"{frames_dir} holds no sequence folders of PNG frames")
+    return found
+
+
+def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig()):
+    """Synthesises a GOPRO-layout dataset from folders of consecutive sharp frames.
+
+    Each sequence is cut into consecutive, non-overlapping windows of M frames, M drawn uniformly
+    from [min_frames, max_frames] for each window (seeded); frames left over at the end of a
+    sequence, fewer than the next M, are not used. Each window gives one pair named after its
+    middle frame. A sequence shorter than min_frames is a DataError naming it (or, with
+    skip_bad_pairs, logged and skipped).
+
+    Returns:
+      {"pairs": {split: count}, "skipped": [(path, reason)]}.
+    """
+    rng = np.random.default_rng(config.seed)
+    counts = {"train": 0, "test": 0}
+    skipped = []
+    for split, folder, paths in _frame_sequences(frames_dir, config):
+        sequence = posixpath.basename(folder)
+        if len(paths) < config.min_frames:
+            problem = f"has {len(paths)} PNG frames, fewer than --min_frames={config.min_frames}"
+            if not config.skip_bad_pairs:
+                raise DataError(f"sequence folder {folder} {problem}")
+            logging.warning("skipping sequence folder %s: %s", folder, problem)
+            skipped.append((folder, problem))
+            continue
+        start = 0
+        while True:
+            num_frames = int(rng.integers(config.min_frames, config.max_frames + 1))
+            window = paths[start : start + num_frames]
+            if len(window) < num_frames:
+                break
+            frames = _read_frames(window)
+            sharp = frames[middle_index(num_frames)]
+            write_gopro_pair(
+                output_dir, split, sequence, posixpath.basename(window[middle_index(num_frames)]),
+                sharp=images.to_uint8(sharp),
+                blur=synthesize_blur(frames, gamma=1.0),
+                blur_gamma=synthesize_blur(frames, gamma=config.gamma),
+            )
+            counts[split] += 1
+            start += num_frames
+        logging.info("sequence %s (%s): %d pairs so far", sequence, split, sum(counts.values()))
+    return {"pairs": counts, "skipped": skipped}
+
+
+def _read_frames(paths):
+    """Decodes one window of frames to [M, H, W, 3] floats; a bad or odd-sized frame is named."""
+    frames = []
+    for path in paths:
+        try:
+            frames.append(images.read_png(path))
+        except tf.errors.OpError as error:
+            raise DataError(f"cannot decode frame {path}: {error.message}") from error
+        if frames[-1].shape != frames[0].shape:
+            raise DataError(
+                f"frame {path} is {frames[-1].shape[1]}x{frames[-1].shape[0]}, "
+                f"but {paths[0]} is {frames[0].shape[1]}x{frames[0].shape[0]}"
+            )
+    return np.stack(frames)

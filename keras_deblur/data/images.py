@@ -1,0 +1,56 @@
+"""Decoding and writing PNG images: the edge where bytes become float pixels and back.
+
+Inside the package pixels are float32 RGB in [0, 1]. How other PNGs are converted:
+- 16-bit PNGs keep their precision: every PNG is decoded at 16 bits and divided by 65535 (an 8-bit
+  value v becomes v * 257 / 65535 = v / 255 exactly).
+- Grayscale becomes RGB by repeating the gray value in the three channels.
+- An alpha channel is dropped (the colour values are kept as stored, not composited).
+- Palette images are expanded to their RGB colours.
+"""
+
+import os
+import uuid
+
+import numpy as np
+import tensorflow as tf
+
+
+def decode_png(png_bytes):
+    """Encoded PNG bytes (a scalar string tensor) to float32 [H, W, 3] in [0, 1]."""
+    pixels = tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
+    return tf.cast(pixels, tf.float32) / 65535.0
+
+
+def read_png(path):
+    """Reads a PNG file to a float32 NumPy array [H, W, 3] in [0, 1] (any tf.io.gfile path)."""
+    return decode_png(tf.io.read_file(path)).numpy()
+
+
+def to_uint8(pixels):
+    """Float pixels in [0, 1] to uint8, clipped and rounded to the nearest level."""
+    return np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def write_png(path, pixels_uint8):
+    """Writes an [H, W, 3] uint8 image as PNG, atomically on local disks.
+
+    The bytes go to a temporary file in the same folder that is then renamed, so a killed process
+    never leaves a half-written PNG under the final name. (On object stores such as gs://, a
+    single-object upload is atomic already.)
+    """
+    _write_atomically(path, tf.io.encode_png(np.asarray(pixels_uint8, np.uint8)).numpy())
+
+
+def _write_atomically(path, data):
+    folder = os.path.dirname(path)
+    if folder:
+        tf.io.gfile.makedirs(folder)
+    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+    with tf.io.gfile.GFile(temporary, "wb") as f:
+        f.write(data)
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+
+
+def write_text(path, text):
+    """Writes a small text file atomically (temporary file, then rename), like `write_png`."""
+    _write_atomically(path, text.encode("utf-8"))
