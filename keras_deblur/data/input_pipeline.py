@@ -1,0 +1,132 @@
+"""tf.data input: training batches of augmented crops, and ordered full-resolution evaluation pairs.
+
+Training follows one fixed order (STYLE.md):
+  list -> shuffle -> repeat -> decode -> paired crops + augmentation -> shuffle -> batch -> prefetch
+
+- Files (or TFRecord shards) are shuffled before `repeat`, so every epoch sees every pair once.
+- Several crops are cut from each decoded image (`crops_per_image`): decoding a 1280x720 PNG costs
+  more than augmenting a 256x256 crop. The crops are shuffled again so one image does not fill a
+  batch.
+- Randomness is stateless: crop j of the n-th decoded image gets a seed derived from
+  (seed, n, j), so the same seed gives the same batches (with the deterministic map order used here).
+
+A source is either a sequence of `pairs.Pair` (a PNG tree) or a list of TFRecord files/patterns.
+"""
+
+import dataclasses
+
+import tensorflow as tf
+
+from keras_deblur.data import images, tfrecords
+from keras_deblur.data.augment import AugmentConfig, augment_pair
+from keras_deblur.data.pairs import Pair
+from keras_deblur.data.png_info import DataError
+
+
+@dataclasses.dataclass(frozen=True)
+class InputConfig:
+    """How training batches are made."""
+
+    global_batch_size: int = 4
+    crops_per_image: int = 4
+    shuffle_buffer: int = 64  # crops
+    seed: int = 0
+    augment: AugmentConfig = AugmentConfig()
+
+    def __post_init__(self):
+        if self.global_batch_size < 1:
+            raise ValueError(f"--global_batch_size must be >= 1, got {self.global_batch_size}")
+        if self.crops_per_image < 1:
+            raise ValueError(f"--crops_per_image must be >= 1, got {self.crops_per_image}")
+
+
+def _is_png_tree(source):
+    return len(source) > 0 and all(isinstance(item, Pair) for item in source)
+
+
+def _check_crop_fits(pairs, config):
+    window = config.augment.window_size
+    for pair in pairs:
+        if min(pair.height, pair.width) < window:
+            raise DataError(
+                f"--crop_size={config.augment.crop_size} with --rotation={config.augment.rotation} "
+                f"needs images of at least {window}x{window}, but {pair.blurry} is "
+                f"{pair.width}x{pair.height}"
+            )
+
+
+def _encoded(source, shuffle_seed=None):
+    """Encoded pairs {"blurry", "sharp", "name"}, shuffled (then repeated) if a seed is given."""
+    if _is_png_tree(source):
+        ds = tf.data.Dataset.from_tensor_slices({
+            "blurry": [p.blurry for p in source],
+            "sharp": [p.sharp for p in source],
+            "name": [p.name for p in source],
+        })
+        if shuffle_seed is not None:
+            ds = ds.shuffle(len(source), seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
+        return ds.map(
+            lambda p: {**p, "blurry": tf.io.read_file(p["blurry"]), "sharp": tf.io.read_file(p["sharp"])},
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
+        )
+    files = tfrecords.tfrecord_files(list(source))
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle_seed is None:
+        return tf.data.TFRecordDataset(ds).map(tfrecords.parse_pair)
+    ds = ds.shuffle(len(files), seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
+    # Read several shards at once so consecutive pairs come from different shards.
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.map(tfrecords.parse_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def decode_pair(encoded):
+    """Decodes {"blurry", "sharp", "name"} to float32 images; a size mismatch fails naming the pair."""
+    blurry, sharp = images.decode_png(encoded["blurry"]), images.decode_png(encoded["sharp"])
+    same_size = tf.reduce_all(tf.equal(tf.shape(blurry), tf.shape(sharp)))
+    with tf.control_dependencies([tf.debugging.Assert(
+        same_size, ["blurry and sharp sizes differ for pair", encoded["name"], tf.shape(blurry), tf.shape(sharp)]
+    )]):
+        return {"blurry": tf.identity(blurry), "sharp": tf.identity(sharp), "name": encoded["name"]}
+
+
+def _crops(index, encoded, config):
+    """`crops_per_image` augmented crops of one decoded pair, stacked: ([n, c, c, 3], [n, c, c, 3])."""
+    pair = decode_pair(encoded)
+    window = config.augment.window_size
+    fits = tf.reduce_all(tf.shape(pair["blurry"])[:2] >= window)
+    check = tf.debugging.Assert(fits, [
+        f"--crop_size={config.augment.crop_size} (--rotation={config.augment.rotation}) needs "
+        f"images of at least {window}x{window}; too small:", pair["name"], tf.shape(pair["blurry"]),
+    ])
+    seeds = tf.random.experimental.stateless_split(
+        tf.stack([tf.cast(config.seed, tf.int64), index]), num=config.crops_per_image
+    )
+    with tf.control_dependencies([check]):
+        crops = [augment_pair(pair["blurry"], pair["sharp"], seeds[j], config.augment)
+                 for j in range(config.crops_per_image)]
+    return tf.stack([c[0] for c in crops]), tf.stack([c[1] for c in crops])
+
+
+def training_dataset(source, config=InputConfig()):
+    """Endless batches (blurry, sharp) of [global_batch_size, crop, crop, 3] float32 crops.
+
+    Args:
+      source: a sequence of pairs.Pair, or TFRecord file patterns.
+      config: an InputConfig.
+    """
+    if _is_png_tree(source):
+        _check_crop_fits(source, config)
+    ds = _encoded(source, shuffle_seed=config.seed)
+    ds = ds.enumerate()  # the n of the n-th decoded image, for its crops' seeds
+    ds = ds.map(lambda n, encoded: _crops(n, encoded, config),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.unbatch()
+    ds = ds.shuffle(config.shuffle_buffer, seed=config.seed + 1)
+    ds = ds.batch(config.global_batch_size, drop_remainder=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_dataset(source):
+    """Full-resolution pairs in a fixed order, unaugmented: {"blurry", "sharp", "name"} per pair."""
+    return _encoded(source).map(decode_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

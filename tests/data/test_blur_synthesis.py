@@ -1,0 +1,95 @@
+import os
+
+import numpy as np
+import pytest
+
+from keras_deblur.data import images
+from keras_deblur.data.blur_synthesis import (
+    SynthesisConfig, middle_index, synthesize_blur, synthesize_tree,
+)
+from keras_deblur.data.pairs import discover_pairs
+from keras_deblur.data.png_info import DataError
+
+
+@pytest.mark.parametrize("gamma", [1.0, 2.2])
+def test_constant_sequence_gives_that_frame(gamma, rng):
+    frame = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(synthesize_blur(np.stack([frame] * 9), gamma=gamma), frame)
+
+
+def test_two_frames_give_the_gamma_correct_mean_by_hand():
+    frames = np.stack([np.zeros((1, 1, 3), np.uint8), np.full((1, 1, 3), 255, np.uint8)])
+    # gamma 2.2: g(mean(0^2.2, 1^2.2)) = 0.5^(1/2.2) = 0.72974 -> 186.08 -> 186.
+    assert synthesize_blur(frames, gamma=2.2)[0, 0, 0] == 186
+    # linear: mean(0, 255) = 127.5 -> rounds to 128.
+    assert synthesize_blur(frames, gamma=1.0)[0, 0, 0] == 128
+    # 64 and 192: ((0.25098^2.2 + 0.75294^2.2) / 2)^(1/2.2) = (0.29171)^(1/2.2) = 0.57121 -> 145.66
+    # -> 146, brighter than the linear mean 128: averaging in linear light.
+    frames = np.stack([np.full((1, 1, 3), 64, np.uint8), np.full((1, 1, 3), 192, np.uint8)])
+    assert synthesize_blur(frames, gamma=2.2)[0, 0, 0] == 146
+
+
+def test_middle_frame():
+    assert [middle_index(m) for m in (1, 7, 8, 13)] == [0, 3, 4, 6]
+
+
+def _write_frames(folder, count, rng, size=(24, 32)):
+    frames = rng.integers(0, 256, (count, *size, 3), dtype=np.uint8)
+    for index, frame in enumerate(frames):
+        images.write_png(os.path.join(folder, f"{index:06d}.png"), frame)
+    return frames
+
+
+def test_synthesize_tree_writes_the_gopro_layout(tmp_path, rng):
+    frames = {name: _write_frames(str(tmp_path / "frames" / name), 20, rng) for name in ("s1", "s2", "s3")}
+    output = str(tmp_path / "out")
+    config = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0.34, seed=3)
+    result = synthesize_tree(str(tmp_path / "frames"), output, config)
+    # 20 frames hold two windows of 7 (6 left over) per sequence; one of three sequences is test.
+    assert result["pairs"] == {"train": 4, "test": 2}
+    train = discover_pairs(output, "train").pairs
+    sequence = train[0].name.split("/")[0]
+    # The first window is frames 0-6: named after, and sharp equal to, its middle frame 3.
+    assert train[0].name == f"{sequence}/000003.png"
+    np.testing.assert_allclose(images.read_png(train[0].sharp), frames[sequence][3] / 255, atol=1e-6)
+    np.testing.assert_allclose(
+        images.read_png(f"{output}/train/{sequence}/blur_gamma/000003.png") * 255,
+        synthesize_blur(frames[sequence][0:7], gamma=2.2), atol=1e-3,
+    )
+    np.testing.assert_allclose(
+        images.read_png(train[0].blurry) * 255, synthesize_blur(frames[sequence][0:7], gamma=1.0), atol=1e-3
+    )
+    assert train[1].name == f"{sequence}/000010.png"  # second window: frames 7-13
+
+
+def test_existing_split_is_kept(tmp_path, rng):
+    _write_frames(str(tmp_path / "frames" / "test" / "only"), 8, rng)
+    config = SynthesisConfig(min_frames=7, max_frames=7)
+    result = synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), config)
+    assert result["pairs"] == {"train": 0, "test": 1}
+
+
+def test_short_sequence_is_named(tmp_path, rng):
+    _write_frames(str(tmp_path / "frames" / "long"), 14, rng)
+    _write_frames(str(tmp_path / "frames" / "short"), 5, rng)
+    with pytest.raises(DataError, match=r"frames/short has 5 PNG frames, fewer than --min_frames=7"):
+        synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), SynthesisConfig(test_fraction=0))
+    result = synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"),
+                             SynthesisConfig(test_fraction=0, skip_bad_pairs=True))
+    assert len(result["skipped"]) == 1 and result["skipped"][0][0].endswith("frames/short")
+    assert result["pairs"]["train"] >= 1
+
+
+def test_frame_of_another_size_is_named(tmp_path, rng):
+    _write_frames(str(tmp_path / "frames" / "s"), 8, rng)
+    images.write_png(str(tmp_path / "frames" / "s" / "000002.png"), np.zeros((10, 10, 3), np.uint8))
+    with pytest.raises(DataError, match=r"frame .*s/000002.png is 10x10, but .*s/000000.png is 32x24"):
+        synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"),
+                        SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0))
+
+
+def test_bad_config_is_named():
+    with pytest.raises(ValueError, match="min_frames=9, max_frames=7"):
+        SynthesisConfig(min_frames=9, max_frames=7)
+    with pytest.raises(ValueError, match="gamma must be > 0, got 0"):
+        synthesize_blur(np.zeros((2, 1, 1, 3), np.uint8), gamma=0)
