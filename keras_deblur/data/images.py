@@ -15,10 +15,14 @@ import numpy as np
 import tensorflow as tf
 
 
+def decode_png_uint16(png_bytes):
+    """Encoded PNG bytes (a scalar string tensor) to uint16 [H, W, 3], 8-bit values scaled by 257."""
+    return tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
+
+
 def decode_png(png_bytes):
     """Encoded PNG bytes (a scalar string tensor) to float32 [H, W, 3] in [0, 1]."""
-    pixels = tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
-    return tf.cast(pixels, tf.float32) / 65535.0
+    return tf.cast(decode_png_uint16(png_bytes), tf.float32) / 65535.0
 
 
 def read_png(path):

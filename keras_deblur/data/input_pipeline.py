@@ -80,9 +80,9 @@ def _encoded(source, shuffle_seed=None):
     return ds.map(tfrecords.parse_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def decode_pair(encoded):
-    """Decodes {"blurry", "sharp", "name"} to float32 images; a size mismatch fails naming the pair."""
-    blurry, sharp = images.decode_png(encoded["blurry"]), images.decode_png(encoded["sharp"])
+def decode_pair(encoded, decode=images.decode_png):
+    """Decodes {"blurry", "sharp", "name"} with `decode`; a size mismatch fails naming the pair."""
+    blurry, sharp = decode(encoded["blurry"]), decode(encoded["sharp"])
     same_size = tf.reduce_all(tf.equal(tf.shape(blurry), tf.shape(sharp)))
     with tf.control_dependencies([tf.debugging.Assert(
         same_size, ["blurry and sharp sizes differ for pair", encoded["name"], tf.shape(blurry), tf.shape(sharp)]
@@ -92,7 +92,8 @@ def decode_pair(encoded):
 
 def _crops(index, encoded, config):
     """`crops_per_image` augmented crops of one decoded pair, stacked: ([n, c, c, 3], [n, c, c, 3])."""
-    pair = decode_pair(encoded)
+    # Kept as uint16 here: augment_pair converts only the crop windows to float.
+    pair = decode_pair(encoded, decode=images.decode_png_uint16)
     window = config.augment.window_size
     fits = tf.reduce_all(tf.shape(pair["blurry"])[:2] >= window)
     check = tf.debugging.Assert(fits, [

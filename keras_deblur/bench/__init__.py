@@ -1,0 +1,70 @@
+"""The one benchmark command: `python -m keras_deblur.bench [--only=section,...] [--quick]`.
+
+It measures on the current machine, in one process, and prints a table plus a JSON file
+(`--bench_json`). Each concern has a section, a module here with a `run(config) -> list[Row]`:
+`model` (the paper generator's size, FLOPs and forward time) and `input` (the tf.data pipeline's
+augmented pairs per second). Speed is measured here, never asserted in tests.
+"""
+
+import dataclasses
+import importlib
+import time
+
+import numpy as np
+
+SECTIONS = ("model", "input")
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchConfig:
+    """What the sections are told: the quick subset or the full run."""
+
+    quick: bool = False
+
+    @property
+    def repeats(self):
+        return 2 if self.quick else 5
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    section: str
+    name: str
+    value: float
+    unit: str
+
+
+def median_seconds(fn, repeats):
+    """Median wall time of `fn()` over `repeats` calls, after one warm-up call."""
+    fn()  # Warm-up: tracing and one-off allocations are not what users wait for per call.
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def run(names, config):
+    """Runs the named sections (all when empty) and returns their rows."""
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown:
+        raise ValueError(f"--only names unknown sections {unknown}; known: {list(SECTIONS)}")
+    rows = []
+    for name in names or SECTIONS:
+        print(f"[bench] section {name} ...", flush=True)
+        rows.extend(importlib.import_module(f"keras_deblur.bench.{name}").run(config))
+    return rows
+
+
+def _format_value(value):
+    return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
+
+
+def format_table(rows):
+    width = max(len(f"{row.section}  {row.name}") for row in rows)
+    lines = [f"{'section  figure':<{width}}  {'value':>12}  unit"]
+    for row in rows:
+        label = f"{row.section}  {row.name}"
+        lines.append(f"{label:<{width}}  {_format_value(row.value):>12}  {row.unit}")
+    return "\n".join(lines)

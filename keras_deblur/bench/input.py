@@ -1,0 +1,95 @@
+"""Bench section `input`: augmented 256 x 256 training pairs per second from tf.data.
+
+The source is a GOPRO-like tree of 1280 x 720 PNG pairs, each a 5 x 3 mosaic of rendered scenes
+(so PNG decoding costs what it costs on real photographs of that size, not on flat test images),
+and the same pairs as TFRecords. The pipeline runs as training runs it: every augmentation on,
+rotation by any angle, 4 crops per decoded image, global batch 4. "1 core" limits tf.data to one
+thread (private thread pool of 1, no intra-op parallelism); "all cores" is the default.
+"""
+
+import os
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from keras_deblur.bench import Row
+from keras_deblur.data import images
+from keras_deblur.data.augment import AugmentConfig
+from keras_deblur.data.blur_synthesis import write_gopro_pair
+from keras_deblur.data.input_pipeline import InputConfig, training_dataset
+from keras_deblur.data.pairs import discover_pairs
+from keras_deblur.data.scene_rendering import render_pair
+from keras_deblur.data.tfrecords import write_tfrecord
+
+HEIGHT, WIDTH, TILE = 720, 1280, 256
+
+
+def _write_hd_tree(root, num_pairs):
+    rows, cols = -(-HEIGHT // TILE), -(-WIDTH // TILE)
+    for index in range(num_pairs):
+        tiles = [render_pair(np.random.default_rng([index, tile])) for tile in range(rows * cols)]
+
+        def mosaic(key):
+            grid = [np.concatenate([getattr(t, key) for t in tiles[r * cols:(r + 1) * cols]], axis=1)
+                    for r in range(rows)]
+            return np.concatenate(grid, axis=0)[:HEIGHT, :WIDTH]
+
+        write_gopro_pair(root, "train", "hd", f"{index:06d}.png", sharp=mosaic("sharp"),
+                         blur=mosaic("blur"), blur_gamma=mosaic("blur_gamma"))
+
+
+def _pairs_per_second(source, batches, one_core, rotation="any"):
+    config = InputConfig(global_batch_size=4, crops_per_image=4, augment=AugmentConfig(rotation=rotation))
+    ds = training_dataset(source, config)
+    if one_core:
+        options = tf.data.Options()
+        options.threading.private_threadpool_size = 1
+        options.threading.max_intra_op_parallelism = 1
+        ds = ds.with_options(options)
+    iterator = iter(ds)
+    for _ in range(3):  # warm-up: tracing, thread start, file cache
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return batches * config.global_batch_size / (time.perf_counter() - start)
+
+
+def _decoded_pairs_per_second(pairs, repeats):
+    """Both PNGs of a pair decoded one after the other (PNG decoding is single-threaded)."""
+    encoded = [(tf.io.read_file(p.blurry), tf.io.read_file(p.sharp)) for p in pairs]
+    decode = tf.function(lambda b, s: (images.decode_png_uint16(b), images.decode_png_uint16(s)))
+    decode(*encoded[0])
+    start = time.perf_counter()
+    for _ in range(repeats):
+        for blurry, sharp in encoded:
+            decode(blurry, sharp)
+    return repeats * len(encoded) / (time.perf_counter() - start)
+
+
+def run(config):
+    num_pairs, batches = (2, 25) if config.quick else (4, 100)
+    rows = []
+    with tempfile.TemporaryDirectory() as root:
+        print(f"[bench] input: rendering {num_pairs} {WIDTH}x{HEIGHT} pairs ...", flush=True)
+        _write_hd_tree(root, num_pairs)
+        pairs = discover_pairs(root, "train").pairs
+        shards = [os.path.join(root, f"train-{i}.tfrecord") for i in range(2)]
+        for i, shard in enumerate(shards):
+            write_tfrecord(shard, pairs[i::2])
+        cores = os.cpu_count() or 1
+        rows.append(Row("input", "PNG decode only (both images), 1 core",
+                        _decoded_pairs_per_second(pairs, 3 if config.quick else 10), "decoded pairs/s"))
+        for label, source in (("PNG tree", pairs), ("TFRecords", shards)):
+            every = _pairs_per_second(source, batches, one_core=False)
+            rows += [
+                Row("input", f"{label}, rotation any, 1 core",
+                    _pairs_per_second(source, batches, one_core=True), "pairs/s"),
+                Row("input", f"{label}, rotation right_angles, 1 core",
+                    _pairs_per_second(source, batches, one_core=True, rotation="right_angles"), "pairs/s"),
+                Row("input", f"{label}, rotation any, all {cores} cores", every, "pairs/s"),
+                Row("input", f"{label}, rotation any, all {cores} cores, per core", every / cores, "pairs/s"),
+            ]
+    return rows

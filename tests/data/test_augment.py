@@ -1,0 +1,117 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_deblur.data.augment import AUGMENTATIONS, AugmentConfig, augment_pair
+
+SEED = tf.constant([3, 4], tf.int64)
+
+
+def _image(rng, height=96, width=120):
+    return tf.constant(rng.random((height, width, 3)), tf.float32)
+
+
+def _coordinates(height=64, width=80):
+    """Channel 0 encodes the row, channel 1 the column, channel 2 a constant: positions are readable."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return tf.constant(np.stack([ys / height, xs / width, np.full_like(ys, 0.5)], -1))
+
+
+@pytest.mark.parametrize("rotation", ["none", "right_angles", "any"])
+def test_identical_inputs_stay_identical(rotation, rng):
+    image = _image(rng)
+    no_noise = tuple(a for a in AUGMENTATIONS if a != "noise")
+    config = AugmentConfig(crop_size=32, rotation=rotation, augmentations=no_noise)
+    for seed in range(5):
+        blurry, sharp = augment_pair(image, image, tf.constant([seed, 1], tf.int64), config)
+        np.testing.assert_array_equal(blurry.numpy(), sharp.numpy())
+
+
+def test_noise_touches_only_the_blurry_image(rng):
+    image = _image(rng)
+    config = AugmentConfig(crop_size=32, rotation="none", augmentations=("noise",))
+    differences = []
+    for seed in range(8):
+        blurry, sharp = augment_pair(image, image, tf.constant([seed, 0], tf.int64), config)
+        differences.append(float(tf.math.reduce_std(blurry - sharp)))
+    assert max(differences) > 0
+    assert max(differences) < 5 * 2 / 255  # sigma is |N(0, (2/255)^2)|: a few 2/255 at most
+
+
+def test_same_seed_same_crop_other_seed_other_crop(rng):
+    blurry, sharp = _image(rng), _image(rng)
+    config = AugmentConfig(crop_size=32)
+    first = augment_pair(blurry, sharp, SEED, config)
+    again = augment_pair(blurry, sharp, SEED, config)
+    other = augment_pair(blurry, sharp, tf.constant([3, 5], tf.int64), config)
+    np.testing.assert_array_equal(first[0].numpy(), again[0].numpy())
+    np.testing.assert_array_equal(first[1].numpy(), again[1].numpy())
+    assert not np.array_equal(first[0].numpy(), other[0].numpy())
+
+
+def test_eager_and_tf_data_agree(rng):
+    blurry, sharp = _image(rng), _image(rng)
+    config = AugmentConfig(crop_size=32)
+    eager = augment_pair(blurry, sharp, SEED, config)
+    ds = tf.data.Dataset.from_tensors((blurry, sharp, SEED)).map(
+        lambda b, s, seed: augment_pair(b, s, seed, config))
+    in_graph = next(iter(ds))
+    np.testing.assert_allclose(eager[0].numpy(), in_graph[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(eager[1].numpy(), in_graph[1].numpy(), atol=1e-6)
+    assert in_graph[0].shape == (32, 32, 3)
+
+
+def test_everything_off_is_a_plain_crop():
+    image = _coordinates()
+    config = AugmentConfig(crop_size=16, rotation="none", augmentations=())
+    blurry, _ = augment_pair(image, image, SEED, config)
+    top, left = round(float(blurry[0, 0, 0]) * 64), round(float(blurry[0, 0, 1]) * 80)
+    np.testing.assert_array_equal(blurry.numpy(), image[top : top + 16, left : left + 16].numpy())
+
+
+def test_any_angle_shows_no_padded_border():
+    ones = tf.ones((80, 80, 3))
+    config = AugmentConfig(crop_size=48, rotation="any", augmentations=())
+    assert config.window_size == math.ceil(48 * math.sqrt(2)) + 2
+    for seed in range(10):
+        blurry, _ = augment_pair(ones, ones, tf.constant([seed, 9], tf.int64), config)
+        np.testing.assert_allclose(blurry.numpy(), 1.0, atol=1e-5)
+
+
+def test_right_angles_keep_every_pixel_value():
+    image = _coordinates(32, 32)
+    config = AugmentConfig(crop_size=32, rotation="right_angles", augmentations=())
+    rotated = {augment_pair(image, image, tf.constant([s, 0], tf.int64), config)[0].numpy().tobytes()
+               for s in range(12)}
+    expected = {np.rot90(image.numpy(), k).tobytes() for k in range(4)}
+    assert rotated <= expected and len(rotated) > 1
+
+
+def test_channel_permutation_and_saturation():
+    colour = tf.constant(np.broadcast_to([0.2, 0.5, 0.9], (20, 20, 3)), tf.float32)
+    config = AugmentConfig(crop_size=8, rotation="none", augmentations=("channel_permutation",))
+    permuted = {tuple(np.round(augment_pair(colour, colour, tf.constant([s, 2], tf.int64), config)[0][0, 0].numpy(), 4))
+                for s in range(20)}
+    assert all(sorted(p) == [0.2, 0.5, 0.9] for p in permuted) and len(permuted) > 1
+
+    grey = tf.fill((20, 20, 3), 0.4)
+    config = AugmentConfig(crop_size=8, rotation="none", augmentations=("saturation",))
+    saturated, _ = augment_pair(grey, grey, SEED, config)
+    np.testing.assert_allclose(saturated.numpy(), 0.4, atol=1e-6)  # no colour to scale
+    changed, _ = augment_pair(colour, colour, SEED, config)
+    assert not np.allclose(changed.numpy(), colour[:8, :8].numpy())
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rotation": "diagonal"}, "--rotation must be one of .* got 'diagonal'"),
+        ({"augmentations": ("flip", "noise")}, r"--augmentations has unknown names \['flip'\]"),
+        ({"crop_size": 0}, "--crop_size must be >= 1, got 0"),
+    ],
+)
+def test_bad_config_is_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AugmentConfig(**kwargs)

@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from keras_deblur.data import images
+from keras_deblur.data.augment import AugmentConfig
+from keras_deblur.data.input_pipeline import InputConfig, evaluation_dataset, training_dataset
+from keras_deblur.data.pairs import discover_pairs
+from keras_deblur.data.png_info import DataError
+from keras_deblur.data.tfrecords import write_tfrecord
+
+
+def _config(seed=0, rotation="any", crop=24):
+    return InputConfig(global_batch_size=3, crops_per_image=2, shuffle_buffer=8, seed=seed,
+                       augment=AugmentConfig(crop_size=crop, rotation=rotation))
+
+
+def _batches(source, config, count=3):
+    ds = training_dataset(source, config)
+    return [(b.numpy(), s.numpy()) for b, s in ds.take(count)]
+
+
+def test_batches_have_the_crop_shape_and_range(gopro_tree):
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    for blurry, sharp in _batches(pairs, _config()):
+        assert blurry.shape == sharp.shape == (3, 24, 24, 3)
+        assert blurry.dtype == np.float32
+        assert 0.0 <= blurry.min() and blurry.max() <= 1.0
+
+
+def test_same_seed_same_batches_other_seed_other_batches(gopro_tree):
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    first, again, other = _batches(pairs, _config(1)), _batches(pairs, _config(1)), _batches(pairs, _config(2))
+    for (b1, s1), (b2, s2) in zip(first, again):
+        np.testing.assert_array_equal(b1, b2)
+        np.testing.assert_array_equal(s1, s2)
+    assert not np.array_equal(first[0][0], other[0][0])
+
+
+def test_epochs_visit_every_image(gopro_tree):
+    """Files are shuffled before repeat: over one epoch's worth of crops, each image is used."""
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    config = InputConfig(global_batch_size=1, crops_per_image=1, shuffle_buffer=1, seed=0,
+                         augment=AugmentConfig(crop_size=40, rotation="none", augmentations=()))
+    sharp_images = [images.read_png(p.sharp) for p in pairs]
+
+    def source(crop):
+        # A 40 x 56 image gives a 40 x 40 crop at one of 17 columns.
+        return [i for i, image in enumerate(sharp_images)
+                if any(np.allclose(crop, image[:, left : left + 40], atol=1e-6) for left in range(17))]
+
+    sources = [source(s[0]) for _, s in _batches(pairs, config, count=len(pairs))]
+    assert sorted(sum(sources, [])) == list(range(len(pairs)))
+
+
+def test_evaluation_is_ordered_full_resolution_and_unaugmented(gopro_tree):
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    got = list(evaluation_dataset(pairs))
+    assert [g["name"].numpy().decode() for g in got] == [p.name for p in pairs]
+    for element, pair in zip(got, pairs):
+        np.testing.assert_array_equal(element["blurry"].numpy(), images.read_png(pair.blurry))
+        np.testing.assert_array_equal(element["sharp"].numpy(), images.read_png(pair.sharp))
+
+
+def test_tfrecords_give_the_same_pairs_as_the_png_tree(gopro_tree, tmp_path):
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    shard_a, shard_b = str(tmp_path / "train-0.tfrecord"), str(tmp_path / "train-1.tfrecord")
+    write_tfrecord(shard_a, pairs[:4])
+    write_tfrecord(shard_b, pairs[4:])
+    from_png = list(evaluation_dataset(pairs))
+    from_records = list(evaluation_dataset([str(tmp_path / "train-*.tfrecord")]))
+    assert [e["name"].numpy() for e in from_records] == [e["name"].numpy() for e in from_png]
+    for a, b in zip(from_png, from_records):
+        np.testing.assert_array_equal(a["blurry"].numpy(), b["blurry"].numpy())
+        np.testing.assert_array_equal(a["sharp"].numpy(), b["sharp"].numpy())
+    blurry, sharp = _batches([shard_a, shard_b], _config())[0]
+    assert blurry.shape == (3, 24, 24, 3)
+
+
+def test_crop_larger_than_the_images_is_named(gopro_tree):
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    with pytest.raises(DataError, match=r"--crop_size=32 with --rotation=any needs images of at least 48x48, "
+                                        r"but .*seqA/blur/000000.png is 56x40"):
+        training_dataset(pairs, _config(crop=32))
+
+
+def test_missing_tfrecords_are_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no TFRecord files match .*nothing-\\*.tfrecord"):
+        training_dataset([str(tmp_path / "nothing-*.tfrecord")], _config())
+
+
+def test_bad_batch_config_is_named():
+    with pytest.raises(ValueError, match="--global_batch_size must be >= 1, got 0"):
+        InputConfig(global_batch_size=0)
+    with pytest.raises(ValueError, match="--crops_per_image must be >= 1, got 0"):
+        InputConfig(crops_per_image=0)
