@@ -9,6 +9,7 @@ import sys
 from absl import app
 
 from keras_deblur import bench
+from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
 
 
@@ -44,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -18,6 +18,7 @@ import time
 import numpy as np
 from absl import app, logging
 
+from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
 
 SPLIT_IDS = {"train": 0, "test": 1}
@@ -138,4 +139,4 @@ def main(argv):
 
 if __name__ == "__main__":
     deblur_flags.flags.mark_flag_as_required("output_dir")
-    app.run(main)
+    cli.run(main)

@@ -11,6 +11,7 @@ random by `--seed`). The output is a GOPRO-layout tree: `blur` (linear average),
 
 from absl import app
 
+from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
 from keras_deblur.data.blur_synthesis import SynthesisConfig, synthesize_tree
 
@@ -37,4 +38,4 @@ def main(argv):
 
 if __name__ == "__main__":
     deblur_flags.flags.mark_flags_as_required(["frames_dir", "output_dir"])
-    app.run(main)
+    cli.run(main)

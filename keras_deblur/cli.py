@@ -1,0 +1,22 @@
+"""What every command-line entry point shares."""
+
+import sys
+
+from absl import app
+
+
+def run(main):
+    """`absl.app.run(main)`, but a bad input ends the command with its message, not a traceback.
+
+    Bad input is reported as ValueError (DataError is one) or FileNotFoundError, whose messages name
+    the file, flag or value; the command then exits with status 1. Anything else is a bug and keeps
+    its traceback.
+    """
+    def guarded(argv):
+        try:
+            return main(argv)
+        except (ValueError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+
+    app.run(guarded)
