@@ -10,9 +10,12 @@ def run(main):
 
     Bad input is reported as ValueError (DataError is one) or FileNotFoundError, whose messages name
     the file, flag or value; the command then exits with status 1. Anything else is a bug and keeps
-    its traceback.
+    its traceback. Commands take flags only: a positional argument (often a flag missing its "--")
+    is a usage error.
     """
     def guarded(argv):
+        if len(argv) > 1:
+            raise app.UsageError(f"unexpected arguments {argv[1:]}: every option is a --flag")
         try:
             return main(argv)
         except (ValueError, FileNotFoundError) as error:

@@ -6,7 +6,6 @@ import os
 import platform
 import sys
 
-from absl import app
 
 from keras_deblur import bench
 from keras_deblur import cli
@@ -29,8 +28,7 @@ def _machine():
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    del argv  # cli.run has checked that there are no positional arguments
     config = bench.BenchConfig(quick=deblur_flags.BENCH_QUICK.value)
     rows = bench.run(deblur_flags.BENCH_ONLY.value, config)
     print(bench.format_table(rows))

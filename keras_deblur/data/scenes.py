@@ -16,7 +16,7 @@ import posixpath
 import time
 
 import numpy as np
-from absl import app, logging
+from absl import logging
 
 from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
@@ -119,8 +119,7 @@ def format_summary(summary):
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    del argv  # cli.run has checked that there are no positional arguments
     from keras_deblur.data.scene_rendering import SceneConfig
 
     config = SceneConfig(

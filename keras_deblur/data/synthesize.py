@@ -9,7 +9,6 @@ random by `--seed`). The output is a GOPRO-layout tree: `blur` (linear average),
 (the paper's eq. 3 with `--gamma`) and `sharp` (the middle frame). See `blur_synthesis.py`.
 """
 
-from absl import app
 
 from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
@@ -17,8 +16,7 @@ from keras_deblur.data.blur_synthesis import SynthesisConfig, synthesize_tree
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    del argv  # cli.run has checked that there are no positional arguments
     config = SynthesisConfig(
         min_frames=deblur_flags.MIN_FRAMES.value,
         max_frames=deblur_flags.MAX_FRAMES.value,
