@@ -46,3 +46,74 @@ SIZE_PX = flags.DEFINE_integer("size", 256, "Side of the rendered scenes, in pix
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
 )
+
+# Model (train, and every entry point that rebuilds the generator).
+NUM_SCALES = flags.DEFINE_integer("num_scales", 3, "K, the pyramid levels of the generator.")
+NUM_RESBLOCKS = flags.DEFINE_integer("num_resblocks", 19, "ResBlocks per scale.")
+FILTERS = flags.DEFINE_integer("filters", 64, "Feature maps of every conv inside a scale.")
+KERNEL_SIZE = flags.DEFINE_integer("kernel_size", 5, "Side of every conv kernel (odd).")
+UPSAMPLE = flags.DEFINE_enum(
+    "upsample", "conv_transpose", ["conv_transpose", "pixel_shuffle"],
+    "Link between scales: the paper's up-convolution, or the authors' conv + PixelShuffle.",
+)
+DISCRIMINATOR_SPEC = flags.DEFINE_enum(
+    "discriminator_spec", "paper", ["paper", "tiny"], "Discriminator widths: the paper's Table 1, or tiny."
+)
+
+# Training input.
+CROP_SIZE_PX = flags.DEFINE_integer("crop_size", 256, "Side of the square training crops, in pixels.")
+ROTATION = flags.DEFINE_enum(
+    "rotation", "any", ["none", "right_angles", "any"],
+    "Rotation augmentation: none, multiples of 90 degrees, or any angle (the paper).",
+)
+AUGMENTATIONS = flags.DEFINE_list(
+    "augmentations", ["flip_horizontal", "flip_vertical", "channel_permutation", "saturation", "noise"],
+    "Augmentations that run; leave one out to switch it off (rotation has its own flag).",
+)
+CROPS_PER_IMAGE = flags.DEFINE_integer("crops_per_image", 4, "Training crops cut from each decoded image.")
+SHUFFLE_BUFFER_CROPS = flags.DEFINE_integer("shuffle_buffer", 64, "Crops in the shuffle buffer after cropping.")
+
+# Optimisation.
+GLOBAL_BATCH_SIZE = flags.DEFINE_integer("global_batch_size", 4, "Pairs per step, over all replicas.")
+TRAIN_STEPS = flags.DEFINE_integer("train_steps", 450_000, "Training steps (iterations) in all.")
+LEARNING_RATE = flags.DEFINE_float("learning_rate", 5e-5, "Adam's initial learning rate.")
+LR_DECAY_STEPS = flags.DEFINE_list(
+    "lr_decay_steps", ["150000"], "Steps at which the learning rate is multiplied by --lr_decay_factor."
+)
+LR_DECAY_FACTOR = flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate factor at each decay step.")
+CONTENT_LOSS = flags.DEFINE_enum(
+    "content_loss", "mse", ["mse", "l1"], "mse: the paper's eq. 4; l1: summed over scales (authors' later code)."
+)
+ADVERSARIAL_WEIGHT = flags.DEFINE_float(
+    "adversarial_weight", 1e-4, "lambda of eq. 6; 0 trains without the discriminator."
+)
+
+# Distribution and numerics.
+STRATEGY = flags.DEFINE_enum(
+    "strategy", "auto", ["auto", "mirrored", "multi_worker", "one_device"],
+    "auto: MirroredStrategy with more than one GPU, else one device; multi_worker reads TF_CONFIG.",
+)
+MIXED_PRECISION = flags.DEFINE_enum(
+    "mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy."
+)
+JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
+DETERMINISTIC = flags.DEFINE_bool(
+    "deterministic", False, "Deterministic ops and input order: the same flags give the same weights."
+)
+
+# Run directory, logging, checkpoints.
+RUN_DIR = flags.DEFINE_string("run_dir", None, "Folder of the run: logs, checkpoints, config, final model.")
+INIT_FROM = flags.DEFINE_string(
+    "init_from", None, "Start the generator from a .keras file or a run directory's latest checkpoint."
+)
+CHECKPOINT_EVERY_STEPS = flags.DEFINE_integer("checkpoint_every_steps", 1000, "Steps between checkpoints.")
+LOG_EVERY_STEPS = flags.DEFINE_integer("log_every_steps", 100, "Steps between TensorBoard scalars.")
+IMAGE_EVERY_STEPS = flags.DEFINE_integer(
+    "image_every_steps", 1000, "Steps between blurry | deblurred | sharp images in TensorBoard."
+)
+VALIDATE_EVERY_STEPS = flags.DEFINE_integer(
+    "validate_every_steps", 5000, "Steps between validations on full-resolution test images."
+)
+NUM_VALIDATION_IMAGES = flags.DEFINE_integer(
+    "num_validation_images", 8, "Test-split images each validation deblurs (0 turns validation off)."
+)

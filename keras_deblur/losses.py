@@ -23,9 +23,12 @@ def _per_scale_means(sharp, latents, error):
         raise ValueError(
             f"latents must be the generator's output pyramid (a non-empty list), got {type(latents)}"
         )
-    targets = gaussian_pyramid(ops.cast(sharp, latents[0].dtype), len(latents))
+    # In float32 even under a mixed-precision policy: bf16 has 8 bits of mantissa, too few for
+    # differences of a few 1/255 between images.
+    targets = gaussian_pyramid(ops.cast(sharp, "float32"), len(latents))
     return ops.stack(
-        [_per_example_mean(error(latent - target)) for latent, target in zip(latents, targets)],
+        [_per_example_mean(error(ops.cast(latent, "float32") - target))
+         for latent, target in zip(latents, targets)],
         axis=0,
     )
 

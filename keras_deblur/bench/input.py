@@ -41,7 +41,7 @@ def _write_hd_tree(root, num_pairs):
 
 
 def _pairs_per_second(source, batches, one_core, rotation="any"):
-    config = InputConfig(global_batch_size=4, crops_per_image=4, augment=AugmentConfig(rotation=rotation))
+    config = InputConfig(batch_size=4, crops_per_image=4, augment=AugmentConfig(rotation=rotation))
     ds = training_dataset(source, config)
     if one_core:
         options = tf.data.Options()
@@ -54,7 +54,7 @@ def _pairs_per_second(source, batches, one_core, rotation="any"):
     start = time.perf_counter()
     for _ in range(batches):
         next(iterator)
-    return batches * config.global_batch_size / (time.perf_counter() - start)
+    return batches * config.batch_size / (time.perf_counter() - start)
 
 
 def _decoded_pairs_per_second(pairs, repeats):

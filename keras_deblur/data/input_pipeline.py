@@ -27,15 +27,15 @@ from keras_deblur.data.png_info import DataError
 class InputConfig:
     """How training batches are made."""
 
-    global_batch_size: int = 4
+    batch_size: int = 4  # what this dataset yields: the global batch, or one worker's share of it
     crops_per_image: int = 4
     shuffle_buffer: int = 64  # crops
     seed: int = 0
     augment: AugmentConfig = AugmentConfig()
 
     def __post_init__(self):
-        if self.global_batch_size < 1:
-            raise ValueError(f"--global_batch_size must be >= 1, got {self.global_batch_size}")
+        if self.batch_size < 1:
+            raise ValueError(f"--global_batch_size must be >= 1, got {self.batch_size}")
         if self.crops_per_image < 1:
             raise ValueError(f"--crops_per_image must be >= 1, got {self.crops_per_image}")
 
@@ -110,7 +110,7 @@ def _crops(index, encoded, config):
 
 
 def training_dataset(source, config=InputConfig()):
-    """Endless batches (blurry, sharp) of [global_batch_size, crop, crop, 3] float32 crops.
+    """Endless batches (blurry, sharp) of [batch_size, crop, crop, 3] float32 crops.
 
     Args:
       source: a sequence of pairs.Pair, or TFRecord file patterns.
@@ -124,7 +124,7 @@ def training_dataset(source, config=InputConfig()):
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.unbatch()
     ds = ds.shuffle(config.shuffle_buffer, seed=config.seed + 1)
-    ds = ds.batch(config.global_batch_size, drop_remainder=True)
+    ds = ds.batch(config.batch_size, drop_remainder=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

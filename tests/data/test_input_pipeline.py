@@ -10,7 +10,7 @@ from keras_deblur.data.tfrecords import write_tfrecord
 
 
 def _config(seed=0, rotation="any", crop=24):
-    return InputConfig(global_batch_size=3, crops_per_image=2, shuffle_buffer=8, seed=seed,
+    return InputConfig(batch_size=3, crops_per_image=2, shuffle_buffer=8, seed=seed,
                        augment=AugmentConfig(crop_size=crop, rotation=rotation))
 
 
@@ -39,7 +39,7 @@ def test_same_seed_same_batches_other_seed_other_batches(gopro_tree):
 def test_epochs_visit_every_image(gopro_tree):
     """Files are shuffled before repeat: over one epoch's worth of crops, each image is used."""
     pairs = discover_pairs(gopro_tree, "train").pairs
-    config = InputConfig(global_batch_size=1, crops_per_image=1, shuffle_buffer=1, seed=0,
+    config = InputConfig(batch_size=1, crops_per_image=1, shuffle_buffer=1, seed=0,
                          augment=AugmentConfig(crop_size=40, rotation="none", augmentations=()))
     sharp_images = [images.read_png(p.sharp) for p in pairs]
 
@@ -90,6 +90,6 @@ def test_missing_tfrecords_are_named(tmp_path):
 
 def test_bad_batch_config_is_named():
     with pytest.raises(ValueError, match="--global_batch_size must be >= 1, got 0"):
-        InputConfig(global_batch_size=0)
+        InputConfig(batch_size=0)
     with pytest.raises(ValueError, match="--crops_per_image must be >= 1, got 0"):
         InputConfig(crops_per_image=0)

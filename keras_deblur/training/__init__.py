@@ -1,0 +1,1 @@
+"""Training: the run configuration, the distribution strategy and the training loop."""

@@ -1,0 +1,70 @@
+"""The frozen configuration of a training run, built from flags by `train.py` (or by hand)."""
+
+import dataclasses
+from typing import Optional
+
+from keras_deblur.data.input_pipeline import InputConfig
+from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GeneratorSpec
+
+STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
+MIXED_PRECISION = ("none", "mixed_float16", "mixed_bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run depends on. The defaults are the paper's recipe (gopro.flags)."""
+
+    run_dir: str
+    data_dir: str
+    blur_key: str = "blur"
+    skip_bad_pairs: bool = False
+    generator: GeneratorSpec = GeneratorSpec()
+    discriminator: str = "paper"
+    input: InputConfig = InputConfig()
+    train_steps: int = 450_000
+    learning_rate: float = 5e-5
+    lr_decay_steps: tuple = (150_000,)
+    lr_decay_factor: float = 0.1
+    content_loss: str = "mse"
+    adversarial_weight: float = 1e-4
+    strategy: str = "auto"
+    mixed_precision: str = "none"
+    jit_compile: bool = False
+    deterministic: bool = False
+    seed: int = 0
+    init_from: Optional[str] = None
+    checkpoint_every_steps: int = 1000
+    log_every_steps: int = 100
+    image_every_steps: int = 1000
+    validate_every_steps: int = 5000
+    num_validation_images: int = 8
+
+    def __post_init__(self):
+        for name in ("train_steps", "checkpoint_every_steps", "log_every_steps",
+                     "image_every_steps", "validate_every_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_validation_images < 0:
+            raise ValueError(f"--num_validation_images must be >= 0, got {self.num_validation_images}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"--learning_rate must be > 0, got {self.learning_rate}")
+        if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)) or any(s < 1 for s in self.lr_decay_steps):
+            raise ValueError(f"--lr_decay_steps must be increasing positive steps, got {list(self.lr_decay_steps)}")
+        if self.adversarial_weight < 0:
+            raise ValueError(f"--adversarial_weight must be >= 0, got {self.adversarial_weight}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"--mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        if self.discriminator not in DISCRIMINATOR_SPECS:
+            raise ValueError(
+                f"--discriminator_spec must be one of {sorted(DISCRIMINATOR_SPECS)}, got {self.discriminator!r}"
+            )
+
+    @property
+    def global_batch_size(self):
+        return self.input.batch_size
+
+    def learning_rate_values(self):
+        """The learning rate on each piece of the schedule: lr, lr * f, lr * f^2, ..."""
+        return [self.learning_rate * self.lr_decay_factor**i for i in range(len(self.lr_decay_steps) + 1)]
