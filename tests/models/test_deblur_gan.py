@@ -1,0 +1,72 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_deblur.models import build_discriminator_from_spec, build_generator_from_spec
+from keras_deblur.models.deblur_gan import DeblurGAN
+
+
+def _gan(adversarial_weight, rng_seed=0):
+    keras.utils.set_random_seed(rng_seed)
+    gan = DeblurGAN(build_generator_from_spec("tiny"), build_discriminator_from_spec("tiny"))
+    d_optimizer = keras.optimizers.Adam(1e-3) if adversarial_weight else None
+    gan.compile(keras.optimizers.Adam(1e-3), d_optimizer, adversarial_weight=adversarial_weight)
+    gan.build_optimizers()
+    return gan
+
+
+def _batch():
+    rng = np.random.default_rng(0)
+    return (tf.constant(rng.random((2, 32, 32, 3), dtype=np.float32)),
+            tf.constant(rng.random((2, 32, 32, 3), dtype=np.float32)))
+
+
+def _weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def _changed(before, model):
+    return [not np.array_equal(a, b) for a, b in zip(before, model.get_weights())]
+
+
+def test_one_step_changes_both_networks():
+    gan = _gan(1e-4)
+    g_before, d_before = _weights(gan.generator), _weights(gan.discriminator)
+    logs = tf.function(gan.train_step)(_batch())
+    assert all(_changed(g_before, gan.generator))
+    assert all(_changed(d_before, gan.discriminator))
+    assert set(logs) == {"g_loss", "content_loss", "adversarial_loss", "d_loss",
+                         "d_real_accuracy", "d_fake_accuracy", "psnr"}
+    assert float(logs["g_loss"]) == pytest.approx(float(logs["content_loss"]) + 1e-4 * float(logs["adversarial_loss"]), rel=1e-5)
+
+
+def _graph_ops(gan):
+    step = tf.function(gan.train_step)
+    return [op.name for op in step.get_concrete_function(_batch()).graph.get_operations()]
+
+
+def test_no_adversarial_weight_no_discriminator_step():
+    gan = _gan(0.0)
+    d_before = _weights(gan.discriminator)
+    logs = tf.function(gan.train_step)(_batch())
+    assert not any(_changed(d_before, gan.discriminator))
+    assert set(logs) == {"g_loss", "content_loss", "psnr"}
+    assert not [name for name in _graph_ops(gan) if "discriminator" in name]
+    # The same check finds the discriminator when it is used, so it can fail.
+    assert [name for name in _graph_ops(_gan(1e-4)) if "discriminator" in name]
+
+
+def test_test_step_reports_content_loss_and_psnr():
+    gan = _gan(0.0)
+    logs = gan.test_step(_batch())
+    assert set(logs) == {"content_loss", "psnr"}
+    assert float(logs["content_loss"]) > 0
+
+
+def test_adversarial_weight_needs_a_discriminator():
+    gan = DeblurGAN(build_generator_from_spec("tiny"))
+    with pytest.raises(ValueError, match="adversarial_weight=0.0001 needs a discriminator and a d_optimizer"):
+        gan.compile(keras.optimizers.Adam(), None, adversarial_weight=1e-4)
+    with pytest.raises(ValueError, match="adversarial_weight must be >= 0, got -1"):
+        gan.compile(keras.optimizers.Adam(), None, adversarial_weight=-1)

@@ -1,0 +1,103 @@
+"""Distribution: MirroredStrategy over 2 logical CPUs, and 2 workers on loopback (subprocesses)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.training.conftest import TINY_FLAGS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    # Before TensorFlow initialises: two logical CPUs stand in for two GPUs.
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import dataclasses
+    import keras
+    import numpy as np
+    from tests.training.conftest import tiny_config
+    from keras_deblur.training.loop import build_gan, _step_function, train
+    from keras_deblur.training.strategy import Topology
+
+    config = tiny_config("/unused", "/unused", input=dataclasses.replace(tiny_config("", "").input, batch_size=4))
+    rng = np.random.default_rng(0)
+    batch = (rng.random((4, 32, 32, 3), dtype=np.float32), rng.random((4, 32, 32, 3), dtype=np.float32))
+
+    def one_step(strategy, topology):
+        keras.utils.set_random_seed(0)
+        with strategy.scope():
+            gan = build_gan(config)
+        iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+        logs = {k: float(v) for k, v in _step_function(gan, strategy, topology, iterator, False)().items()}
+        return logs, gan.generator.get_weights() + gan.discriminator.get_weights()
+
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    assert mirrored.num_replicas_in_sync == 2
+    logs2, weights2 = one_step(mirrored, Topology(2, 1, 0))
+    logs1, weights1 = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), Topology(1, 1, 0))
+    for name in logs1:
+        assert abs(logs1[name] - logs2[name]) <= 1e-5 * max(1.0, abs(logs1[name])), (name, logs1[name], logs2[name])
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(weights1, weights2))
+    assert worst < 1e-5, worst
+    print("MIRRORED OK", worst)
+
+    # A global batch that does not divide across the replicas is refused before training.
+    try:
+        train(dataclasses.replace(config, run_dir=sys.argv[1], data_dir=sys.argv[2], strategy="mirrored",
+                                  input=dataclasses.replace(config.input, batch_size=3)))
+    except ValueError as error:
+        assert "--global_batch_size=3 does not divide across 2 replicas" in str(error), error
+        print("BATCH CHECK OK")
+    """
+)
+
+
+def test_mirrored_two_devices_match_one_device(scenes_dir, tmp_path):
+    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path / "run"), scenes_dir],
+                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
+    assert "MIRRORED OK" in result.stdout and "BATCH CHECK OK" in result.stdout
+
+
+def _free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.mark.slow
+def test_two_workers_on_loopback_complete(scenes_dir, tmp_path):
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "keras_deblur.train", *TINY_FLAGS, "--strategy=multi_worker",
+             f"--data_dir={scenes_dir}", f"--run_dir={tmp_path / 'run'}", "--train_steps=4",
+             "--checkpoint_every_steps=2", "--num_validation_images=1"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        outputs = [p.communicate(timeout=600) for p in processes]
+    finally:
+        for p in processes:
+            p.kill()
+    for p, (out, err) in zip(processes, outputs):
+        assert p.returncode == 0, out[-2000:] + err[-4000:]
+    assert "trained to step 4" in outputs[0][0]
+    assert "2 replica(s) in sync, worker 0 of 2" in outputs[0][1]
+    assert (tmp_path / "run" / "generator.keras").exists()
+    assert (tmp_path / "run" / "checkpoints" / "ckpt-4.index").exists()
+    assert (tmp_path / "run" / "checkpoints" / "worker1" / "ckpt-4.index").exists()

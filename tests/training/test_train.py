@@ -1,0 +1,78 @@
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_deblur.data.png_info import DataError
+from keras_deblur.training.loop import train
+from tests.training.conftest import tiny_config
+
+
+def _event_tags(folder):
+    tags = set()
+    for path in glob.glob(os.path.join(folder, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+def test_run_writes_tensorboard_checkpoints_and_config(scenes_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    summary = train(tiny_config(run_dir, scenes_dir), flags_text="--train_steps=6\n")
+    assert summary["step"] == 6
+    assert summary["checkpoint"].endswith("ckpt-6")
+    assert summary["best"]["step"] in (3, 6)
+    train_tags = _event_tags(run_dir / "train")
+    assert {"g_loss", "content_loss", "d_loss", "psnr", "learning_rate", "blurry|deblurred|sharp"} <= train_tags
+    assert {"psnr", "ssim"} <= _event_tags(run_dir / "validation")
+    assert (run_dir / "generator.keras").exists()
+    assert (run_dir / "flags.txt").read_text() == "--train_steps=6\n"
+    assert '"git_commit"' in (run_dir / "config.json").read_text()
+
+
+def test_resume_continues_from_the_last_checkpoint(scenes_dir, tmp_path):
+    config = tiny_config(tmp_path / "run", scenes_dir, train_steps=4, num_validation_images=0)
+    train(config)
+    summary = train(tiny_config(tmp_path / "run", scenes_dir, train_steps=6, num_validation_images=0))
+    assert summary["step"] == 6
+    assert sorted(os.listdir(tmp_path / "run" / "checkpoints")).count("ckpt-6.index") == 1
+
+
+def test_missing_dataset_says_how_to_get_one(tmp_path):
+    with pytest.raises(DataError, match=r"no training data at --data_dir=.*nowhere.*GOPRO_Large.*"
+                                        r"python -m keras_deblur.data.scenes"):
+        train(tiny_config(tmp_path / "run", tmp_path / "nowhere"))
+    assert not (tmp_path / "run").exists()
+
+
+def test_crop_larger_than_the_images_stops_before_training(scenes_dir, tmp_path):
+    from dataclasses import replace
+
+    config = tiny_config(tmp_path / "run", scenes_dir)
+    config = replace(config, input=replace(config.input, augment=replace(config.input.augment, crop_size=64)))
+    with pytest.raises(DataError, match=r"--crop_size=64 .* needs images of at least 64x64, but .* is 48x48"):
+        train(config)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(scenes_dir, tmp_path):
+    from keras_deblur.training.loop import TrainingDivergedError
+
+    train(tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0))
+    with pytest.raises(TrainingDivergedError, match=r"at step \d+: training stopped without saving.*ckpt-2"):
+        train(tiny_config(tmp_path / "run", scenes_dir, train_steps=50, learning_rate=1e30,
+                          num_validation_images=0, checkpoint_every_steps=1000))
+    assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
+
+
+def test_bf16_mixed_precision_trains(scenes_dir, tmp_path):
+    import keras
+
+    try:
+        summary = train(tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0,
+                                    mixed_precision="mixed_bfloat16"))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert summary["step"] == 2
