@@ -2,8 +2,9 @@
 
 It measures on the current machine, in one process, and prints a table plus a JSON file
 (`--bench_json`). Each concern has a section, a module here with a `run(config) -> list[Row]`:
-`model` (the paper generator's size, FLOPs and forward time) and `input` (the tf.data pipeline's
-augmented pairs per second). Speed is measured here, never asserted in tests.
+`model` (the paper generator's size, FLOPs and forward time), `input` (the tf.data pipeline's
+augmented pairs per second) and `training` (train_step steps per second). Speed is measured here,
+never asserted in tests.
 """
 
 import dataclasses
@@ -12,7 +13,7 @@ import time
 
 import numpy as np
 
-SECTIONS = ("model", "input")
+SECTIONS = ("model", "input", "training")
 
 
 @dataclasses.dataclass(frozen=True)

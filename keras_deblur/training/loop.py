@@ -109,7 +109,7 @@ def _init_generator(generator, source):
     logging.info("generator initialised from %s", latest)
 
 
-def _step_function(gan, strategy, topology, iterator, jit_compile):
+def make_step_function(gan, strategy, topology, iterator, jit_compile):
     """The tf.function of one training step on this worker; returns the metric trackers' results."""
     replica_step = tf.function(gan.train_step, jit_compile=True) if jit_compile else gan.train_step
 
@@ -210,7 +210,7 @@ def train(config, flags_text=None):
     validation_examples = list(evaluation_dataset(validation_pairs)) if chief and validation_pairs else []
     best = _Best(config.run_dir, generator) if chief and validation_examples else None
 
-    step_fn = _step_function(gan, strategy, topology, iterator, config.jit_compile)
+    step_fn = make_step_function(gan, strategy, topology, iterator, config.jit_compile)
     progress = keras.utils.Progbar(config.train_steps, stateful_metrics=[m.name for m in gan.metrics] + ["steps/s"],
                                    verbose=1 if chief else 0)
     step = int(step_var)

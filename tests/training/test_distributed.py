@@ -24,7 +24,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     import keras
     import numpy as np
     from tests.training.conftest import tiny_config
-    from keras_deblur.training.loop import build_gan, _step_function, train
+    from keras_deblur.training.loop import build_gan, make_step_function, train
     from keras_deblur.training.strategy import Topology
 
     config = tiny_config("/unused", "/unused", input=dataclasses.replace(tiny_config("", "").input, batch_size=4))
@@ -36,7 +36,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
         with strategy.scope():
             gan = build_gan(config)
         iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-        logs = {k: float(v) for k, v in _step_function(gan, strategy, topology, iterator, False)().items()}
+        logs = {k: float(v) for k, v in make_step_function(gan, strategy, topology, iterator, False)().items()}
         return logs, gan.generator.get_weights() + gan.discriminator.get_weights()
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

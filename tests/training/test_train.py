@@ -76,3 +76,20 @@ def test_bf16_mixed_precision_trains(scenes_dir, tmp_path):
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
     assert summary["step"] == 2
+
+
+def test_init_from_a_keras_file_or_a_run_directory(scenes_dir, tmp_path):
+    import keras
+
+    train(tiny_config(tmp_path / "first", scenes_dir, train_steps=2, num_validation_images=0))
+    trained = keras.saving.load_model(tmp_path / "first" / "generator.keras").get_weights()
+    for source in (str(tmp_path / "first" / "generator.keras"), str(tmp_path / "first")):
+        run_dir = tmp_path / f"from_{os.path.basename(source)}"
+        # lr ~ 0: after one step the weights are still (to float precision) the initial ones.
+        train(tiny_config(run_dir, scenes_dir, train_steps=1, learning_rate=1e-12, num_validation_images=0,
+                          init_from=source))
+        started = keras.saving.load_model(run_dir / "generator.keras").get_weights()
+        for a, b in zip(trained, started):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.raises(FileNotFoundError, match="--init_from=.*nothing is neither a .keras file nor a run directory"):
+        train(tiny_config(tmp_path / "bad", scenes_dir, init_from=str(tmp_path / "nothing")))
