@@ -197,22 +197,12 @@ def train(config, flags_text=None):
     elif config.init_from:
         _init_generator(generator, config.init_from)
 
-    chief = topology.is_chief
-    if chief:
+    if topology.is_chief:
         run_info.write_run_info(config.run_dir, config, flags_text, extra={
             "strategy": type(strategy).__name__, "replicas": topology.num_replicas,
             "workers": topology.num_workers})
-    writers = {name: tf.summary.create_file_writer(posixpath.join(config.run_dir, name)) if chief
-               else tf.summary.create_noop_writer() for name in ("train", "validation")}
-    _write_hparams(writers["train"], config)
-    forward = validation.make_forward(generator)
-    previews = _previews(train_pairs, config.input.augment.crop_size) if chief else []
-    validation_examples = list(evaluation_dataset(validation_pairs)) if chief and validation_pairs else []
-    best = _Best(config.run_dir, generator) if chief and validation_examples else None
-
+    reporter = _Reporter(config, gan, train_pairs, validation_pairs, topology.is_chief)
     step_fn = make_step_function(gan, strategy, topology, iterator, config.jit_compile)
-    progress = keras.utils.Progbar(config.train_steps, stateful_metrics=[m.name for m in gan.metrics] + ["steps/s"],
-                                   verbose=1 if chief else 0)
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
     while step < config.train_steps:
@@ -224,37 +214,67 @@ def train(config, flags_text=None):
             raise TrainingDivergedError(
                 f"{bad} at step {step}: training stopped without saving. The last good checkpoint is "
                 f"{manager.latest_checkpoint}; lower --learning_rate or check the data, then rerun to resume.")
-        rate = (step - start_step) / (time.perf_counter() - start_time)
-        progress.update(step, list(logs.items()) + [("steps/s", rate)])
-        if step % config.log_every_steps == 0:
-            with writers["train"].as_default(step=step):
-                for name, value in logs.items():
-                    tf.summary.scalar(name, value)
-                tf.summary.scalar("learning_rate", float(gan.g_optimizer.learning_rate))
-                tf.summary.scalar("steps_per_second", rate)
-            for tracker in gan.metrics:
-                tracker.reset_state()
-        if previews and step % config.image_every_steps == 0:
-            _, triplets = validation.validate(forward, previews)
-            with writers["train"].as_default(step=step):
-                tf.summary.image("blurry|deblurred|sharp", validation.side_by_side(triplets), max_outputs=NUM_PREVIEWS)
-        if validation_examples and step % config.validate_every_steps == 0:
-            scores, triplets = validation.validate(forward, validation_examples)
-            with writers["validation"].as_default(step=step):
-                tf.summary.scalar("psnr", scores["psnr"])
-                tf.summary.scalar("ssim", scores["ssim"])
-                for index, triplet in enumerate(triplets[:NUM_PREVIEWS]):
-                    tf.summary.image(f"blurry|deblurred|sharp/{index}", validation.side_by_side([triplet]))
-            best.offer(step, scores)
-            logging.info("step %d: validation PSNR %.3f dB, SSIM %.4f", step, scores["psnr"], scores["ssim"])
+        reporter.after_step(step, logs, (step - start_step) / (time.perf_counter() - start_time))
         if step % config.checkpoint_every_steps == 0 or step == config.train_steps:
             manager.save(checkpoint_number=step)
-    for writer in writers.values():
-        writer.flush()
-    if chief:
+    reporter.flush()
+    if topology.is_chief:
         _save_generator(generator, posixpath.join(config.run_dir, "generator.keras"))
     return {"step": step, "checkpoint": manager.latest_checkpoint,
-            "best": best.record if best else None}
+            "best": reporter.best.record if reporter.best else None}
+
+
+class _Reporter:
+    """What the chief shows of a run: the progress bar, TensorBoard, validation and the best checkpoint.
+
+    Other workers get a silent progress bar and no-op writers, and skip the previews and validation.
+    """
+
+    def __init__(self, config, gan, train_pairs, validation_pairs, chief):
+        self.config, self.gan = config, gan
+        self.writers = {name: tf.summary.create_file_writer(posixpath.join(config.run_dir, name)) if chief
+                        else tf.summary.create_noop_writer() for name in ("train", "validation")}
+        _write_hparams(self.writers["train"], config)
+        self.forward = validation.make_forward(gan.generator)
+        self.previews = _previews(train_pairs, config.input.augment.crop_size) if chief else []
+        self.examples = list(evaluation_dataset(validation_pairs)) if chief and validation_pairs else []
+        self.best = _Best(config.run_dir, gan.generator) if self.examples else None
+        self.progress = keras.utils.Progbar(
+            config.train_steps, stateful_metrics=[m.name for m in gan.metrics] + ["steps/s"],
+            verbose=1 if chief else 0)
+
+    def after_step(self, step, logs, rate):
+        config = self.config
+        self.progress.update(step, list(logs.items()) + [("steps/s", rate)])
+        if step % config.log_every_steps == 0:
+            with self.writers["train"].as_default(step=step):
+                for name, value in logs.items():
+                    tf.summary.scalar(name, value)
+                tf.summary.scalar("learning_rate", float(self.gan.g_optimizer.learning_rate))
+                tf.summary.scalar("steps_per_second", rate)
+            for tracker in self.gan.metrics:  # the next logs average the steps since these
+                tracker.reset_state()
+        if self.previews and step % config.image_every_steps == 0:
+            _, triplets = validation.validate(self.forward, self.previews)
+            with self.writers["train"].as_default(step=step):
+                tf.summary.image("blurry|deblurred|sharp", validation.side_by_side(triplets),
+                                 max_outputs=NUM_PREVIEWS)
+        if self.examples and step % config.validate_every_steps == 0:
+            self._validate(step)
+
+    def _validate(self, step):
+        scores, triplets = validation.validate(self.forward, self.examples)
+        with self.writers["validation"].as_default(step=step):
+            tf.summary.scalar("psnr", scores["psnr"])
+            tf.summary.scalar("ssim", scores["ssim"])
+            for index, triplet in enumerate(triplets[:NUM_PREVIEWS]):
+                tf.summary.image(f"blurry|deblurred|sharp/{index}", validation.side_by_side([triplet]))
+        self.best.offer(step, scores)
+        logging.info("step %d: validation PSNR %.3f dB, SSIM %.4f", step, scores["psnr"], scores["ssim"])
+
+    def flush(self):
+        for writer in self.writers.values():
+            writer.flush()
 
 
 def _write_hparams(writer, config):
