@@ -26,6 +26,9 @@ setup(
         "keras>=3.15,<4",
         # TF 2.21 no longer installs TensorBoard; without it tf.summary raises TBNotInstalledError.
         "tensorboard>=2.21,<2.22",
+        # PredictionLog protos for the warm-up file, and the gRPC client. Pulls in the full
+        # `tensorflow` package, which this project depends on anyway.
+        "tensorflow-serving-api>=2.21,<2.22",
         "absl-py>=2.1",
         "matplotlib>=3.8",
         "numpy>=1.26",

@@ -8,7 +8,8 @@ from absl import app
 def run(main):
     """`absl.app.run(main)`, but a bad input ends the command with its message, not a traceback.
 
-    Bad input is reported as ValueError (DataError is one) or FileNotFoundError, whose messages name
+    Bad input is reported as ValueError (DataError is one), FileNotFoundError or FileExistsError (an
+    output that must not be overwritten), whose messages name
     the file, flag or value; the command then exits with status 1. Anything else is a bug and keeps
     its traceback. Commands take flags only: a positional argument (often a flag missing its "--")
     is a usage error.
@@ -18,7 +19,7 @@ def run(main):
             raise app.UsageError(f"unexpected arguments {argv[1:]}: every option is a --flag")
         try:
             return main(argv)
-        except (ValueError, FileNotFoundError) as error:
+        except (ValueError, FileNotFoundError, FileExistsError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
 

@@ -117,3 +117,12 @@ VALIDATE_EVERY_STEPS = flags.DEFINE_integer(
 NUM_VALIDATION_IMAGES = flags.DEFINE_integer(
     "num_validation_images", 8, "Test-split images each validation deblurs (0 turns validation off)."
 )
+
+# Evaluation, export and deblurring.
+MODEL_DIR = flags.DEFINE_string("model_dir", None, "A training run directory (or a .keras generator file).")
+SAVED_MODEL = flags.DEFINE_string(
+    "saved_model", None, "An exported SavedModel: a version folder, or a base path (its highest version).")
+EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "TF Serving model base path to export to, e.g. savedmodels/deblur.")
+EXPORT_VERSION = flags.DEFINE_integer(
+    "export_version", None, "Version number of the export; default: one more than the highest existing.")

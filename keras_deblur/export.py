@@ -1,0 +1,34 @@
+"""Exports a trained generator for TF Serving:
+`python -m keras_deblur.export --model_dir=<run> --export_dir=savedmodels/<model_name> [--export_version=N]`.
+
+Writes `<export_dir>/<version>/` (see `serving/saved_model.py` for the signatures and the atomic
+write), its warm-up requests, the run's metadata, and `models.config` beside the model folders.
+"""
+
+import os
+
+from absl import flags
+
+from keras_deblur import cli
+from keras_deblur import flags as f
+from keras_deblur.training import run_info
+
+
+def main(argv):
+    del argv  # cli.run has checked that there are no positional arguments
+    from keras_deblur.runs import load_generator, run_metadata
+    from keras_deblur.serving import saved_model
+
+    generator = load_generator(f.MODEL_DIR.value)
+    metadata = {**run_metadata(f.MODEL_DIR.value), "exported_with": {
+        "git_commit": run_info.git_commit(), "versions": run_info.package_versions()}}
+    path = saved_model.export(generator, f.EXPORT_DIR.value, f.EXPORT_VERSION.value, metadata)
+    print(f"exported {path}")
+    base = os.path.abspath(f.EXPORT_DIR.value) if "://" not in f.EXPORT_DIR.value else f.EXPORT_DIR.value
+    print(f"serve it: tensorflow_model_server --rest_api_port=8501 --port=8500 "
+          f"--model_name={os.path.basename(base.rstrip('/'))} --model_base_path={base}")
+
+
+if __name__ == "__main__":
+    flags.mark_flags_as_required(["model_dir", "export_dir"])
+    cli.run(main)

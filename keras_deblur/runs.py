@@ -1,0 +1,33 @@
+"""Reading what a training run left behind: its generator and its recorded metadata."""
+
+import json
+import posixpath
+
+import keras
+import tensorflow as tf
+
+
+def load_generator(model_dir):
+    """The generator of a run directory (its final `generator.keras`) or of a `.keras` file."""
+    path = model_dir if model_dir.endswith(".keras") else posixpath.join(model_dir, "generator.keras")
+    if not tf.io.gfile.exists(path):
+        raise FileNotFoundError(
+            f"--model_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
+            "(rerun the training command to finish it)")
+    return keras.saving.load_model(path)
+
+
+def _json(path):
+    return json.loads(tf.io.gfile.GFile(path).read()) if tf.io.gfile.exists(path) else None
+
+
+def run_metadata(model_dir):
+    """What a run recorded: config.json, the best validation score and the last evaluation, if any."""
+    if model_dir.endswith(".keras"):
+        return {"source": model_dir}
+    return {
+        "source": model_dir,
+        "run": _json(posixpath.join(model_dir, "config.json")),
+        "best_validation": _json(posixpath.join(model_dir, "best", "best.json")),
+        "evaluation": _json(posixpath.join(model_dir, "evaluation", "metrics.json")),
+    }

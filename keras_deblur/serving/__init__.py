@@ -1,0 +1,1 @@
+"""Serving: SavedModel export for TF Serving, loading exports, tiled deblurring, and a client."""

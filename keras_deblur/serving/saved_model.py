@@ -1,0 +1,165 @@
+"""SavedModel export in TF Serving's layout, and loading it back.
+
+Layout: `<export_dir>/<version>/` holds one SavedModel per integer version (TF Serving's
+`--model_base_path` is `<export_dir>`). A version is written to a temporary folder beside it and
+renamed into place, so TF Serving never sees a half-written version and an existing version is
+never overwritten. On object stores (gs://) a rename is a copy then a delete: a reader could see
+a partial version while it is copied, so there, export locally and upload, or let TF Serving's
+polling pick the version up only after the copy (it loads a version once its directory appears,
+which on gs:// happens object by object).
+
+Signatures (unknown batch, height and width: one trace serves every size):
+- `serving_default`: `images_bytes` (string [N], PNG or JPEG bytes) -> `deblurred_bytes` (string
+  [N], PNG). TF Serving's REST API takes such inputs as {"b64": ...} and returns outputs whose name
+  ends in `_bytes` as base64.
+- `deblur_float`: `images` (float32 [N, H, W, 3] in [0, 1]) -> `deblurred` (float32, same shape,
+  clipped to [0, 1]).
+The model inside holds the pyramid, the padding to a multiple of 2^(K-1) and the cropping.
+"""
+
+import json
+import os
+import posixpath
+import uuid
+
+import numpy as np
+import tensorflow as tf
+
+from keras_deblur.data.images import write_text
+
+WARMUP_FILE = "tf_serving_warmup_requests"
+METADATA_FILE = "keras_deblur.json"
+
+
+class DeblurModule(tf.Module):
+    """The generator's finest output behind the two serving signatures."""
+
+    def __init__(self, generator):
+        super().__init__()
+        self.generator = generator
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")])
+    def deblur_float(self, images):
+        deblurred = tf.cast(self.generator(images, training=False)[0], tf.float32)
+        return {"deblurred": tf.clip_by_value(deblurred, 0.0, 1.0)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
+    def deblur_encoded(self, images_bytes):
+        def one(encoded):
+            # decode_image reads PNG (8 or 16 bit), JPEG, GIF and BMP, scaling to [0, 1]; bytes that
+            # are none of these fail with "Unknown image file format".
+            image = tf.io.decode_image(encoded, channels=3, dtype=tf.float32, expand_animations=False)
+            deblurred = self.deblur_float(image[None])["deblurred"][0]
+            return tf.io.encode_png(tf.cast(tf.round(deblurred * 255.0), tf.uint8))
+
+        # Images of one request may differ in size, so each is deblurred on its own.
+        return {"deblurred_bytes": tf.map_fn(one, images_bytes, fn_output_signature=tf.string)}
+
+
+def versions(export_dir):
+    """The integer versions under `export_dir`, sorted ([] if there are none or no folder)."""
+    if not tf.io.gfile.isdir(export_dir):
+        return []
+    found = []
+    for name in tf.io.gfile.listdir(export_dir):
+        name = name.rstrip("/")
+        if name.isdigit() and tf.io.gfile.isdir(posixpath.join(export_dir, name)):
+            found.append(int(name))
+    return sorted(found)
+
+
+def _warmup_requests(path, model_name):
+    """A TFRecord of PredictionLog warm-up requests for both signatures (small, two sizes)."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    rng = np.random.default_rng(0)
+    with tf.io.TFRecordWriter(path) as writer:
+        for height, width in ((32, 48), (64, 64)):
+            pixels = rng.random((1, height, width, 3), dtype=np.float32)
+            for signature, key, tensor in (
+                ("serving_default", "images_bytes",
+                 tf.make_tensor_proto([tf.io.encode_png(np.uint8(pixels[0] * 255)).numpy()])),
+                ("deblur_float", "images", tf.make_tensor_proto(pixels)),
+            ):
+                request = predict_pb2.PredictRequest(
+                    model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
+                request.inputs[key].CopyFrom(tensor)
+                log = prediction_log_pb2.PredictionLog(
+                    predict_log=prediction_log_pb2.PredictLog(request=request))
+                writer.write(log.SerializeToString())
+
+
+def write_models_config(base_dir):
+    """Writes `<base_dir>/models.config` for TF Serving, listing every model folder with versions.
+
+    Paths are those inside the TF Serving container when `base_dir` is mounted at /models
+    (`docker run -v $PWD/savedmodels:/models ...`); edit them for a server run outside docker.
+    """
+    models = sorted(name.rstrip("/") for name in tf.io.gfile.listdir(base_dir)
+                    if versions(posixpath.join(base_dir, name.rstrip("/"))))
+    entries = "".join(
+        f"  config {{\n    name: '{name}'\n    base_path: '/models/{name}'\n"
+        f"    model_platform: 'tensorflow'\n  }}\n" for name in models)
+    write_text(posixpath.join(base_dir, "models.config"), f"model_config_list {{\n{entries}}}\n")
+
+
+def export(generator, export_dir, version=None, metadata=None):
+    """Exports `generator` as version `version` (default: the next integer) under `export_dir`.
+
+    Args:
+      generator: the Keras generator (its finest output is served).
+      export_dir: TF Serving's model base path, `savedmodels/<model_name>`.
+      version: an integer, or None for one more than the highest existing version.
+      metadata: a JSON-able dict (config, metrics, test-set fingerprint, commit, versions) stored as
+        `assets.extra/keras_deblur.json`.
+
+    Returns:
+      The path of the new version.
+    """
+    existing = versions(export_dir)
+    version = (existing[-1] + 1 if existing else 1) if version is None else int(version)
+    if version < 1:
+        raise ValueError(f"--export_version must be a positive integer, got {version}")
+    target = posixpath.join(export_dir, str(version))
+    if tf.io.gfile.exists(target):
+        raise FileExistsError(f"{target} exists already; versions are never overwritten")
+    tf.io.gfile.makedirs(export_dir)
+    temporary = posixpath.join(export_dir, f".tmp-{version}-{uuid.uuid4().hex}")
+    try:
+        module = DeblurModule(generator)
+        tf.saved_model.save(module, temporary, signatures={
+            "serving_default": module.deblur_encoded, "deblur_float": module.deblur_float})
+        extra = posixpath.join(temporary, "assets.extra")
+        tf.io.gfile.makedirs(extra)
+        _warmup_requests(posixpath.join(extra, WARMUP_FILE), posixpath.basename(export_dir.rstrip("/")))
+        write_text(posixpath.join(extra, METADATA_FILE), json.dumps(
+            {"num_scales": len(generator.outputs), **(metadata or {})}, indent=2, default=str))
+        tf.io.gfile.rename(temporary, target)
+    finally:
+        if tf.io.gfile.exists(temporary):
+            tf.io.gfile.rmtree(temporary)
+    write_models_config(posixpath.dirname(export_dir.rstrip("/")) or ".")
+    return target
+
+
+def resolve_version(path):
+    """A SavedModel folder: `path` itself, or the highest version if `path` is a model base path."""
+    if tf.io.gfile.exists(posixpath.join(path, "saved_model.pb")):
+        return path
+    found = versions(path)
+    if not found:
+        raise FileNotFoundError(
+            f"{path} is neither a SavedModel nor a model base path with integer versions (<path>/<N>/saved_model.pb)")
+    return posixpath.join(path, str(found[-1]))
+
+
+def load(path):
+    """Loads an export (a version folder or a base path: its highest version). Returns (model, metadata)."""
+    version_dir = resolve_version(path)
+    try:
+        model = tf.saved_model.load(version_dir)
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise ValueError(f"cannot load the SavedModel {version_dir}: {error}") from error
+    metadata_path = posixpath.join(version_dir, "assets.extra", METADATA_FILE)
+    metadata = json.loads(tf.io.gfile.GFile(metadata_path).read()) if tf.io.gfile.exists(metadata_path) else {}
+    return model, metadata

@@ -1,0 +1,102 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_deblur import metrics
+from keras_deblur.models import build_generator_from_spec
+from keras_deblur.serving import saved_model
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    generator = build_generator_from_spec("tiny")
+    base = str(tmp_path_factory.mktemp("savedmodels") / "deblur")
+    path = saved_model.export(generator, base, metadata={"note": "test"})
+    return generator, base, path
+
+
+def _keras_output(generator, images):
+    return np.clip(generator(images)[0].numpy(), 0, 1)
+
+
+@pytest.mark.parametrize("size", [(37, 53), (64, 96)])
+def test_float_signature_matches_keras(exported, size, rng):
+    generator, base, _ = exported
+    model, metadata = saved_model.load(base)
+    images = rng.random((2, *size, 3), dtype=np.float32)
+    served = model.signatures["deblur_float"](images=tf.constant(images))["deblurred"].numpy()
+    np.testing.assert_allclose(served, _keras_output(generator, images), atol=1e-5)
+    assert metadata["num_scales"] == 3 and metadata["note"] == "test"
+
+
+@pytest.mark.parametrize("size", [(37, 53), (64, 96)])
+def test_encoded_signature_gives_the_quantised_png(exported, size, rng):
+    generator, base, _ = exported
+    model, _ = saved_model.load(base)
+    image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
+    png = tf.io.encode_png(image).numpy()
+    out = model.signatures["serving_default"](images_bytes=tf.constant([png, png]))["deblurred_bytes"].numpy()
+    decoded = tf.io.decode_png(out[0]).numpy()
+    expected = metrics.quantize(_keras_output(generator, image[None].astype(np.float32) / 255))[0].numpy()
+    np.testing.assert_array_equal(decoded, np.round(expected * 255).astype(np.uint8))
+    assert out[0] == out[1]
+
+
+def test_saved_model_cli_lists_both_signatures(exported):
+    _, _, path = exported
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert "signature_def['serving_default']" in shown.stdout
+    assert "signature_def['deblur_float']" in shown.stdout
+    assert "deblurred_bytes" in shown.stdout and "images_bytes" in shown.stdout
+
+
+def test_warmup_requests_parse_and_run(exported):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    _, base, path = exported
+    model, _ = saved_model.load(base)
+    logs = [prediction_log_pb2.PredictionLog.FromString(record.numpy()) for record in
+            tf.data.TFRecordDataset(os.path.join(path, "assets.extra", saved_model.WARMUP_FILE))]
+    assert {log.predict_log.request.model_spec.signature_name for log in logs} == {"serving_default", "deblur_float"}
+    for log in logs:
+        request = log.predict_log.request
+        inputs = {key: tf.constant(tf.make_ndarray(value)) for key, value in request.inputs.items()}
+        outputs = model.signatures[request.model_spec.signature_name](**inputs)
+        assert all(value.shape[0] == 1 for value in outputs.values())
+
+
+def test_second_export_is_version_2_and_leaves_1_intact(exported, tmp_path):
+    generator, _, _ = exported
+    base = str(tmp_path / "deblur")
+    first = saved_model.export(generator, base)
+    before = open(os.path.join(first, "saved_model.pb"), "rb").read()
+    second = saved_model.export(generator, base)
+    assert (first, second) == (f"{base}/1", f"{base}/2")
+    assert open(os.path.join(first, "saved_model.pb"), "rb").read() == before
+    assert not [name for name in os.listdir(base) if name.startswith(".tmp")]
+    with pytest.raises(FileExistsError, match=r"deblur/2 exists already; versions are never overwritten"):
+        saved_model.export(generator, base, version=2)
+    assert "name: 'deblur'" in open(tmp_path / "models.config").read()
+
+
+def test_bytes_that_are_not_an_image_are_refused(exported):
+    _, base, _ = exported
+    model, _ = saved_model.load(base)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Unknown image file format"):
+        model.signatures["serving_default"](images_bytes=tf.constant([b"not an image"]))
+
+
+def test_base_path_without_versions_is_named(tmp_path):
+    os.makedirs(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match=r"empty is neither a SavedModel nor a model base path"):
+        saved_model.load(str(tmp_path / "empty"))
+    os.makedirs(tmp_path / "broken" / "1")
+    open(tmp_path / "broken" / "1" / "saved_model.pb", "wb").write(b"garbage")
+    with pytest.raises(ValueError, match=r"cannot load the SavedModel .*broken/1"):
+        saved_model.load(str(tmp_path / "broken"))
