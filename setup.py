@@ -39,8 +39,8 @@ setup(
         # On a machine with an NVIDIA GPU: pip install -e ".[cuda]" pulls TF's CUDA libraries.
         "cuda": ["tensorflow[and-cuda]>=2.21,<2.22"],
     },
-    # The user commands become console scripts as they are built (`deblur` is the first to come).
-    entry_points={"console_scripts": []},
+    # The user commands, as console scripts (each is also `python -m keras_deblur.<name>`).
+    entry_points={"console_scripts": ["deblur=keras_deblur.deblur:run"]},
     classifiers=[
         "Programming Language :: Python :: 3.11",
         "License :: OSI Approved :: MIT License",

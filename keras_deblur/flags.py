@@ -126,3 +126,13 @@ EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None, "TF Serving model base path to export to, e.g. savedmodels/deblur.")
 EXPORT_VERSION = flags.DEFINE_integer(
     "export_version", None, "Version number of the export; default: one more than the highest existing.")
+MODEL_PATH = flags.DEFINE_string(
+    "model", "savedmodels/deblur", "deblur: an exported SavedModel (version folder or base path: its highest version).")
+INPUT = flags.DEFINE_string("input", None, "deblur: an image file, a folder of images, or a glob pattern.")
+SERVER = flags.DEFINE_string(
+    "server", None, "deblur: host:port of TF Serving's REST API; the images are deblurred there, not locally.")
+MODEL_NAME = flags.DEFINE_string("model_name", "deblur", "deblur --server: the model's name in TF Serving.")
+TILE_SIZE_PX = flags.DEFINE_integer("tile_size", 512, "deblur: side of the square tiles, in pixels.")
+TILE_OVERLAP_PX = flags.DEFINE_integer("tile_overlap", 64, "deblur: pixels neighbouring tiles share.")
+TILE_BATCH = flags.DEFINE_integer("tile_batch", 4, "deblur: tiles run together in one batch.")
+OVERWRITE = flags.DEFINE_bool("overwrite", False, "deblur: replace output files that exist already.")

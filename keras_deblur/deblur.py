@@ -1,0 +1,89 @@
+"""Deblurs users' photos: `deblur --input=<file|folder|glob> --output_dir=<folder> [--model=...]`.
+
+Also `python -m keras_deblur.deblur`. `--model` is an export (a base path means its highest
+version); `--server=host:port` sends the images to TF Serving instead. Any size runs, in tiles
+(`--tile_size`, `--tile_overlap`, `--tile_batch`). A file that cannot be read or written is reported
+by name and the others go on; the exit status is 1 if any failed. Outputs are written atomically
+and never replace a file unless --overwrite (nor ever an input).
+"""
+
+import glob
+import os
+
+import keras
+from absl import flags
+
+from keras_deblur import cli
+from keras_deblur import flags as f
+
+
+def input_files(pattern):
+    """The files to deblur: one file, every file in a folder (sorted), or a glob's matches."""
+    if os.path.isdir(pattern):
+        files = sorted(os.path.join(pattern, n) for n in os.listdir(pattern)
+                       if os.path.isfile(os.path.join(pattern, n)) and not n.startswith("."))
+    elif os.path.isfile(pattern):
+        files = [pattern]
+    else:
+        files = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+    if not files:
+        raise FileNotFoundError(f"--input={pattern} matches no files")
+    return files
+
+
+def _check_output_dir(output_dir):
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+        probe = os.path.join(output_dir, ".keras_deblur_write_test")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"--output_dir={output_dir} cannot be written: {error.strerror}") from error
+
+
+def deblur_files(deblurrer, files, output_dir, overwrite=False):
+    """Deblurs each file into output_dir; returns {input path: error message} for the failures."""
+    from keras_deblur.serving.image_files import read_image, write_image
+
+    _check_output_dir(output_dir)
+    failures = {}
+    progress = keras.utils.Progbar(len(files), unit_name="image")
+    for index, path in enumerate(files, start=1):
+        target = os.path.join(output_dir, os.path.basename(path))
+        try:
+            if os.path.abspath(target) == os.path.abspath(path):
+                raise ValueError("the output would replace the input; choose another --output_dir")
+            if os.path.exists(target) and not overwrite:
+                raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")
+            source = read_image(path)
+            write_image(target, deblurrer.deblur(source.pixels), source)
+        except (ValueError, OSError) as error:
+            failures[path] = str(error)
+            print(f"\nerror: {path}: {error}", flush=True)
+        progress.update(index)
+    return failures
+
+
+def main(argv):
+    del argv  # cli.run has checked that there are no positional arguments
+    from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
+
+    files = input_files(f.INPUT.value)
+    if f.SERVER.value:
+        deblurrer = RemoteDeblurrer(f.SERVER.value, f.MODEL_NAME.value)
+    else:
+        deblurrer = Deblurrer(f.MODEL_PATH.value, f.TILE_SIZE_PX.value, f.TILE_OVERLAP_PX.value, f.TILE_BATCH.value)
+    failures = deblur_files(deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value)
+    print(f"deblurred {len(files) - len(failures)} of {len(files)} images into {f.OUTPUT_DIR.value}")
+    return 1 if failures else 0
+
+
+def run():
+    """The `deblur` console script."""
+    flags.mark_flags_as_required(["input", "output_dir"])
+    cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

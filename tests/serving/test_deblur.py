@@ -1,0 +1,148 @@
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from keras_deblur.models import build_generator_from_spec
+from keras_deblur.serving import saved_model
+from keras_deblur.serving.client import GrpcClient, RestClient
+from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def export_base(tmp_path_factory):
+    base = str(tmp_path_factory.mktemp("models") / "deblur")
+    saved_model.export(build_generator_from_spec("tiny"), base)
+    return base
+
+
+def test_tiles_equal_the_whole_image(export_base, rng):
+    # The tiny model sees ~45 px around a pixel; tiles ignore the outer quarter of the overlap.
+    image = rng.random((300, 700, 3), dtype=np.float32)
+    whole = Deblurrer(export_base, tile_size=1024, tile_overlap=0).deblur(image)
+    tiled = Deblurrer(export_base, tile_size=256, tile_overlap=192, tile_batch=3).deblur(image)
+    np.testing.assert_allclose(tiled, whole, atol=1e-4)
+    assert tiled.shape == image.shape
+
+
+def test_uint8_in_uint8_out(export_base, rng):
+    image = rng.integers(0, 256, (33, 45, 3), dtype=np.uint8)
+    out = Deblurrer(export_base).deblur(image)
+    assert out.dtype == np.uint8 and out.shape == image.shape
+
+
+def test_bad_tiling_is_named(export_base):
+    with pytest.raises(ValueError, match="--tile_size must be a positive multiple of 4"):
+        Deblurrer(export_base, tile_size=250)
+    with pytest.raises(ValueError, match="--tile_overlap must be a multiple of 4"):
+        Deblurrer(export_base, tile_size=256, tile_overlap=256)
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "keras_deblur.deblur", *args], capture_output=True,
+                          text=True, cwd=ROOT, timeout=600)
+
+
+def _write_inputs(folder, rng):
+    os.makedirs(folder)
+    colour = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    Image.fromarray(colour).save(os.path.join(folder, "photo.png"))
+    Image.fromarray(colour[..., 0]).save(os.path.join(folder, "gray.jpg"), quality=95)
+    rgba = np.concatenate([colour, np.full((40, 60, 1), 77, np.uint8)], axis=-1)
+    Image.fromarray(rgba, "RGBA").save(os.path.join(folder, "alpha.png"))
+    with open(os.path.join(folder, "deep.png"), "wb") as f:
+        f.write(tf.io.encode_png((colour.astype(np.uint16) * 257)).numpy())
+    rotated = Image.fromarray(colour)
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # EXIF orientation: rotate 90 degrees clockwise to view
+    rotated.save(os.path.join(folder, "turned.jpg"), exif=exif.tobytes(), quality=95)
+    with open(os.path.join(folder, "broken.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n not really")
+
+
+def test_command_keeps_formats_and_goes_on_after_a_bad_file(export_base, tmp_path, rng):
+    inputs, outputs = str(tmp_path / "in"), str(tmp_path / "out")
+    _write_inputs(inputs, rng)
+    result = _run(f"--model={export_base}", f"--input={inputs}", f"--output_dir={outputs}")
+    assert result.returncode == 1  # one file failed
+    assert f"error: {inputs}/broken.png" in result.stdout
+    assert "deblurred 5 of 6 images" in result.stdout
+    assert sorted(os.listdir(outputs)) == ["alpha.png", "deep.png", "gray.jpg", "photo.png", "turned.jpg"]
+    assert Image.open(os.path.join(outputs, "gray.jpg")).mode == "L"
+    assert Image.open(os.path.join(outputs, "gray.jpg")).format == "JPEG"
+    alpha = Image.open(os.path.join(outputs, "alpha.png"))
+    assert alpha.mode == "RGBA" and np.all(np.asarray(alpha)[..., 3] == 77)
+    deep = tf.io.decode_png(open(os.path.join(outputs, "deep.png"), "rb").read(), dtype=tf.uint16)
+    assert deep.dtype == tf.uint16 and deep.shape == (40, 60, 3)
+    turned = Image.open(os.path.join(outputs, "turned.jpg"))
+    assert turned.size == (40, 60)  # upright: the EXIF rotation was applied
+    assert turned.getexif().get(0x0112, 1) == 1
+
+    again = _run(f"--model={export_base}", f"--input={inputs}/photo.png", f"--output_dir={outputs}")
+    assert again.returncode == 1 and "exists (pass --overwrite to replace it)" in again.stdout
+
+
+def test_command_names_bad_paths(export_base, tmp_path):
+    nothing = _run(f"--model={export_base}", f"--input={tmp_path}/none*.png", f"--output_dir={tmp_path}/o")
+    assert nothing.returncode == 1 and "matches no files" in nothing.stderr
+    (tmp_path / "a_file").write_text("x")
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
+    unwritable = _run(f"--model={export_base}", f"--input={tmp_path}/x.png", f"--output_dir={tmp_path}/a_file/out")
+    assert unwritable.returncode == 1 and "--output_dir=" in unwritable.stderr and "cannot be written" in unwritable.stderr
+    no_versions = _run(f"--model={tmp_path}", f"--input={tmp_path}/x.png", f"--output_dir={tmp_path}/o")
+    assert no_versions.returncode == 1 and "neither a SavedModel nor a model base path" in no_versions.stderr
+
+
+class _FakeTfServing(BaseHTTPRequestHandler):
+    """TF Serving's REST predict API in front of the SavedModel, on loopback, for the client test."""
+
+    model = None
+
+    def do_POST(self):  # noqa: N802 (http.server's name)
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        assert self.path == "/v1/models/deblur:predict" and body["signature_name"] == "serving_default"
+        images = [base64.b64decode(instance["images_bytes"]["b64"]) for instance in body["instances"]]
+        out = self.model.signatures["serving_default"](images_bytes=tf.constant(images))["deblurred_bytes"]
+        answer = {"predictions": [{"b64": base64.b64encode(data).decode()} for data in out.numpy()]}
+        payload = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_rest_client_against_a_loopback_server(export_base, rng):
+    _FakeTfServing.model, _ = saved_model.load(export_base)
+    server = HTTPServer(("127.0.0.1", 0), _FakeTfServing)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        image = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+        remote = RemoteDeblurrer(f"127.0.0.1:{server.server_port}", "deblur").deblur(image)
+        local = Deblurrer(export_base).deblur(image)
+        assert np.max(np.abs(remote.astype(int) - local.astype(int))) <= 1
+    finally:
+        thread.join(timeout=60)
+        server.server_close()
+
+
+def test_rest_and_grpc_requests_are_built_for_serving_default():
+    body = json.loads(RestClient("h:8501", "deblur").request_body([b"\x89PNG"]))
+    assert body == {"signature_name": "serving_default", "instances": [{"images_bytes": {"b64": "iVBORw=="}}]}
+    request = GrpcClient("127.0.0.1:1", "deblur").request([b"abc", b"de"])
+    assert request.model_spec.name == "deblur" and request.model_spec.signature_name == "serving_default"
+    assert list(tf.make_ndarray(request.inputs["images_bytes"])) == [b"abc", b"de"]
