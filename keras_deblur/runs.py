@@ -1,10 +1,11 @@
 """Reading what a training run left behind: its generator and its recorded metadata."""
 
-import json
 import posixpath
 
 import keras
 import tensorflow as tf
+
+from keras_deblur.data.images import read_json
 
 
 def load_generator(model_dir):
@@ -17,17 +18,13 @@ def load_generator(model_dir):
     return keras.saving.load_model(path)
 
 
-def _json(path):
-    return json.loads(tf.io.gfile.GFile(path).read()) if tf.io.gfile.exists(path) else None
-
-
 def run_metadata(model_dir):
     """What a run recorded: config.json, the best validation score and the last evaluation, if any."""
     if model_dir.endswith(".keras"):
         return {"source": model_dir}
     return {
         "source": model_dir,
-        "run": _json(posixpath.join(model_dir, "config.json")),
-        "best_validation": _json(posixpath.join(model_dir, "best", "best.json")),
-        "evaluation": _json(posixpath.join(model_dir, "evaluation", "metrics.json")),
+        "run": read_json(posixpath.join(model_dir, "config.json")),
+        "best_validation": read_json(posixpath.join(model_dir, "best", "best.json")),
+        "evaluation": read_json(posixpath.join(model_dir, "evaluation", "metrics.json")),
     }

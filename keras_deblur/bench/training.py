@@ -6,7 +6,6 @@ are fixed random tensors, so the figure is the step alone, not the input pipelin
 The step is the training loop's own (`make_step_function`) under a one-device strategy.
 """
 
-import dataclasses
 import time
 
 import keras

@@ -8,6 +8,7 @@ Inside the package pixels are float32 RGB in [0, 1]. How other PNGs are converte
 - Palette images are expanded to their RGB colours.
 """
 
+import json
 import os
 import uuid
 
@@ -53,6 +54,13 @@ def _write_atomically(path, data):
     with tf.io.gfile.GFile(temporary, "wb") as f:
         f.write(data)
     tf.io.gfile.rename(temporary, path, overwrite=True)
+
+
+def read_json(path):
+    """The JSON document in `path` (any tf.io.gfile path), or None if there is no such file."""
+    if not tf.io.gfile.exists(path):
+        return None
+    return json.loads(tf.io.gfile.GFile(path).read())
 
 
 def write_text(path, text):

@@ -11,6 +11,7 @@ offers the same `deblur` through a running TF Serving (`client.py`).
 import numpy as np
 import tensorflow as tf
 
+from keras_deblur.data.images import to_uint8
 from keras_deblur.serving import saved_model
 from keras_deblur.serving.tiling import check_tiling, deblur_tiled
 
@@ -67,6 +68,6 @@ class RemoteDeblurrer:
 
     def deblur(self, image):
         pixels, dtype = _as_float(image)
-        png = tf.io.encode_png(tf.cast(tf.round(pixels * 255.0), tf.uint8)).numpy()
+        png = tf.io.encode_png(to_uint8(pixels)).numpy()
         deblurred = tf.io.decode_png(self.client.deblur_encoded([png])[0]).numpy()
         return _restore_dtype(deblurred.astype(np.float32) / 255.0, dtype)

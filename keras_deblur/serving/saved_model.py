@@ -18,14 +18,13 @@ The model inside holds the pyramid, the padding to a multiple of 2^(K-1) and the
 """
 
 import json
-import os
 import posixpath
 import uuid
 
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur.data.images import write_text
+from keras_deblur.data.images import read_json, write_text
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 METADATA_FILE = "keras_deblur.json"
@@ -161,5 +160,4 @@ def load(path):
     except (OSError, ValueError, tf.errors.OpError) as error:
         raise ValueError(f"cannot load the SavedModel {version_dir}: {error}") from error
     metadata_path = posixpath.join(version_dir, "assets.extra", METADATA_FILE)
-    metadata = json.loads(tf.io.gfile.GFile(metadata_path).read()) if tf.io.gfile.exists(metadata_path) else {}
-    return model, metadata
+    return model, read_json(metadata_path) or {}

@@ -21,11 +21,10 @@ import tempfile
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from keras_deblur.data.images import write_text
+from keras_deblur.data.images import read_json, write_text
 from keras_deblur.data.input_pipeline import evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import LAYOUT, discover_pairs
 from keras_deblur.data.png_info import DataError
@@ -142,9 +141,7 @@ class _Best:
         self.manager = tf.train.CheckpointManager(
             tf.train.Checkpoint(generator=generator), posixpath.join(run_dir, "best"), max_to_keep=1)
         self.record_path = posixpath.join(run_dir, "best", "best.json")
-        self.record = {"psnr": -math.inf}
-        if tf.io.gfile.exists(self.record_path):
-            self.record = json.loads(tf.io.gfile.GFile(self.record_path).read())
+        self.record = read_json(self.record_path) or {"psnr": -math.inf}
 
     def offer(self, step, scores):
         if scores["psnr"] > self.record["psnr"]:
