@@ -29,7 +29,12 @@ BLUR_KEY = flags.DEFINE_enum(
 SKIP_BAD_PAIRS = flags.DEFINE_bool(
     "skip_bad_pairs", False, "Skip (and log and count) bad pairs instead of stopping with an error."
 )
-OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder the command writes its dataset to.")
+OUTPUT_DIR = flags.DEFINE_string(
+    "output_dir", None,
+    "Folder the command writes to: the dataset (data commands), the report (evaluate; default "
+    "<model_dir>/evaluation for a run), the deblurred images (deblur).")
+TFRECORDS = flags.DEFINE_list(
+    "tfrecords", [], "TFRecord shards (files or glob patterns) to read pairs from instead of --data_dir.")
 SEED = flags.DEFINE_integer("seed", 0, "Seed of every random choice the command makes.")
 FRAMES_DIR = flags.DEFINE_string(
     "frames_dir", None,
@@ -122,6 +127,13 @@ NUM_VALIDATION_IMAGES = flags.DEFINE_integer(
 MODEL_DIR = flags.DEFINE_string("model_dir", None, "A training run directory (or a .keras generator file).")
 SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "An exported SavedModel: a version folder, or a base path (its highest version).")
+MAX_IMAGES = flags.DEFINE_integer("max_images", None, "evaluate: score only the first N test pairs.")
+ALL_SCALES = flags.DEFINE_bool(
+    "all_scales", False, "evaluate: also score every coarser output scale (needs --model_dir).")
+NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 3, "evaluate: example figures, of the first N test pairs.")
+COMPARE = flags.DEFINE_list(
+    "compare", [], "evaluate: evaluation folders (or metrics.json files) to lay side by side like Table 2.")
+COMPARE_LABELS = flags.DEFINE_list("compare_labels", [], "evaluate --compare: column labels (default K=<scales>).")
 EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None, "TF Serving model base path to export to, e.g. savedmodels/deblur.")
 EXPORT_VERSION = flags.DEFINE_integer(

@@ -43,10 +43,11 @@ def write_png(path, pixels_uint8):
     never leaves a half-written PNG under the final name. (On object stores such as gs://, a
     single-object upload is atomic already.)
     """
-    _write_atomically(path, tf.io.encode_png(np.asarray(pixels_uint8, np.uint8)).numpy())
+    write_bytes(path, tf.io.encode_png(np.asarray(pixels_uint8, np.uint8)).numpy())
 
 
-def _write_atomically(path, data):
+def write_bytes(path, data):
+    """Writes `data` to `path` atomically: a temporary file in the same folder, then a rename."""
     folder = os.path.dirname(path)
     if folder:
         tf.io.gfile.makedirs(folder)
@@ -65,4 +66,4 @@ def read_json(path):
 
 def write_text(path, text):
     """Writes a small text file atomically (temporary file, then rename), like `write_png`."""
-    _write_atomically(path, text.encode("utf-8"))
+    write_bytes(path, text.encode("utf-8"))

@@ -55,7 +55,7 @@ def _check_crop_fits(pairs, config):
             )
 
 
-def _encoded(source, shuffle_seed=None):
+def encoded_pairs(source, shuffle_seed=None):
     """Encoded pairs {"blurry", "sharp", "name"}, shuffled (then repeated) if a seed is given."""
     if _is_png_tree(source):
         ds = tf.data.Dataset.from_tensor_slices({
@@ -118,7 +118,7 @@ def training_dataset(source, config=InputConfig()):
     """
     if _is_png_tree(source):
         _check_crop_fits(source, config)
-    ds = _encoded(source, shuffle_seed=config.seed)
+    ds = encoded_pairs(source, shuffle_seed=config.seed)
     ds = ds.enumerate()  # the n of the n-th decoded image, for its crops' seeds
     ds = ds.map(lambda n, encoded: _crops(n, encoded, config),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -130,4 +130,4 @@ def training_dataset(source, config=InputConfig()):
 
 def evaluation_dataset(source):
     """Full-resolution pairs in a fixed order, unaugmented: {"blurry", "sharp", "name"} per pair."""
-    return _encoded(source).map(decode_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return encoded_pairs(source).map(decode_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

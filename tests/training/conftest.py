@@ -1,13 +1,9 @@
-"""A tiny embedded dataset and a tiny training configuration, shared by the training tests."""
+"""A tiny training configuration, shared by the training tests (the dataset is tests/conftest.py's)."""
 
 import dataclasses
 
-import pytest
-
 from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
-from keras_deblur.data.scene_rendering import SceneConfig
-from keras_deblur.data.scenes import render_dataset
 from keras_deblur.models.specs import GENERATOR_SPECS
 from keras_deblur.training.config import TrainConfig
 
@@ -18,13 +14,6 @@ TINY_FLAGS = [
     "--shuffle_buffer=4", "--learning_rate=1e-3", "--lr_decay_steps=4", "--log_every_steps=2",
     "--image_every_steps=2", "--validate_every_steps=3", "--num_validation_images=2",
 ]
-
-
-@pytest.fixture(scope="session")
-def scenes_dir(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp("scenes"))
-    render_dataset(root, 8, seed=0, config=SceneConfig(size=48), test_fraction=0.25)
-    return root
 
 
 def tiny_config(run_dir, data_dir, **overrides):

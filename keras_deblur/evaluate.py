@@ -1,0 +1,66 @@
+"""Evaluates a model on a test set: `python -m keras_deblur.evaluate --model_dir=<run> --data_dir=<root>`.
+
+The model is a run (`--model_dir`, its generator.keras; or a .keras file) or an export
+(`--saved_model`); the test set is the test split of a GOPRO-layout `--data_dir` or TFRecord shards
+(`--tfrecords`). Every image is scored at full resolution; how each figure is computed is in
+`keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default `<run>/evaluation`):
+metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted evaluation resumes.
+
+`--compare=<eval dir>,<eval dir>,...` prints evaluations side by side in the shape of the paper's
+Table 2 instead (they must share the test-set fingerprint).
+"""
+
+import os
+import posixpath
+
+from absl import flags
+
+from keras_deblur import cli
+from keras_deblur import flags as f
+
+
+def _output_dir():
+    if f.OUTPUT_DIR.value:
+        return f.OUTPUT_DIR.value
+    if f.MODEL_DIR.value and not f.MODEL_DIR.value.endswith(".keras"):
+        return posixpath.join(f.MODEL_DIR.value, "evaluation")
+    raise ValueError("--output_dir is required unless --model_dir is a run directory (then <run>/evaluation)")
+
+
+def _compare():
+    from keras_deblur.evaluation.report import compare_table
+
+    table = compare_table(f.COMPARE.value, f.COMPARE_LABELS.value)
+    print(table)
+    if f.OUTPUT_DIR.value:
+        from keras_deblur.data.images import write_text
+
+        write_text(os.path.join(f.OUTPUT_DIR.value, "compare.md"), table + "\n")
+    return 0
+
+
+def main(argv):
+    del argv  # cli.run has checked that there are no positional arguments
+    if f.COMPARE.value:
+        return _compare()
+    from keras_deblur.evaluation import evaluator, report
+    from keras_deblur.evaluation.test_set import load_test_set
+
+    if bool(f.MODEL_DIR.value) == bool(f.SAVED_MODEL.value):
+        raise ValueError("give the model as exactly one of --model_dir (a run or .keras file) or --saved_model (an export)")
+    output_dir = _output_dir()
+    test_set = load_test_set(f.DATA_DIR.value, f.TFRECORDS.value, f.BLUR_KEY.value, f.SKIP_BAD_PAIRS.value,
+                             f.MAX_IMAGES.value)
+    if f.MODEL_DIR.value:
+        model = evaluator.keras_model(f.MODEL_DIR.value)
+    else:
+        model = evaluator.exported_model(f.SAVED_MODEL.value)
+    summary = evaluator.evaluate(model, test_set, output_dir, f.ALL_SCALES.value, f.NUM_EXAMPLES.value)
+    print(report.format_summary(summary))
+    print(f"wrote {output_dir}/metrics.json, per_image.csv and figures/; see them with: "
+          f"tensorboard --logdir={output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main)

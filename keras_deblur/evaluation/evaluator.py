@@ -1,0 +1,137 @@
+"""Scores a model on a test set, resumably, and writes what `evaluate` promises.
+
+Outputs in `output_dir`: `per_image.jsonl` (the resumable log), `per_image.csv`, `metrics.json`
+(with both fingerprints), `figures/example_<i>.png` and `figures/psnr_gain.png`, and TensorBoard
+events (scalars under `evaluation/`, the figures as images).
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import posixpath
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_deblur.data import images
+from keras_deblur.data.input_pipeline import decode_pair
+from keras_deblur.evaluation import figures, report, scores
+from keras_deblur.evaluation.progress_log import ProgressLog
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelUnderTest:
+    """A model to evaluate: `forward([1, H, W, 3]) -> outputs, finest first`, and what identifies it."""
+
+    forward: object
+    info: dict
+
+
+def files_digest(paths):
+    """SHA-256 over the contents of `paths`, in the order given."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with tf.io.gfile.GFile(path, "rb") as file:
+            while chunk := file.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def keras_model(model_dir):
+    """A run directory's `generator.keras` (or a .keras file); every output scale is available."""
+    from keras_deblur.runs import load_generator
+
+    generator = load_generator(model_dir)
+    path = model_dir if model_dir.endswith(".keras") else posixpath.join(model_dir, "generator.keras")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+    def forward(blurry):  # traced once: any image size runs without retracing
+        return [tf.cast(output, tf.float32) for output in generator(blurry, training=False)]
+
+    return ModelUnderTest(forward, {"source": model_dir, "kind": "keras", "fingerprint": files_digest([path]),
+                                    "num_scales": len(generator.outputs)})
+
+
+def exported_model(path):
+    """An export (a version folder, or a base path: its highest version), through its float signature."""
+    from keras_deblur.serving import saved_model
+
+    version_dir = saved_model.resolve_version(path)
+    model, metadata = saved_model.load(version_dir)
+    signature = model.signatures["deblur_float"]
+    # The graph and the weights identify the model; assets.extra (metadata, warm-up) do not.
+    files = [posixpath.join(version_dir, "saved_model.pb")] + sorted(
+        tf.io.gfile.glob(posixpath.join(version_dir, "variables", "*")))
+
+    def forward(blurry):
+        return [signature(images=blurry)["deblurred"]]
+
+    return ModelUnderTest(forward, {"source": version_dir, "kind": "saved_model", "fingerprint": files_digest(files),
+                                    "num_scales": metadata.get("num_scales")})
+
+
+def _write_figure(output_dir, filename, png):
+    images.write_bytes(os.path.join(output_dir, "figures", filename), png)
+
+
+def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step=0, verbose=1):
+    """Scores every pair of `test_set` (evaluation.test_set.TestSet) and writes the outputs.
+
+    Resumes from `output_dir/per_image.jsonl` if it records the same model, test set and settings.
+
+    Returns:
+      The metrics.json dictionary.
+    """
+    if all_scales and model.info["kind"] != "keras":
+        raise ValueError("--all_scales needs --model_dir: an export returns the finest scale only")
+    os.makedirs(os.path.join(output_dir, "figures"), exist_ok=True)
+    fingerprint, count = test_set.fingerprint()
+    settings = {"all_scales": all_scales, "max_images": test_set.max_images}
+    log = ProgressLog(output_dir, {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
+    progress = keras.utils.Progbar(count, unit_name="image", verbose=verbose,
+                                   stateful_metrics=["mean_psnr", "mean_blurry_psnr"])
+    rows = []
+    for index, encoded in enumerate(test_set.encoded()):
+        name = encoded["name"].numpy().decode("utf-8")
+        if name not in log.rows:
+            log.append(_score(model, encoded, name, index, num_examples, all_scales, output_dir))
+        rows.append(log.rows[name])
+        progress.update(index + 1, [("mean_psnr", np.mean([row["psnr"] for row in rows])),
+                                    ("mean_blurry_psnr", np.mean([row["blurry_psnr"] for row in rows]))])
+
+    summary = report.summarize(
+        rows, model.info, {"description": test_set.description, "fingerprint": fingerprint, "num_images": count},
+        settings)
+    _write_figure(output_dir, "psnr_gain.png", figures.gain_histogram(rows))
+    images.write_text(os.path.join(output_dir, "per_image.csv"), report.csv_text(rows))
+    images.write_text(os.path.join(output_dir, "metrics.json"), json.dumps(summary, indent=2))
+    _log_to_tensorboard(output_dir, summary, step)
+    return summary
+
+
+def _score(model, encoded, name, index, num_examples, all_scales, output_dir):
+    pair = decode_pair(encoded)
+    blurry, sharp = pair["blurry"][None], pair["sharp"][None]
+    start = time.perf_counter()
+    outputs = model.forward(blurry)
+    outputs[0].numpy()  # wait for the result before stopping the clock
+    seconds = time.perf_counter() - start
+    row = {**scores.image_row(name, blurry, sharp, outputs, all_scales), "seconds": seconds}
+    if index < num_examples:  # drawn before the row is logged, so a resumed run never lacks one
+        deblurred = np.clip(outputs[0][0].numpy(), 0.0, 1.0)
+        _write_figure(output_dir, f"example_{index}.png", figures.example_figure(
+            name, blurry[0].numpy(), np.round(deblurred * 255.0) / 255.0, sharp[0].numpy(), row))
+    return row
+
+
+def _log_to_tensorboard(output_dir, summary, step):
+    with tf.summary.create_file_writer(output_dir).as_default(step=step):
+        for group in ("deblurred", "blurry", "gain"):
+            for key, value in summary[group].items():
+                tf.summary.scalar(f"evaluation/{group}/{key}", value)
+        for filename in sorted(tf.io.gfile.listdir(os.path.join(output_dir, "figures"))):
+            png = tf.io.read_file(os.path.join(output_dir, "figures", filename))
+            tf.summary.image(f"evaluation/{filename[:-len('.png')]}", tf.io.decode_png(png, channels=3)[None])

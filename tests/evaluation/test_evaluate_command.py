@@ -1,0 +1,51 @@
+"""`python -m keras_deblur.evaluate` as users run it, on a run directory and on an export."""
+
+import json
+import os
+import subprocess
+import sys
+
+from keras_deblur.models import build_generator_from_spec
+from keras_deblur.serving import saved_model
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _evaluate(*args):
+    return subprocess.run([sys.executable, "-m", "keras_deblur.evaluate", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+
+
+def test_evaluate_a_run_and_an_export_then_compare(scenes_dir, tmp_path):
+    generator = build_generator_from_spec("tiny")
+    run = tmp_path / "run"
+    run.mkdir()
+    generator.save(str(run / "generator.keras"))
+    export = saved_model.export(generator, str(tmp_path / "savedmodels" / "tiny"))
+
+    result = _evaluate(f"--model_dir={run}", f"--data_dir={scenes_dir}", "--blur_key=blur_gamma", "--all_scales")
+    assert result.returncode == 0, result.stderr
+    assert "| PSNR |" in result.stdout and "| PSNR, scale 2 |" in result.stdout
+    assert f"tensorboard --logdir={run}/evaluation" in result.stdout
+    metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
+    assert metrics["num_images"] == 2 and metrics["model"]["kind"] == "keras"
+
+    result = _evaluate(f"--saved_model={tmp_path / 'savedmodels' / 'tiny'}", f"--data_dir={scenes_dir}",
+                       "--blur_key=blur_gamma", f"--output_dir={tmp_path / 'export_eval'}")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "export_eval" / "metrics.json").read_text())["model"]["source"] == export
+
+    result = _evaluate(f"--compare={run / 'evaluation'},{tmp_path / 'export_eval'}", "--compare_labels=keras,export",
+                       f"--output_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr
+    assert "| Measure | Blurry | keras | export |" in result.stdout
+    assert (tmp_path / "compare.md").exists()
+
+
+def test_evaluate_names_bad_arguments(scenes_dir, tmp_path):
+    both = _evaluate(f"--model_dir={tmp_path}", f"--saved_model={tmp_path}", f"--data_dir={scenes_dir}")
+    assert both.returncode == 1 and "exactly one of --model_dir" in both.stderr
+    no_run = _evaluate(f"--model_dir={tmp_path / 'missing'}", f"--data_dir={scenes_dir}")
+    assert no_run.returncode == 1 and "generator.keras" in no_run.stderr
+    no_versions = _evaluate(f"--saved_model={tmp_path}", f"--data_dir={scenes_dir}", f"--output_dir={tmp_path / 'o'}")
+    assert no_versions.returncode == 1 and "neither a SavedModel nor a model base path" in no_versions.stderr

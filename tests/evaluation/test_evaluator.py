@@ -1,0 +1,186 @@
+import csv
+import json
+import math
+import os
+import posixpath
+import shutil
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_deblur.data import images
+from keras_deblur.data.pairs import discover_pairs
+from keras_deblur.data.tfrecords import write_tfrecord
+from keras_deblur.evaluation import evaluator, report
+from keras_deblur.evaluation.test_set import load_test_set
+from keras_deblur.models import build_generator_from_spec
+from keras_deblur.serving import saved_model
+
+SIZES = [(48, 64), (24, 40), (64, 48), (30, 30), (48, 48)]  # mixed sizes, one too small for 2 MS-SSIM scales
+
+
+@pytest.fixture(scope="module")
+def test_tree(tmp_path_factory):
+    """5 test pairs of mixed sizes: smooth sharp images and a shifted average as the blurry one."""
+    rng = np.random.default_rng(3)
+    root = str(tmp_path_factory.mktemp("gopro"))
+    for index, (height, width) in enumerate(SIZES):
+        sharp = tf.image.resize(rng.random((1, height // 4, width // 4, 3)), (height, width))[0].numpy()
+        blurry = (sharp + np.roll(sharp, 2, axis=1) + np.roll(sharp, 4, axis=1)) / 3
+        frame = f"{index:06d}.png"
+        images.write_png(posixpath.join(root, "test", "seq", "blur", frame), images.to_uint8(blurry))
+        images.write_png(posixpath.join(root, "test", "seq", "sharp", frame), images.to_uint8(sharp))
+    return root
+
+
+@pytest.fixture(scope="module")
+def generator_file(tmp_path_factory):
+    generator = build_generator_from_spec("tiny")
+    path = str(tmp_path_factory.mktemp("model") / "generator.keras")
+    generator.save(path)
+    return path
+
+
+class _Killed(Exception):
+    pass
+
+
+def _counting(model, fail_after=None):
+    calls = []
+
+    def forward(blurry):
+        if fail_after is not None and len(calls) == fail_after:
+            raise _Killed()
+        calls.append(blurry.shape)
+        return model.forward(blurry)
+
+    return evaluator.ModelUnderTest(forward, model.info), calls
+
+
+def _scores_only(rows):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+def _read_csv_rows(path):
+    with open(path) as file:
+        return list(csv.DictReader(file))
+
+
+def test_evaluation_writes_every_output(test_tree, generator_file, tmp_path):
+    model = evaluator.keras_model(generator_file)
+    summary = evaluator.evaluate(model, load_test_set(test_tree), str(tmp_path), all_scales=True, verbose=0)
+    rows = _read_csv_rows(tmp_path / "per_image.csv")
+    assert [int(r["height"]) for r in rows] == [h for h, _ in SIZES]
+    assert summary["deblurred"]["psnr"] == pytest.approx(np.mean([float(r["psnr"]) for r in rows]))
+    assert summary["blurry"]["psnr"] == pytest.approx(np.mean([float(r["blurry_psnr"]) for r in rows]))
+    assert summary["gain"]["psnr"] == pytest.approx(summary["deblurred"]["psnr"] - summary["blurry"]["psnr"])
+    assert [int(r["ms_ssim_scales"]) for r in rows] == [3, 2, 3, 2, 3]
+    assert set(summary["scales"]) == {"1", "2"}
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    assert on_disk["test_set"]["fingerprint"] == summary["test_set"]["fingerprint"]
+    assert on_disk["model"]["num_scales"] == 3 and on_disk["num_images"] == 5
+    figures = sorted(os.listdir(tmp_path / "figures"))
+    assert figures == ["example_0.png", "example_1.png", "example_2.png", "psnr_gain.png"]
+    assert tf.io.decode_png(tf.io.read_file(str(tmp_path / "figures" / "example_0.png"))).shape[-1] in (3, 4)
+    events = [e for f in tf.io.gfile.glob(str(tmp_path / "events.out.tfevents.*"))
+              for e in tf.compat.v1.train.summary_iterator(f)]
+    tags = {v.tag for e in events for v in e.summary.value}
+    assert {"evaluation/deblurred/psnr", "evaluation/gain/ssim", "evaluation/psnr_gain"} <= tags
+
+
+def test_the_blurry_baseline_is_the_input_scored(test_tree, tmp_path):
+    identity = evaluator.ModelUnderTest(lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras"})
+    summary = evaluator.evaluate(identity, load_test_set(test_tree), str(tmp_path), num_examples=0, verbose=0)
+    for key in ("psnr", "ssim", "ms_ssim"):
+        assert summary["gain"][key] == pytest.approx(0.0, abs=1e-6)
+    assert 15 < summary["blurry"]["psnr"] < 40
+
+
+def test_an_interrupted_evaluation_resumes_where_it_stopped(test_tree, generator_file, tmp_path):
+    model = evaluator.keras_model(generator_file)
+    test_set = load_test_set(test_tree)
+    reference = evaluator.evaluate(model, test_set, str(tmp_path / "whole"), verbose=0)
+
+    interrupted, calls = _counting(model, fail_after=3)
+    with pytest.raises(_Killed):
+        evaluator.evaluate(interrupted, test_set, str(tmp_path / "resumed"), verbose=0)
+    assert len(calls) == 3
+    with open(tmp_path / "resumed" / "per_image.jsonl", "a") as log:
+        log.write('{"name": "seq/0000')  # a line cut short by the kill
+    resumed, calls = _counting(model)
+    summary = evaluator.evaluate(resumed, test_set, str(tmp_path / "resumed"), verbose=0)
+    assert len(calls) == 2  # only the two images not scored before
+    assert summary["deblurred"] == pytest.approx(reference["deblurred"])
+    assert _scores_only(_read_csv_rows(tmp_path / "resumed" / "per_image.csv")) == \
+        _scores_only(_read_csv_rows(tmp_path / "whole" / "per_image.csv"))
+    again, calls = _counting(model)
+    evaluator.evaluate(again, test_set, str(tmp_path / "resumed"), verbose=0)
+    assert calls == []  # everything was scored already
+
+
+def test_another_model_starts_over_and_keeps_the_old_log(test_tree, generator_file, tmp_path):
+    model = evaluator.keras_model(generator_file)
+    evaluator.evaluate(model, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
+    other, calls = _counting(evaluator.ModelUnderTest(model.forward, {**model.info, "fingerprint": "other"}))
+    evaluator.evaluate(other, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
+    assert len(calls) == 2
+    assert (tmp_path / "per_image.jsonl.replaced").exists()
+
+
+def test_export_and_keras_model_score_the_same(test_tree, generator_file, tmp_path):
+    export = saved_model.export(keras.saving.load_model(generator_file), str(tmp_path / "savedmodels" / "m"))
+    test_set = load_test_set(test_tree, max_images=3)
+    from_keras = evaluator.evaluate(evaluator.keras_model(generator_file), test_set, str(tmp_path / "k"),
+                                    num_examples=0, verbose=0)
+    from_export = evaluator.evaluate(evaluator.exported_model(str(tmp_path / "savedmodels" / "m")), test_set,
+                                     str(tmp_path / "e"), num_examples=0, verbose=0)
+    assert from_export["deblurred"] == pytest.approx(from_keras["deblurred"], abs=1e-4)
+    assert from_export["model"]["source"] == export and from_export["model"]["num_scales"] == 3
+    with pytest.raises(ValueError, match="--all_scales needs --model_dir"):
+        evaluator.evaluate(evaluator.exported_model(export), test_set, str(tmp_path / "e"), all_scales=True)
+
+
+def test_fingerprint_is_the_content_whatever_the_container(test_tree, tmp_path):
+    tree = load_test_set(test_tree)
+    shard = str(tmp_path / "test.tfrecord")
+    write_tfrecord(shard, discover_pairs(test_tree, "test").pairs)
+    assert load_test_set(tfrecords=[shard]).fingerprint() == tree.fingerprint()
+    assert load_test_set(test_tree, max_images=4).fingerprint()[0] != tree.fingerprint()[0]
+    changed = str(tmp_path / "changed")
+    shutil.copytree(test_tree, changed)
+    sharp = posixpath.join(changed, "test", "seq", "sharp", "000001.png")
+    pixels = images.read_png(sharp)
+    pixels[0, 0, 0] = 1.0 - pixels[0, 0, 0]
+    images.write_png(sharp, images.to_uint8(pixels))
+    assert load_test_set(changed).fingerprint()[0] != tree.fingerprint()[0]
+
+
+def test_compare_lays_models_side_by_side_only_on_the_same_test_set(test_tree, generator_file, tmp_path):
+    model = evaluator.keras_model(generator_file)
+    identity = evaluator.ModelUnderTest(lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras",
+                                                                   "num_scales": 1})
+    evaluator.evaluate(identity, load_test_set(test_tree), str(tmp_path / "k1"), num_examples=0, verbose=0)
+    evaluator.evaluate(model, load_test_set(test_tree), str(tmp_path / "k3"), num_examples=0, verbose=0)
+    table = report.compare_table([str(tmp_path / "k1"), str(tmp_path / "k3" / "metrics.json")])
+    assert "| Measure | Blurry | K=1 | K=3 |" in table
+    psnr_line = next(line for line in table.splitlines() if line.startswith("| PSNR"))
+    blurry, k1, _ = (float(cell) for cell in psnr_line.strip("|").split("|")[1:])
+    assert k1 == pytest.approx(blurry, abs=0.01)
+    evaluator.evaluate(model, load_test_set(test_tree, max_images=2), str(tmp_path / "fewer"), num_examples=0,
+                       verbose=0)
+    with pytest.raises(ValueError, match="different test sets"):
+        report.compare_table([str(tmp_path / "k3"), str(tmp_path / "fewer")])
+    with pytest.raises(FileNotFoundError, match="no evaluation at"):
+        report.compare_table([str(tmp_path / "nowhere")])
+
+
+def test_bad_test_set_arguments_are_named(test_tree):
+    with pytest.raises(ValueError, match="exactly one of --data_dir"):
+        load_test_set()
+    with pytest.raises(ValueError, match="--max_images must be >= 1, got 0"):
+        load_test_set(test_tree, max_images=0)
+    with pytest.raises(FileNotFoundError, match="no TFRecord files match"):
+        load_test_set(tfrecords=["/nonexistent/*.tfrecord"])
+    assert math.isfinite(load_test_set(test_tree).fingerprint()[1])

@@ -1,0 +1,78 @@
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_deblur.evaluation import scores
+
+
+def _skimage_ssim_float64(x, y):
+    """scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+    data_range=1, channel_axis=-1), transcribed in float64: 11 taps (truncate 3.5), statistics where
+    the window fits (scikit-image filters the whole image and then crops 5 px per border)."""
+    offsets = np.arange(-5, 6)
+    taps = np.exp(-0.5 * (offsets / 1.5) ** 2)
+    taps /= taps.sum()
+
+    def blur(image):  # separable 'valid' correlation over [H, W]
+        rows = sum(taps[i] * image[i:image.shape[0] - 10 + i] for i in range(11))
+        return sum(taps[j] * rows[:, j:rows.shape[1] - 10 + j] for j in range(11))
+
+    c1, c2 = 0.01**2, 0.03**2
+    values = []
+    for c in range(3):
+        a, b = x[..., c].astype(np.float64), y[..., c].astype(np.float64)
+        ua, ub = blur(a), blur(b)
+        vaa, vbb, vab = blur(a * a) - ua * ua, blur(b * b) - ub * ub, blur(a * b) - ua * ub
+        ssim_map = ((2 * ua * ub + c1) * (2 * vab + c2)) / ((ua**2 + ub**2 + c1) * (vaa + vbb + c2))
+        values.append(ssim_map.mean())
+    return float(np.mean(values))
+
+
+@pytest.mark.parametrize("size", [(11, 11), (40, 57)])
+def test_ssim_matches_the_scikit_image_algorithm(rng, size):
+    sharp = rng.integers(0, 256, (*size, 3)).astype(np.float32) / 255.0
+    noisy = np.clip(sharp + rng.normal(0, 0.1, sharp.shape), 0, 1).astype(np.float32)
+    noisy = np.round(noisy * 255) / 255  # already quantised, so the quantisation step changes nothing
+    ours = scores.pair_scores(noisy[None], sharp[None])["ssim"]
+    assert ours == pytest.approx(_skimage_ssim_float64(noisy, sharp), abs=1e-5)
+
+
+def test_psnr_of_a_known_mse():
+    sharp = np.full((1, 16, 16, 3), 100 / 255, np.float32)
+    output = sharp + 4 / 255  # exactly on the 8-bit grid, so quantisation keeps it
+    assert scores.pair_scores(output, sharp)["psnr"] == pytest.approx(10 * math.log10(1 / (4 / 255) ** 2), abs=1e-4)
+
+
+def test_psnr_quantises_the_output():
+    sharp = np.full((1, 16, 16, 3), 100 / 255, np.float32)
+    assert scores.pair_scores(sharp + 0.4 / 255, sharp)["psnr"] == math.inf  # rounds back onto the target
+    assert scores.pair_scores(sharp + 0.4 / 255, sharp, quantize=False)["psnr"] < math.inf
+
+
+@pytest.mark.parametrize("scales", [1, 2, 3, 4, 5])
+def test_ms_ssim_scales_follow_what_tensorflow_accepts(scales):
+    need = 10 * 2 ** (scales - 1) + 1
+    assert scores.ms_ssim_scales(need, need + 50) == scales
+    assert scores.ms_ssim_scales(need - 1, need + 50) == scales - 1
+    image = tf.random.stateless_uniform([1, need, need + 3, 3], seed=[1, 2])
+    value = tf.image.ssim_multiscale(image, image * 0.9, 1.0, power_factors=scores.MS_SSIM_WEIGHTS[:scales])
+    assert np.isfinite(value.numpy()).all()
+
+
+def test_small_images_use_fewer_ms_ssim_scales_and_tiny_ones_are_nan(rng):
+    sharp = rng.random((1, 50, 70, 3), dtype=np.float32)
+    figures = scores.pair_scores(sharp * 0.9, sharp)
+    assert figures["ms_ssim_scales"] == 3 and 0 < figures["ms_ssim"] < 1
+    full = rng.random((1, 180, 180, 3), dtype=np.float32)
+    assert scores.pair_scores(full * 0.9, full)["ms_ssim_scales"] == 5
+    tiny = rng.random((1, 10, 30, 3), dtype=np.float32)
+    figures = scores.pair_scores(tiny, tiny)
+    assert math.isnan(figures["ssim"]) and math.isnan(figures["ms_ssim"]) and figures["ms_ssim_scales"] == 0
+
+
+def test_identical_images_score_one():
+    image = np.round(np.linspace(0, 1, 64 * 64 * 3).reshape(1, 64, 64, 3) * 255).astype(np.float32) / 255
+    figures = scores.pair_scores(image, image)
+    assert figures["ssim"] == pytest.approx(1.0) and figures["ms_ssim"] == pytest.approx(1.0)
