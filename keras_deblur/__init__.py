@@ -12,3 +12,13 @@ from keras_deblur.models import (
 )
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # `keras_deblur.Deblurrer` needs TensorFlow: imported on first use, so `import keras_deblur`
+    # stays backend-agnostic.
+    if name == "Deblurrer":
+        from keras_deblur.serving.deblurrer import Deblurrer
+
+        return Deblurrer
+    raise AttributeError(f"module 'keras_deblur' has no attribute {name!r}")

@@ -3,7 +3,8 @@
 It measures on the current machine, in one process, and prints a table plus a JSON file
 (`--bench_json`). Each concern has a section, a module here with a `run(config) -> list[Row]`:
 `model` (the paper generator's size, FLOPs and forward time), `input` (the tf.data pipeline's
-augmented pairs per second) and `training` (train_step steps per second). Speed is measured here,
+augmented pairs per second), `training` (train_step steps per second) and `deblur` (the Deblurrer's
+time and peak memory per photo, tiled vs whole). Speed is measured here,
 never asserted in tests.
 """
 
@@ -13,7 +14,7 @@ import time
 
 import numpy as np
 
-SECTIONS = ("model", "input", "training")
+SECTIONS = ("model", "input", "training", "deblur")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,8 @@ another tile, a tile's weight is 0 over the first quarter of the overlap, rises 
 middle half, and is 1 beyond. Pixels a tile sees too close to its own border (where its zero
 padding differs from the real neighbours) therefore count for nothing, and when a quarter of the
 overlap is at least the model's receptive field, the result equals deblurring the whole image.
+An image with no more pixels than one batch of tiles (a 1280x720 frame at the defaults: 512^2 x 4)
+runs whole instead: memory stays within the same bound and there is no overlap to compute twice.
 """
 
 import numpy as np
@@ -61,7 +63,8 @@ def deblur_tiled(run_batch, image, tile_size, overlap, align, batch_size=4):
     tile_h, tile_w = min(tile_size, padded_h), min(tile_size, padded_w)
     corners = [(top, left) for top in _starts(padded_h, tile_h, overlap)
                for left in _starts(padded_w, tile_w, overlap)]
-    if len(corners) == 1:
+    if len(corners) == 1 or padded_h * padded_w <= tile_h * tile_w * batch_size:
+        # No more pixels than one batch of tiles: the same memory bound, without seams or overlap work.
         return run_batch(padded[None])[0][:height, :width]
     total = np.zeros((padded_h, padded_w, 3), np.float32)
     weight_sum = np.zeros((padded_h, padded_w, 1), np.float32)

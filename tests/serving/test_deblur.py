@@ -15,6 +15,7 @@ from keras_deblur.models import build_generator_from_spec
 from keras_deblur.serving import saved_model
 from keras_deblur.serving.client import GrpcClient, RestClient
 from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
+from keras_deblur.serving.tiling import deblur_tiled
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -30,9 +31,24 @@ def test_tiles_equal_the_whole_image(export_base, rng):
     # The tiny model sees ~45 px around a pixel; tiles ignore the outer quarter of the overlap.
     image = rng.random((300, 700, 3), dtype=np.float32)
     whole = Deblurrer(export_base, tile_size=1024, tile_overlap=0).deblur(image)
-    tiled = Deblurrer(export_base, tile_size=256, tile_overlap=192, tile_batch=3).deblur(image)
+    tiled = Deblurrer(export_base, tile_size=256, tile_overlap=192, tile_batch=2).deblur(image)
     np.testing.assert_allclose(tiled, whole, atol=1e-4)
     assert tiled.shape == image.shape
+
+
+def test_an_image_within_one_batch_of_tiles_runs_whole(rng):
+    image = rng.random((100, 150, 3), dtype=np.float32)
+    shapes = []
+
+    def run_batch(tiles):
+        shapes.append(tiles.shape)
+        return tiles
+
+    np.testing.assert_array_equal(deblur_tiled(run_batch, image, 64, 16, 4, batch_size=4), image)
+    assert shapes == [(1, 100, 152, 3)]
+    shapes.clear()
+    deblur_tiled(run_batch, image, 64, 16, 4, batch_size=3)  # 100 x 152 > 3 tiles of 64 x 64: tiled
+    assert shapes[0] == (3, 64, 64, 3) and len(shapes) > 1
 
 
 def test_uint8_in_uint8_out(export_base, rng):
