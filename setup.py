@@ -34,8 +34,10 @@ setup(
         "numpy>=1.26",
     ],
     extras_require={
-        # jax runs the models on Keras's JAX backend in a test, to keep them backend-agnostic.
-        "test": ["pytest>=8", "jax>=0.4.30"],
+        # jax runs the models on Keras's JAX backend in a test, to keep them backend-agnostic;
+        # torch builds the authors' PyTorch generator that the weight import is checked against
+        # (importing needs no PyTorch). 2.13.0 is pinned: the CPU build these machines hold locally.
+        "test": ["pytest>=8", "jax>=0.4.30", "torch==2.13.0"],
         # On a machine with an NVIDIA GPU: pip install -e ".[cuda]" pulls TF's CUDA libraries.
         "cuda": ["tensorflow[and-cuda]>=2.21,<2.22"],
     },

@@ -13,7 +13,6 @@ Table 2 instead (they must share the test-set fingerprint).
 import os
 import posixpath
 
-from absl import flags
 
 from keras_deblur import cli
 from keras_deblur import flags as f

@@ -134,6 +134,9 @@ NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 3, "evaluate: example figure
 COMPARE = flags.DEFINE_list(
     "compare", [], "evaluate: evaluation folders (or metrics.json files) to lay side by side like Table 2.")
 COMPARE_LABELS = flags.DEFINE_list("compare_labels", [], "evaluate --compare: column labels (default K=<scales>).")
+TORCH_CHECKPOINT = flags.DEFINE_string(
+    "torch_checkpoint", None, "import_weights: the authors' PyTorch .pt file (a dict whose 'G' is the generator).")
+OUTPUT_KERAS = flags.DEFINE_string("output", None, "import_weights: the .keras file to write.")
 EXPORT_DIR = flags.DEFINE_string(
     "export_dir", None, "TF Serving model base path to export to, e.g. savedmodels/deblur.")
 EXPORT_VERSION = flags.DEFINE_integer(

@@ -1,11 +1,34 @@
-"""Reading what a training run left behind: its generator and its recorded metadata."""
+"""A run's generator file (saving it safely, loading it back) and its recorded metadata."""
 
+import os
 import posixpath
+import tempfile
 
 import keras
 import tensorflow as tf
 
 from keras_deblur.data.images import read_json
+
+
+def save_generator(generator, path, overwrite=True):
+    """Saves a generator as .keras through a temporary file renamed into place (local or gs://).
+
+    A killed process never leaves a half-written file under `path`; with `overwrite=False` an
+    existing file is a FileExistsError.
+    """
+    if not path.endswith(".keras"):
+        raise ValueError(f"{path} must end in .keras")
+    if not overwrite and tf.io.gfile.exists(path):
+        raise FileExistsError(f"{path} exists already; choose another name or delete it")
+    folder = posixpath.dirname(path)
+    if folder:
+        tf.io.gfile.makedirs(folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        local = os.path.join(scratch, "generator.keras")
+        generator.save(local)  # Keras writes .keras files to local paths only
+        temporary = f"{path}.tmp"
+        tf.io.gfile.copy(local, temporary, overwrite=True)
+        tf.io.gfile.rename(temporary, path, overwrite=overwrite)
 
 
 def load_generator(model_dir):

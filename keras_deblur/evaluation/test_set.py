@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import posixpath
 
-import tensorflow as tf
 
 from keras_deblur.data.input_pipeline import encoded_pairs, evaluation_dataset
 from keras_deblur.data.pairs import discover_pairs

@@ -15,9 +15,7 @@ from the last complete checkpoint; a half-written one is never read.
 import dataclasses
 import json
 import math
-import os
 import posixpath
-import tempfile
 import time
 
 import keras
@@ -30,6 +28,7 @@ from keras_deblur.data.pairs import LAYOUT, discover_pairs
 from keras_deblur.data.png_info import DataError
 from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
+from keras_deblur.runs import save_generator
 from keras_deblur.training import run_info, validation
 from keras_deblur.training.strategy import make_strategy
 
@@ -216,7 +215,7 @@ def train(config, flags_text=None):
             manager.save(checkpoint_number=step)
     reporter.flush()
     if topology.is_chief:
-        _save_generator(generator, posixpath.join(config.run_dir, "generator.keras"))
+        save_generator(generator, posixpath.join(config.run_dir, "generator.keras"))
     return {"step": step, "checkpoint": manager.latest_checkpoint,
             "best": reporter.best.record if reporter.best else None}
 
@@ -287,13 +286,3 @@ def _write_hparams(writer, config):
     allowed = {k: v if isinstance(v, (bool, int, float, str)) else str(v) for k, v in flat.items()}
     with writer.as_default():
         hparams.hparams(allowed)
-
-
-def _save_generator(generator, path):
-    """Saves the final generator as .keras, atomically (a temporary file, then a rename or copy)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        local = os.path.join(scratch, "generator.keras")
-        generator.save(local)
-        temporary = f"{path}.tmp"
-        tf.io.gfile.copy(local, temporary, overwrite=True)
-        tf.io.gfile.rename(temporary, path, overwrite=True)

@@ -1,0 +1,1 @@
+"""Importing weights trained elsewhere: the authors' PyTorch DeepDeblur checkpoints."""
