@@ -2,7 +2,7 @@
 
 The model is a run (`--model_dir`, its generator.keras; or a .keras file) or an export
 (`--saved_model`); the test set is the test split of a GOPRO-layout `--data_dir` or TFRecord shards
-(`--tfrecords`). Every image is scored at full resolution; how each figure is computed is in
+(`--test_tfrecords`). Every image is scored at full resolution; how each figure is computed is in
 `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default `<run>/evaluation`):
 metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted evaluation resumes.
 
@@ -48,7 +48,7 @@ def main(argv):
     if bool(f.MODEL_DIR.value) == bool(f.SAVED_MODEL.value):
         raise ValueError("give the model as exactly one of --model_dir (a run or .keras file) or --saved_model (an export)")
     output_dir = _output_dir()
-    test_set = load_test_set(f.DATA_DIR.value, f.TFRECORDS.value, f.BLUR_KEY.value, f.SKIP_BAD_PAIRS.value,
+    test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, f.BLUR_KEY.value, f.SKIP_BAD_PAIRS.value,
                              f.MAX_IMAGES.value)
     if f.MODEL_DIR.value:
         model = evaluator.keras_model(f.MODEL_DIR.value)

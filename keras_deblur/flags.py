@@ -33,8 +33,10 @@ OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", None,
     "Folder the command writes to: the dataset (data commands), the report (evaluate; default "
     "<model_dir>/evaluation for a run), the deblurred images (deblur).")
-TFRECORDS = flags.DEFINE_list(
-    "tfrecords", [], "TFRecord shards (files or glob patterns) to read pairs from instead of --data_dir.")
+TRAIN_TFRECORDS = flags.DEFINE_list(
+    "train_tfrecords", [], "Training pairs as TFRecord shards (files or globs), instead of --data_dir's train split.")
+TEST_TFRECORDS = flags.DEFINE_list(
+    "test_tfrecords", [], "Test pairs as TFRecord shards (files or globs), instead of --data_dir's test split.")
 SEED = flags.DEFINE_integer("seed", 0, "Seed of every random choice the command makes.")
 FRAMES_DIR = flags.DEFINE_string(
     "frames_dir", None,

@@ -27,6 +27,8 @@ def train_config_from_flags():
     return TrainConfig(
         run_dir=f.RUN_DIR.value,
         data_dir=f.DATA_DIR.value,
+        train_tfrecords=tuple(f.TRAIN_TFRECORDS.value),
+        test_tfrecords=tuple(f.TEST_TFRECORDS.value),
         blur_key=f.BLUR_KEY.value,
         skip_bad_pairs=f.SKIP_BAD_PAIRS.value,
         generator=GeneratorSpec(

@@ -57,10 +57,10 @@ class TestSet:
         return digest.hexdigest(), len(entries)
 
 
-def load_test_set(data_dir=None, tfrecords=(), blur_key="blur", skip_bad_pairs=False, max_images=None):
+def load_test_set(data_dir=None, test_tfrecords=(), blur_key="blur", skip_bad_pairs=False, max_images=None):
     """The test split of a GOPRO-layout `data_dir`, or TFRecord shards (exactly one of the two)."""
-    if bool(data_dir) == bool(tfrecords):
-        raise ValueError("give the test set as exactly one of --data_dir (GOPRO layout) or --tfrecords (shards)")
+    if bool(data_dir) == bool(test_tfrecords):
+        raise ValueError("give the test set as exactly one of --data_dir (GOPRO layout) or --test_tfrecords (shards)")
     if max_images is not None and max_images < 1:
         raise ValueError(f"--max_images must be >= 1, got {max_images}")
     if data_dir:
@@ -70,6 +70,6 @@ def load_test_set(data_dir=None, tfrecords=(), blur_key="blur", skip_bad_pairs=F
         return TestSet(tuple(pairs), f"--data_dir={data_dir} (test split, {blur_key})", max_images)
     from keras_deblur.data.tfrecords import tfrecord_files
 
-    files = tfrecord_files(list(tfrecords))
-    return TestSet(tuple(files), f"--tfrecords={','.join(tfrecords)}", max_images)
+    files = tfrecord_files(list(test_tfrecords))
+    return TestSet(tuple(files), f"--test_tfrecords={','.join(test_tfrecords)}", max_images)
 

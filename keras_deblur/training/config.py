@@ -16,6 +16,8 @@ class TrainConfig:
 
     run_dir: str
     data_dir: str
+    train_tfrecords: tuple = ()  # shards instead of data_dir's train split (the pipeline's ingest writes them)
+    test_tfrecords: tuple = ()  # shards for validation instead of data_dir's test split
     blur_key: str = "blur"
     skip_bad_pairs: bool = False
     generator: GeneratorSpec = GeneratorSpec()

@@ -26,6 +26,7 @@ from keras_deblur.data.images import read_json, write_text
 from keras_deblur.data.input_pipeline import evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import LAYOUT, discover_pairs
 from keras_deblur.data.png_info import DataError
+from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
 from keras_deblur.runs import save_generator
@@ -52,6 +53,12 @@ def _missing_dataset(data_dir):
 
 
 def _discover(config):
+    """(training source, validation source): PNG pairs of data_dir, or TFRecord shard files."""
+    if config.train_tfrecords:
+        validation = ()
+        if config.num_validation_images and config.test_tfrecords:
+            validation = tuple(tfrecord_files(list(config.test_tfrecords)))
+        return tuple(tfrecord_files(list(config.train_tfrecords))), validation
     if not config.data_dir or not tf.io.gfile.isdir(posixpath.join(config.data_dir, "train")):
         raise _missing_dataset(config.data_dir)
     train = discover_pairs(config.data_dir, "train", config.blur_key, config.skip_bad_pairs).pairs
@@ -126,7 +133,7 @@ def make_step_function(gan, strategy, topology, iterator, jit_compile):
 def _previews(pairs, crop):
     """Fixed centre crops of the first training pairs, deblurred for TensorBoard as the run goes."""
     crops = []
-    for example in evaluation_dataset(pairs[:NUM_PREVIEWS]):
+    for example in evaluation_dataset(pairs).take(NUM_PREVIEWS):
         height, width = example["blurry"].shape[:2]
         top, left = max((height - crop) // 2, 0), max((width - crop) // 2, 0)
         crops.append({k: example[k][top:top + crop, left:left + crop] for k in ("blurry", "sharp")})
@@ -171,7 +178,11 @@ def train(config, flags_text=None):
         config.input,
         batch_size=config.global_batch_size // topology.num_workers,
         seed=config.input.seed + 1_000_003 * topology.worker_index)
-    dataset = training_dataset(train_pairs[topology.worker_index::topology.num_workers], worker_input)
+    worker_source = train_pairs[topology.worker_index::topology.num_workers]
+    if not worker_source:
+        raise ValueError(f"{len(train_pairs)} training shards cannot feed {topology.num_workers} workers: "
+                         "write at least one shard per worker")
+    dataset = training_dataset(worker_source, worker_input)
     iterator = iter(dataset)
 
     with strategy.scope():
@@ -233,7 +244,8 @@ class _Reporter:
         _write_hparams(self.writers["train"], config)
         self.forward = validation.make_forward(gan.generator)
         self.previews = _previews(train_pairs, config.input.augment.crop_size) if chief else []
-        self.examples = list(evaluation_dataset(validation_pairs)) if chief and validation_pairs else []
+        self.examples = (list(evaluation_dataset(validation_pairs).take(config.num_validation_images))
+                         if chief and validation_pairs else [])
         self.best = _Best(config.run_dir, gan.generator) if self.examples else None
         self.progress = keras.utils.Progbar(
             config.train_steps, stateful_metrics=[m.name for m in gan.metrics] + ["steps/s"],

@@ -146,7 +146,7 @@ def test_fingerprint_is_the_content_whatever_the_container(test_tree, tmp_path):
     tree = load_test_set(test_tree)
     shard = str(tmp_path / "test.tfrecord")
     write_tfrecord(shard, discover_pairs(test_tree, "test").pairs)
-    assert load_test_set(tfrecords=[shard]).fingerprint() == tree.fingerprint()
+    assert load_test_set(test_tfrecords=[shard]).fingerprint() == tree.fingerprint()
     assert load_test_set(test_tree, max_images=4).fingerprint()[0] != tree.fingerprint()[0]
     changed = str(tmp_path / "changed")
     shutil.copytree(test_tree, changed)
@@ -182,5 +182,5 @@ def test_bad_test_set_arguments_are_named(test_tree):
     with pytest.raises(ValueError, match="--max_images must be >= 1, got 0"):
         load_test_set(test_tree, max_images=0)
     with pytest.raises(FileNotFoundError, match="no TFRecord files match"):
-        load_test_set(tfrecords=["/nonexistent/*.tfrecord"])
+        load_test_set(test_tfrecords=["/nonexistent/*.tfrecord"])
     assert math.isfinite(load_test_set(test_tree).fingerprint()[1])

@@ -93,3 +93,20 @@ def test_init_from_a_keras_file_or_a_run_directory(scenes_dir, tmp_path):
             np.testing.assert_allclose(a, b, atol=1e-6)
     with pytest.raises(FileNotFoundError, match="--init_from=.*nothing is neither a .keras file nor a run directory"):
         train(tiny_config(tmp_path / "bad", scenes_dir, init_from=str(tmp_path / "nothing")))
+
+
+def test_trains_on_tfrecord_shards_with_validation_from_shards(scenes_dir, tmp_path):
+    from keras_deblur.data.pairs import discover_pairs
+    from keras_deblur.data.tfrecords import write_tfrecord
+
+    train_pairs = discover_pairs(scenes_dir, "train").pairs
+    for index in range(2):
+        write_tfrecord(str(tmp_path / f"train-{index}.tfrecord"), train_pairs[index::2])
+    write_tfrecord(str(tmp_path / "test-0.tfrecord"), discover_pairs(scenes_dir, "test").pairs)
+    config = tiny_config(tmp_path / "run", "", train_steps=3, train_tfrecords=(str(tmp_path / "train-*.tfrecord"),),
+                         test_tfrecords=(str(tmp_path / "test-*.tfrecord"),))
+    summary = train(config)
+    assert summary["step"] == 3 and summary["best"]["step"] == 3
+    assert {"psnr", "ssim"} <= _event_tags(tmp_path / "run" / "validation")
+    with pytest.raises(FileNotFoundError, match="no TFRecord files match"):
+        train(tiny_config(tmp_path / "run2", "", train_tfrecords=(str(tmp_path / "none-*.tfrecord"),)))
