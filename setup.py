@@ -20,7 +20,7 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.11",
-    packages=find_packages(include=["keras_deblur", "keras_deblur.*"]),
+    packages=find_packages(include=["keras_deblur", "keras_deblur.*", "pipelines", "pipelines.*"]),
     install_requires=[
         TENSORFLOW,
         "keras>=3.15,<4",
@@ -32,6 +32,9 @@ setup(
         "absl-py>=2.1",
         "matplotlib>=3.8",
         "numpy>=1.26",
+        # The pipeline's ingest stage. The tfrecord extra brings crcmod for WriteToTFRecord; 2.77
+        # is the release measured beside TF 2.21 (DESIGN.md: it moves protobuf and pillow, tests pass).
+        "apache-beam[tfrecord]==2.77.0",
     ],
     extras_require={
         # jax runs the models on Keras's JAX backend in a test, to keep them backend-agnostic;

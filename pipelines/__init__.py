@@ -1,0 +1,1 @@
+"""The TFX-shaped pipeline: ingest (Apache Beam) -> train -> evaluate -> gate -> push."""

@@ -1,0 +1,61 @@
+import json
+import os
+import posixpath
+import shutil
+
+import pytest
+
+from keras_deblur.data import images
+from keras_deblur.data.png_info import DataError
+from keras_deblur.evaluation.test_set import load_test_set
+from pipelines.ingest import ingest, shard_pattern
+
+
+def test_ingest_writes_shards_that_hold_the_same_pairs(scenes_dir, tmp_path):
+    manifest = ingest(scenes_dir, str(tmp_path / "ingest"), blur_key="blur", num_shards=2)
+    assert manifest["splits"]["train"]["pairs"] == 6 and manifest["splits"]["test"]["pairs"] == 2
+    assert manifest["splits"]["test"]["sizes"] == ["48x48"]
+    assert 15 < manifest["splits"]["test"]["mean_blurry_psnr"] < 40
+    assert json.loads((tmp_path / "ingest" / "manifest.json").read_text()) == manifest
+    assert len(os.listdir(tmp_path / "ingest")) == 5  # 2 + 2 shards and the manifest
+    from_shards = load_test_set(test_tfrecords=[shard_pattern(str(tmp_path / "ingest"), "test")])
+    assert from_shards.fingerprint() == load_test_set(scenes_dir).fingerprint()
+
+
+def _copy(scenes_dir, tmp_path):
+    root = str(tmp_path / "source")
+    shutil.copytree(scenes_dir, root)
+    return root
+
+
+def _a_pair(root, split="train"):
+    sequence = sorted(os.listdir(posixpath.join(root, split)))[0]
+    frame = sorted(os.listdir(posixpath.join(root, split, sequence, "sharp")))[0]
+    return sequence, frame
+
+
+def test_bad_pairs_stop_ingest_with_every_problem_unless_skipped(scenes_dir, tmp_path):
+    root = _copy(scenes_dir, tmp_path)
+    sequence, frame = _a_pair(root)
+    sharp = posixpath.join(root, "train", sequence, "sharp", frame)
+    pixels = images.read_png(sharp)
+    images.write_png(sharp, images.to_uint8(pixels * 0))  # a flat black frame
+    with pytest.raises(DataError, match=r"(?s)1 bad pairs.*one flat value 0"):
+        ingest(root, str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists() and not [n for n in os.listdir(tmp_path) if n.startswith("out.tmp")]
+    manifest = ingest(root, str(tmp_path / "out"), skip_bad_pairs=True)
+    assert manifest["splits"]["train"]["pairs"] == 5 and len(manifest["skipped"]) == 1
+
+
+def test_a_pair_in_both_splits_is_reported_as_a_duplicate(scenes_dir, tmp_path):
+    root = _copy(scenes_dir, tmp_path)
+    sequence, frame = _a_pair(root)
+    shutil.copytree(posixpath.join(root, "train", sequence), posixpath.join(root, "test", "leaked"))
+    with pytest.raises(DataError, match="the same pair content appears 2 times"):
+        ingest(root, str(tmp_path / "out"), skip_bad_pairs=True)
+
+
+def test_ingest_never_writes_into_an_existing_folder(scenes_dir, tmp_path):
+    (tmp_path / "out").mkdir()
+    with pytest.raises(FileExistsError):
+        ingest(scenes_dir, str(tmp_path / "out"))
