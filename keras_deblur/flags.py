@@ -153,3 +153,14 @@ TILE_SIZE_PX = flags.DEFINE_integer("tile_size", 512, "deblur: side of the squar
 TILE_OVERLAP_PX = flags.DEFINE_integer("tile_overlap", 64, "deblur: pixels neighbouring tiles share.")
 TILE_BATCH = flags.DEFINE_integer("tile_batch", 4, "deblur: tiles run together in one batch.")
 OVERWRITE = flags.DEFINE_bool("overwrite", False, "deblur: replace output files that exist already.")
+
+# The pipeline (`python -m pipelines.run`); it also takes every training flag above.
+PIPELINE_ROOT = flags.DEFINE_string("pipeline_root", "runs/pipeline", "pipeline: folder of every stage's outputs.")
+SERVING_DIR = flags.DEFINE_string(
+    "serving_dir", "savedmodels/deblur", "pipeline: TF Serving model base path the push stage exports to.")
+GATE_MIN_PSNR = flags.DEFINE_float(
+    "gate_min_psnr", 0.0, "pipeline: the gate blesses a model only if its test PSNR is at least this (dB).")
+NUM_SHARDS = flags.DEFINE_integer("num_shards", 4, "pipeline: TFRecord shards per split written by ingest.")
+BEAM_PIPELINE_ARGS = flags.DEFINE_list(
+    "beam_pipeline_args", [], "pipeline: Apache Beam options for ingest, e.g. --runner=FlinkRunner,...")
+

@@ -1,0 +1,117 @@
+"""The stages after ingest, each a `body(output_dir)` for `stage_runner.run_stage`."""
+
+import json
+import os
+
+from keras_deblur.data.images import read_json, write_text
+from pipelines.ingest import shard_pattern
+
+
+def train_body(config, ingest_dir):
+    """Trains on the ingested shards in `<output_dir>/run` (a rerun resumes from its checkpoints)."""
+    import dataclasses
+
+    from keras_deblur.training.loop import train
+
+    def body(output_dir):
+        run_dir = os.path.join(output_dir, "run")
+        train(dataclasses.replace(
+            config, run_dir=run_dir, data_dir="",
+            train_tfrecords=(shard_pattern(ingest_dir, "train"),), test_tfrecords=(shard_pattern(ingest_dir, "test"),)))
+        return {"outputs": {"generator": os.path.join(run_dir, "generator.keras")},
+                "metrics": {"best_validation": read_json(os.path.join(run_dir, "best", "best.json"))}}
+
+    return body
+
+
+def _test_set(ingest_dir):
+    from keras_deblur.evaluation.test_set import load_test_set
+
+    return load_test_set(test_tfrecords=[shard_pattern(ingest_dir, "test")])
+
+
+def evaluate_body(generator_path, ingest_dir):
+    """Evaluates the trained generator on the whole ingested test split (resumable)."""
+    from keras_deblur.evaluation import evaluator
+
+    def body(output_dir):
+        summary = evaluator.evaluate(evaluator.keras_model(generator_path), _test_set(ingest_dir), output_dir, verbose=0)
+        return {"outputs": {"metrics": os.path.join(output_dir, "metrics.json")}, "metrics": summary}
+
+    return body
+
+
+def pushed_version(serving_dir):
+    """The folder of the highest pushed version, or None."""
+    from keras_deblur.serving import saved_model
+
+    versions = saved_model.versions(serving_dir)
+    return os.path.join(serving_dir, str(versions[-1])) if versions else None
+
+
+def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
+    """The pushed model's metrics on this test set: recorded ones if on the same data, else re-evaluated."""
+    from keras_deblur.evaluation import evaluator
+    from keras_deblur.serving.saved_model import METADATA_FILE
+
+    recorded = (read_json(os.path.join(version_dir, "assets.extra", METADATA_FILE)) or {}).get("evaluation")
+    if recorded and recorded.get("test_set", {}).get("fingerprint") == fingerprint:
+        return recorded, "its recorded evaluation on the same test set"
+    summary = evaluator.evaluate(evaluator.exported_model(version_dir), test_set,
+                                 os.path.join(output_dir, "pushed_model_evaluation"), num_examples=0, verbose=0)
+    return summary, "re-evaluated on this test set (its recorded evaluation was on other data or missing)"
+
+
+def gate_body(metrics_path, ingest_dir, serving_dir, min_psnr):
+    """Blesses the candidate if PSNR >= min_psnr and not below the pushed model's on the same test set."""
+
+    def body(output_dir):
+        with open(metrics_path) as file:
+            candidate = json.load(file)
+        psnr, fingerprint = candidate["deblurred"]["psnr"], candidate["test_set"]["fingerprint"]
+        decision = {"blessed": True, "candidate_psnr": psnr, "reason": ""}
+        pushed = pushed_version(serving_dir)
+        if psnr < min_psnr:
+            decision.update(blessed=False, reason=f"test PSNR {psnr:.3f} dB is below --gate_min_psnr={min_psnr}")
+        elif pushed:
+            pushed_metrics, how = _pushed_metrics(pushed, _test_set(ingest_dir), fingerprint, output_dir)
+            decision["pushed_psnr"] = pushed_metrics["deblurred"]["psnr"]
+            if psnr < decision["pushed_psnr"]:
+                decision.update(blessed=False, reason=(
+                    f"test PSNR {psnr:.3f} dB is below the pushed model {pushed}'s {decision['pushed_psnr']:.3f} dB "
+                    f"({how})"))
+            else:
+                decision["reason"] = f"{psnr:.3f} dB >= the pushed model {pushed}'s {decision['pushed_psnr']:.3f} dB ({how})"
+        else:
+            decision["reason"] = f"{psnr:.3f} dB >= --gate_min_psnr={min_psnr}; no model pushed yet"
+        path = os.path.join(output_dir, "blessing.json")
+        write_text(path, json.dumps(decision, indent=2))
+        return {"outputs": {"blessing": path}, "metrics": decision}
+
+    return body
+
+
+def push_body(blessing_path, generator_path, generator_fingerprint, metrics_path, serving_dir):
+    """Exports a blessed generator as the next version; pushes nothing for a refused one."""
+
+    def body(output_dir):
+        import keras
+
+        from keras_deblur.serving import saved_model
+
+        with open(blessing_path) as file:
+            blessing = json.load(file)
+        if not blessing["blessed"]:
+            return {"metrics": {"pushed": None, "reason": blessing["reason"]}}
+        pushed = pushed_version(serving_dir)
+        # A push killed after its export but before its record: that version is this model already.
+        if pushed and (read_json(os.path.join(pushed, "assets.extra", saved_model.METADATA_FILE)) or {}).get(
+                "model_fingerprint") == generator_fingerprint:
+            return {"metrics": {"pushed": pushed, "reason": "already pushed by an interrupted run"}}
+        with open(metrics_path) as file:
+            evaluation = json.load(file)
+        path = saved_model.export(keras.saving.load_model(generator_path), serving_dir, metadata={
+            "model_fingerprint": generator_fingerprint, "evaluation": evaluation, "blessing": blessing})
+        return {"metrics": {"pushed": path}}
+
+    return body

@@ -1,0 +1,76 @@
+import dataclasses
+import os
+
+import pytest
+
+from keras_deblur.serving import saved_model
+from pipelines import run as pipeline
+from pipelines import stages
+from tests.training.conftest import tiny_config
+
+STAGES = ["ingest", "train", "evaluate", "gate", "push"]
+
+
+def _config(tmp_path, **overrides):
+    return tiny_config(tmp_path / "unused", "", train_steps=3, checkpoint_every_steps=2, **overrides)
+
+
+def _run(config, scenes_dir, tmp_path, **kwargs):
+    return pipeline.run_pipeline(config, scenes_dir, str(tmp_path / "root"), str(tmp_path / "savedmodels" / "deblur"),
+                                 num_shards=2, **kwargs)
+
+
+def _skipped(records):
+    return [name for name in STAGES if records[name]["skipped"]]
+
+
+def test_pipeline_runs_skips_reruns_what_changed_and_gates(scenes_dir, tmp_path, monkeypatch):
+    first = _run(_config(tmp_path), scenes_dir, tmp_path)
+    assert _skipped(first) == []
+    assert first["gate"]["metrics"]["blessed"] and first["push"]["metrics"]["pushed"].endswith("deblur/1")
+    assert first["evaluate"]["metrics"]["num_images"] == 2
+    for name in STAGES:
+        assert os.path.exists(os.path.join(str(tmp_path / "root"), name, first[name]["key"][:16], "stage.json"))
+
+    again = _run(_config(tmp_path), scenes_dir, tmp_path)
+    assert _skipped(again) == STAGES
+
+    changed = _run(_config(tmp_path, learning_rate=2e-3), scenes_dir, tmp_path)
+    assert _skipped(changed) == ["ingest"]
+    assert changed["train"]["key"] != first["train"]["key"]
+
+    refused = _run(_config(tmp_path, learning_rate=3e-3), scenes_dir, tmp_path, gate_min_psnr=99.0)
+    assert not refused["gate"]["metrics"]["blessed"]
+    assert "below --gate_min_psnr=99.0" in refused["gate"]["metrics"]["reason"]
+    assert refused["push"]["metrics"]["pushed"] is None
+    pushed = saved_model.versions(str(tmp_path / "savedmodels" / "deblur"))
+    assert pushed == ([1, 2] if changed["gate"]["metrics"]["blessed"] else [1])
+
+
+def test_a_run_killed_mid_stage_resumes_there(scenes_dir, tmp_path, monkeypatch):
+    real = stages.evaluate_body
+
+    def dies_once(generator, data):
+        def body(output_dir):
+            monkeypatch.setattr(stages, "evaluate_body", real)
+            raise KeyboardInterrupt("killed")
+        return body
+
+    monkeypatch.setattr(stages, "evaluate_body", dies_once)
+    with pytest.raises(KeyboardInterrupt):
+        _run(_config(tmp_path), scenes_dir, tmp_path)
+    resumed = _run(_config(tmp_path), scenes_dir, tmp_path)
+    assert _skipped(resumed) == ["ingest", "train"]
+    assert resumed["evaluate"]["resumed"] and resumed["push"]["metrics"]["pushed"]
+
+
+def test_the_gate_compares_with_the_pushed_model_on_the_same_data(scenes_dir, tmp_path):
+    records = _run(_config(tmp_path), scenes_dir, tmp_path)
+    worse = dataclasses.replace(_config(tmp_path), learning_rate=1e-12, init_from=None, train_steps=1)
+    second = _run(worse, scenes_dir, tmp_path)
+    gate = second["gate"]["metrics"]
+    assert "pushed_psnr" in gate and gate["pushed_psnr"] == pytest.approx(
+        records["evaluate"]["metrics"]["deblurred"]["psnr"])
+    assert gate["blessed"] == (gate["candidate_psnr"] >= gate["pushed_psnr"])
+    if not gate["blessed"]:
+        assert "below the pushed model" in gate["reason"] and second["push"]["metrics"]["pushed"] is None
