@@ -10,7 +10,6 @@ import dataclasses
 import json
 import os
 
-from absl import flags
 
 from keras_deblur import cli
 from keras_deblur import flags as f
