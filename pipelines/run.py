@@ -22,12 +22,12 @@ _NOT_TRAINING = ("run_dir", "data_dir", "train_tfrecords", "test_tfrecords", "bl
 
 def _pushed_model(serving_dir):
     """The model fingerprint recorded in the pushed version (None if nothing is pushed)."""
-    from keras_deblur.serving.saved_model import METADATA_FILE
+    from keras_deblur.serving.saved_model import read_metadata
 
     version = stages.pushed_version(serving_dir)
     if not version:
         return None
-    return (read_json(os.path.join(version, "assets.extra", METADATA_FILE)) or {}).get("model_fingerprint", version)
+    return read_metadata(version).get("model_fingerprint", version)
 
 
 def _ingest_body(source_dir, config, num_shards, beam_args):

@@ -20,6 +20,7 @@ import time
 from absl import logging
 
 from keras_deblur.data.images import write_text
+from keras_deblur.evaluation.evaluator import files_digest
 
 RECORD = "stage.json"
 
@@ -35,10 +36,7 @@ def fingerprint(path):
     if not files:
         raise FileNotFoundError(f"nothing to fingerprint at {path}")
     for relative, full in files:
-        digest.update(relative.encode("utf-8") + b"\0")
-        with open(full, "rb") as file:
-            while chunk := file.read(1 << 22):
-                digest.update(chunk)
+        digest.update(relative.encode("utf-8") + b"\0" + files_digest([full]).encode("ascii"))
     return digest.hexdigest()
 
 

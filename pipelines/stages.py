@@ -52,9 +52,9 @@ def pushed_version(serving_dir):
 def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
     """The pushed model's metrics on this test set: recorded ones if on the same data, else re-evaluated."""
     from keras_deblur.evaluation import evaluator
-    from keras_deblur.serving.saved_model import METADATA_FILE
+    from keras_deblur.serving.saved_model import read_metadata
 
-    recorded = (read_json(os.path.join(version_dir, "assets.extra", METADATA_FILE)) or {}).get("evaluation")
+    recorded = read_metadata(version_dir).get("evaluation")
     if recorded and recorded.get("test_set", {}).get("fingerprint") == fingerprint:
         return recorded, "its recorded evaluation on the same test set"
     summary = evaluator.evaluate(evaluator.exported_model(version_dir), test_set,
@@ -105,8 +105,7 @@ def push_body(blessing_path, generator_path, generator_fingerprint, metrics_path
             return {"metrics": {"pushed": None, "reason": blessing["reason"]}}
         pushed = pushed_version(serving_dir)
         # A push killed after its export but before its record: that version is this model already.
-        if pushed and (read_json(os.path.join(pushed, "assets.extra", saved_model.METADATA_FILE)) or {}).get(
-                "model_fingerprint") == generator_fingerprint:
+        if pushed and saved_model.read_metadata(pushed).get("model_fingerprint") == generator_fingerprint:
             return {"metrics": {"pushed": pushed, "reason": "already pushed by an interrupted run"}}
         with open(metrics_path) as file:
             evaluation = json.load(file)

@@ -16,6 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_deblur import metrics
 from keras_deblur.data import images
 from keras_deblur.data.input_pipeline import decode_pair
 from keras_deblur.evaluation import figures, report, scores
@@ -121,9 +122,9 @@ def _score(model, encoded, name, index, num_examples, all_scales, output_dir):
     seconds = time.perf_counter() - start
     row = {**scores.image_row(name, blurry, sharp, outputs, all_scales), "seconds": seconds}
     if index < num_examples:  # drawn before the row is logged, so a resumed run never lacks one
-        deblurred = np.clip(outputs[0][0].numpy(), 0.0, 1.0)
+        deblurred = metrics.quantize(outputs[0])[0].numpy()
         _write_figure(output_dir, f"example_{index}.png", figures.example_figure(
-            name, blurry[0].numpy(), np.round(deblurred * 255.0) / 255.0, sharp[0].numpy(), row))
+            name, blurry[0].numpy(), deblurred, sharp[0].numpy(), row))
     return row
 
 

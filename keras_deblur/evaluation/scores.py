@@ -93,7 +93,7 @@ def image_row(name, blurry, sharp, outputs, all_scales=False):
     deblurred = pair_scores(outputs[0], sharp)
     baseline = pair_scores(blurry, sharp)
     row = {"name": name, "height": int(sharp.shape[1]), "width": int(sharp.shape[2])}
-    row.update({key: value for key, value in deblurred.items()})
+    row.update(deblurred)
     row.update({f"blurry_{key}": value for key, value in baseline.items() if key != "ms_ssim_scales"})
     if all_scales and len(outputs) > 1:
         from keras_deblur.models.pyramid import gaussian_pyramid

@@ -159,5 +159,9 @@ def load(path):
         model = tf.saved_model.load(version_dir)
     except (OSError, ValueError, tf.errors.OpError) as error:
         raise ValueError(f"cannot load the SavedModel {version_dir}: {error}") from error
-    metadata_path = posixpath.join(version_dir, "assets.extra", METADATA_FILE)
-    return model, read_json(metadata_path) or {}
+    return model, read_metadata(version_dir)
+
+
+def read_metadata(version_dir):
+    """The keras_deblur.json an export carries in assets.extra ({} if it has none)."""
+    return read_json(posixpath.join(version_dir, "assets.extra", METADATA_FILE)) or {}

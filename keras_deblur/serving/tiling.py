@@ -61,11 +61,12 @@ def deblur_tiled(run_batch, image, tile_size, overlap, align, batch_size=4):
     padded_h, padded_w = -(-height // align) * align, -(-width // align) * align
     padded = np.pad(image, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="edge")
     tile_h, tile_w = min(tile_size, padded_h), min(tile_size, padded_w)
+    if padded_h * padded_w <= tile_h * tile_w * batch_size:
+        # No more pixels than one batch of tiles (a single tile included): the same memory bound,
+        # without seams or overlap work.
+        return run_batch(padded[None])[0][:height, :width]
     corners = [(top, left) for top in _starts(padded_h, tile_h, overlap)
                for left in _starts(padded_w, tile_w, overlap)]
-    if len(corners) == 1 or padded_h * padded_w <= tile_h * tile_w * batch_size:
-        # No more pixels than one batch of tiles: the same memory bound, without seams or overlap work.
-        return run_batch(padded[None])[0][:height, :width]
     total = np.zeros((padded_h, padded_w, 3), np.float32)
     weight_sum = np.zeros((padded_h, padded_w, 1), np.float32)
     for first in range(0, len(corners), batch_size):
