@@ -35,7 +35,7 @@ def evaluate_body(generator_path, ingest_dir):
     from keras_deblur.evaluation import evaluator
 
     def body(output_dir):
-        summary = evaluator.evaluate(evaluator.keras_model(generator_path), _test_set(ingest_dir), output_dir, verbose=0)
+        summary = evaluator.evaluate(evaluator.keras_model(generator_path), _test_set(ingest_dir), output_dir)
         return {"outputs": {"metrics": os.path.join(output_dir, "metrics.json")}, "metrics": summary}
 
     return body
@@ -58,7 +58,7 @@ def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
     if recorded and recorded.get("test_set", {}).get("fingerprint") == fingerprint:
         return recorded, "its recorded evaluation on the same test set"
     summary = evaluator.evaluate(evaluator.exported_model(version_dir), test_set,
-                                 os.path.join(output_dir, "pushed_model_evaluation"), num_examples=0, verbose=0)
+                                 os.path.join(output_dir, "pushed_model_evaluation"), num_examples=0)
     return summary, "re-evaluated on this test set (its recorded evaluation was on other data or missing)"
 
 
