@@ -102,6 +102,8 @@ def _summary(records, skipped):
 
 def ingest(source_dir, output_dir, blur_key="blur", num_shards=4, skip_bad_pairs=False, beam_args=()):
     """Runs the ingest pipeline; returns the manifest dict. See the module docstring."""
+    if num_shards < 1:
+        raise ValueError(f"--num_shards must be >= 1, got {num_shards}")
     if os.path.exists(output_dir):
         raise FileExistsError(f"ingest: {output_dir} exists; the stage runner gives each run a new folder")
     entries = _listing(source_dir, blur_key)

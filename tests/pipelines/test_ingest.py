@@ -59,3 +59,5 @@ def test_ingest_never_writes_into_an_existing_folder(scenes_dir, tmp_path):
     (tmp_path / "out").mkdir()
     with pytest.raises(FileExistsError):
         ingest(scenes_dir, str(tmp_path / "out"))
+    with pytest.raises(ValueError, match="--num_shards must be >= 1, got 0"):
+        ingest(scenes_dir, str(tmp_path / "other"), num_shards=0)
