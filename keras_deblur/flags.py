@@ -63,6 +63,10 @@ UPSAMPLE = flags.DEFINE_enum(
     "upsample", "conv_transpose", ["conv_transpose", "pixel_shuffle"],
     "Link between scales: the paper's up-convolution, or the authors' conv + PixelShuffle.",
 )
+GLOBAL_RESIDUAL = flags.DEFINE_boolean(
+    "global_residual", False,
+    "Each scale adds its output to its blurry input (not the paper's network; the `small` preset uses it).",
+)
 DISCRIMINATOR_SPEC = flags.DEFINE_enum(
     "discriminator_spec", "paper", ["paper", "tiny"], "Discriminator widths: the paper's Table 1, or tiny."
 )
@@ -120,6 +124,11 @@ IMAGE_EVERY_STEPS = flags.DEFINE_integer(
 )
 VALIDATE_EVERY_STEPS = flags.DEFINE_integer(
     "validate_every_steps", 5000, "Steps between validations on full-resolution test images."
+)
+PROFILE_STEPS = flags.DEFINE_list(
+    "profile_steps", [],
+    "FIRST,LAST: capture a TensorBoard profiler trace of training steps FIRST..LAST (RUN_DIR/train; "
+    "view it in TensorBoard's Profile tab, pip install tensorboard-plugin-profile).",
 )
 NUM_VALIDATION_IMAGES = flags.DEFINE_integer(
     "num_validation_images", 8, "Test-split images each validation deblurs (0 turns validation off)."

@@ -33,7 +33,8 @@ def train_config_from_flags():
         skip_bad_pairs=f.SKIP_BAD_PAIRS.value,
         generator=GeneratorSpec(
             num_scales=f.NUM_SCALES.value, num_resblocks=f.NUM_RESBLOCKS.value, filters=f.FILTERS.value,
-            kernel_size=f.KERNEL_SIZE.value, upsample=f.UPSAMPLE.value),
+            kernel_size=f.KERNEL_SIZE.value, upsample=f.UPSAMPLE.value,
+            global_residual=f.GLOBAL_RESIDUAL.value),
         discriminator=f.DISCRIMINATOR_SPEC.value,
         input=InputConfig(
             batch_size=f.GLOBAL_BATCH_SIZE.value, crops_per_image=f.CROPS_PER_IMAGE.value,
@@ -57,6 +58,7 @@ def train_config_from_flags():
         image_every_steps=f.IMAGE_EVERY_STEPS.value,
         validate_every_steps=f.VALIDATE_EVERY_STEPS.value,
         num_validation_images=f.NUM_VALIDATION_IMAGES.value,
+        profile_steps=_steps("profile_steps", f.PROFILE_STEPS.value),
     )
 
 

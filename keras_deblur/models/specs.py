@@ -17,6 +17,7 @@ class GeneratorSpec:
     filters: int = 64
     kernel_size: int = 5
     upsample: str = "conv_transpose"
+    global_residual: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

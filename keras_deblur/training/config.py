@@ -40,6 +40,7 @@ class TrainConfig:
     image_every_steps: int = 1000
     validate_every_steps: int = 5000
     num_validation_images: int = 8
+    profile_steps: tuple = ()  # (first, last): steps traced by the TensorBoard profiler; () = none
 
     def __post_init__(self):
         for name in ("train_steps", "checkpoint_every_steps", "log_every_steps",
@@ -52,6 +53,9 @@ class TrainConfig:
             raise ValueError(f"--learning_rate must be > 0, got {self.learning_rate}")
         if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)) or any(s < 1 for s in self.lr_decay_steps):
             raise ValueError(f"--lr_decay_steps must be increasing positive steps, got {list(self.lr_decay_steps)}")
+        first_last = self.profile_steps
+        if first_last and (len(first_last) != 2 or not 1 <= first_last[0] <= first_last[1]):
+            raise ValueError(f"--profile_steps must be FIRST,LAST with 1 <= FIRST <= LAST, got {list(self.profile_steps)}")
         if self.adversarial_weight < 0:
             raise ValueError(f"--adversarial_weight must be >= 0, got {self.adversarial_weight}")
         if self.strategy not in STRATEGIES:

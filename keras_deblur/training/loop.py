@@ -212,10 +212,17 @@ def train(config, flags_text=None):
     step_fn = make_step_function(gan, strategy, topology, iterator, config.jit_compile)
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
+    profiler = _Profiler(config, topology.is_chief)
     while step < config.train_steps:
-        logs = {name: float(value) for name, value in step_fn().items()}
+        profiler.before_step(step + 1)
+        try:
+            logs = {name: float(value) for name, value in step_fn().items()}
+        except BaseException:
+            profiler.stop()
+            raise
         step_var.assign_add(1)
         step = int(step_var)
+        profiler.after_step(step)
         bad = {name: value for name, value in logs.items() if not math.isfinite(value)}
         if bad:
             raise TrainingDivergedError(
@@ -224,11 +231,40 @@ def train(config, flags_text=None):
         reporter.after_step(step, logs, (step - start_step) / (time.perf_counter() - start_time))
         if step % config.checkpoint_every_steps == 0 or step == config.train_steps:
             manager.save(checkpoint_number=step)
+    profiler.stop()
     reporter.flush()
     if topology.is_chief:
         save_generator(generator, posixpath.join(config.run_dir, "generator.keras"))
     return {"step": step, "checkpoint": manager.latest_checkpoint,
             "best": reporter.best.record if reporter.best else None}
+
+
+class _Profiler:
+    """Traces steps FIRST..LAST of --profile_steps with the TensorBoard profiler (chief only).
+
+    The trace goes to run_dir/train/plugins/profile/<time>/, where TensorBoard's Profile tab finds
+    it beside the training scalars. A resumed run past FIRST traces nothing.
+    """
+
+    def __init__(self, config, chief):
+        self.logdir = posixpath.join(config.run_dir, "train")
+        self.first, self.last = config.profile_steps if chief and config.profile_steps else (0, -1)
+        self.running = False
+
+    def before_step(self, step):
+        if step == self.first:
+            logging.info("profiling steps %d to %d into %s", self.first, self.last, self.logdir)
+            tf.profiler.experimental.start(self.logdir)
+            self.running = True
+
+    def after_step(self, step):
+        if step == self.last:
+            self.stop()
+
+    def stop(self):
+        if self.running:
+            self.running = False
+            tf.profiler.experimental.stop()
 
 
 class _Reporter:

@@ -184,3 +184,11 @@ def test_bad_test_set_arguments_are_named(test_tree):
     with pytest.raises(FileNotFoundError, match="no TFRecord files match"):
         load_test_set(test_tfrecords=["/nonexistent/*.tfrecord"])
     assert math.isfinite(load_test_set(test_tree).fingerprint()[1])
+
+
+def test_a_keras_model_runs_mixed_sizes_with_one_trace(generator_file, test_tree):
+    model = evaluator.keras_model(generator_file)
+    for height, width in SIZES:
+        outputs = model.forward(tf.zeros((1, height, width, 3)))
+        assert outputs[0].shape == (1, height, width, 3)
+    assert model.forward.experimental_get_tracing_count() == 1

@@ -110,3 +110,16 @@ def test_trains_on_tfrecord_shards_with_validation_from_shards(scenes_dir, tmp_p
     assert {"psnr", "ssim"} <= _event_tags(tmp_path / "run" / "validation")
     with pytest.raises(FileNotFoundError, match="no TFRecord files match"):
         train(tiny_config(tmp_path / "run2", "", train_tfrecords=(str(tmp_path / "none-*.tfrecord"),)))
+
+
+def test_profile_steps_writes_a_tensorboard_profiler_trace(scenes_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    train(tiny_config(run_dir, scenes_dir, train_steps=4, num_validation_images=0, profile_steps=(2, 3)))
+    traces = glob.glob(str(run_dir / "train" / "plugins" / "profile" / "*" / "*.xplane.pb"))
+    assert len(traces) == 1 and os.path.getsize(traces[0]) > 0
+
+
+def test_profile_steps_must_be_first_and_last(scenes_dir, tmp_path):
+    for bad in [(3,), (3, 2), (0, 2)]:
+        with pytest.raises(ValueError, match="--profile_steps"):
+            tiny_config(tmp_path / "run", scenes_dir, profile_steps=bad)
