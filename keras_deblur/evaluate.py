@@ -5,6 +5,8 @@ The model is a run (`--model_dir`, its generator.keras; or a .keras file) or an 
 (`--test_tfrecords`). Every image is scored at full resolution; how each figure is computed is in
 `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default `<run>/evaluation`):
 metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted evaluation resumes.
+`--mixed_precision=mixed_bfloat16` runs a `--model_dir` model's weights in bf16 (recorded in the
+settings; an evaluation in another precision is never resumed from).
 
 `--compare=<eval dir>,<eval dir>,...` prints evaluations side by side in the shape of the paper's
 Table 2 instead (they must share the test-set fingerprint).
@@ -51,8 +53,12 @@ def main(argv):
     test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, f.BLUR_KEY.value, f.SKIP_BAD_PAIRS.value,
                              f.MAX_IMAGES.value)
     if f.MODEL_DIR.value:
-        model = evaluator.keras_model(f.MODEL_DIR.value)
+        precision = "float32" if f.MIXED_PRECISION.value == "none" else f.MIXED_PRECISION.value
+        model = evaluator.keras_model(f.MODEL_DIR.value, precision)
     else:
+        if f.MIXED_PRECISION.value != "none":
+            raise ValueError("--mixed_precision applies to --model_dir; an export runs in the precision it was "
+                             "exported in")
         model = evaluator.exported_model(f.SAVED_MODEL.value)
     summary = evaluator.evaluate(model, test_set, output_dir, f.ALL_SCALES.value, f.NUM_EXAMPLES.value)
     print(report.format_summary(summary))

@@ -41,11 +41,17 @@ def files_digest(paths):
     return digest.hexdigest()
 
 
-def keras_model(model_dir):
-    """A run directory's `generator.keras` (or a .keras file); every output scale is available."""
+def keras_model(model_dir, precision="float32"):
+    """A run directory's `generator.keras` (or a .keras file); every output scale is available.
+
+    `precision` is a Keras dtype policy: "mixed_bfloat16" runs the same weights in bf16.
+    """
+    from keras_deblur.models.generator import with_dtype_policy
     from keras_deblur.runs import load_generator
 
     generator = load_generator(model_dir)
+    if precision != "float32":
+        generator = with_dtype_policy(generator, precision)
     path = model_dir if model_dir.endswith(".keras") else posixpath.join(model_dir, "generator.keras")
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
@@ -53,7 +59,7 @@ def keras_model(model_dir):
         return [tf.cast(output, tf.float32) for output in generator(blurry, training=False)]
 
     return ModelUnderTest(forward, {"source": model_dir, "kind": "keras", "fingerprint": files_digest([path]),
-                                    "num_scales": len(generator.outputs)})
+                                    "num_scales": len(generator.outputs), "precision": precision})
 
 
 def exported_model(path):
@@ -90,7 +96,8 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
         raise ValueError("--all_scales needs --model_dir: an export returns the finest scale only")
     os.makedirs(os.path.join(output_dir, "figures"), exist_ok=True)
     fingerprint, count = test_set.fingerprint()
-    settings = {"all_scales": all_scales, "max_images": test_set.max_images}
+    settings = {"all_scales": all_scales, "max_images": test_set.max_images,
+                "precision": model.info.get("precision", "float32")}
     log = ProgressLog(output_dir, {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
     progress = keras.utils.Progbar(count, unit_name="image", verbose=verbose,
                                    stateful_metrics=["mean_psnr", "mean_blurry_psnr"])

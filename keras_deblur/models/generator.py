@@ -5,10 +5,13 @@ inputs centred by subtracting the mid value (0.5 here, 127.5 there), the finer s
 [blurry - 0.5, link output] with blurry first, and the link takes the coarser scale's centred output.
 """
 
+import dataclasses
+
 import keras
 
 from keras_deblur.models import blocks
 from keras_deblur.models.layers import CropToLevel, GaussianPyramid, PixelShuffle
+from keras_deblur.models.specs import GeneratorSpec
 
 UPSAMPLE_MODES = ("conv_transpose", "pixel_shuffle")
 
@@ -81,22 +84,68 @@ def build_generator(
 
     blurry = keras.Input(shape=input_shape, name="blurry")
     blurry_pyramid = GaussianPyramid(num_scales, name="blurry_pyramid")(blurry)
+    centred_levels = [
+        keras.layers.Rescaling(1.0, offset=-0.5, name=f"scale{scale}_centre")(level)
+        for scale, level in enumerate(blurry_pyramid, start=1)
+    ]
+    centred_outputs = coarse_to_fine(
+        centred_levels, num_resblocks, filters, kernel_size, upsample, global_residual
+    )
+    outputs = []
+    for scale, centred in enumerate(centred_outputs, start=1):
+        latent = keras.layers.Rescaling(1.0, offset=0.5, name=f"scale{scale}_uncentre")(centred)
+        outputs.append(CropToLevel(scale - 1, name=f"latent{scale}")([latent, blurry]))
+    return keras.Model(blurry, outputs, name=name)
 
+
+def coarse_to_fine(centred_levels, num_resblocks, filters, kernel_size, upsample, global_residual):
+    """The scales' networks and the links between them: the generator without its pre- and post-processing.
+
+    Takes the blurry pyramid's levels, finest first, centred (minus 0.5) and already padded, and
+    returns each scale's centred output, finest first. `build_generator` wraps it with the pyramid,
+    padding and cropping; the benchmark calls it alone as the "bare stack".
+    """
     outputs = []
     link = None
-    for scale in range(num_scales, 0, -1):
-        centred_blurry = keras.layers.Rescaling(1.0, offset=-0.5, name=f"scale{scale}_centre")(
-            blurry_pyramid[scale - 1]
-        )
-        x = centred_blurry
+    for scale in range(len(centred_levels), 0, -1):
+        x = centred_levels[scale - 1]
         if link is not None:
             x = keras.layers.Concatenate(name=f"scale{scale}_concat")([x, link])
         centred = _scale_network(x, num_resblocks, filters, kernel_size, f"scale{scale}")
         if global_residual:
-            centred = keras.layers.Add(name=f"scale{scale}_residual")([centred_blurry, centred])
-        latent = keras.layers.Rescaling(1.0, offset=0.5, name=f"scale{scale}_uncentre")(centred)
-        outputs.append(CropToLevel(scale - 1, name=f"latent{scale}")([latent, blurry]))
+            centred = keras.layers.Add(name=f"scale{scale}_residual")([centred_levels[scale - 1], centred])
+        outputs.append(centred)
         if scale > 1:
             link = _link(centred, kernel_size, upsample, f"link{scale}to{scale - 1}")
+    return outputs[::-1]
 
-    return keras.Model(blurry, outputs[::-1], name=name)
+
+def spec_of(generator):
+    """The `GeneratorSpec` that `build_generator` built `generator` with, read off its layer names."""
+    names = {layer.name for layer in generator.layers}
+    if "scale1_conv_first" not in names:
+        raise ValueError(f"{generator.name!r} is not a generator built by build_generator")
+    first = generator.get_layer("scale1_conv_first")
+    return GeneratorSpec(
+        num_scales=len(generator.outputs),
+        num_resblocks=sum(name.startswith("scale1_resblock") and name.endswith("_conv1") for name in names),
+        filters=first.filters,
+        kernel_size=first.kernel_size[0],
+        upsample="pixel_shuffle" if "link2to1_shuffle" in names else "conv_transpose",
+        global_residual="scale1_residual" in names,
+    )
+
+
+def with_dtype_policy(generator, policy):
+    """A copy of `generator`, same weights, whose layers compute under `policy` ("mixed_bfloat16", ...).
+
+    A loaded .keras model keeps the policy it was saved with; this is how to run it in another one.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        copy = build_generator(**dataclasses.asdict(spec_of(generator)), name=generator.name)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    copy.set_weights(generator.get_weights())
+    return copy

@@ -129,6 +129,15 @@ def test_another_model_starts_over_and_keeps_the_old_log(test_tree, generator_fi
     assert (tmp_path / "per_image.jsonl.replaced").exists()
 
 
+def test_bf16_evaluation_scores_the_same_weights_and_never_resumes_an_fp32_log(test_tree, generator_file, tmp_path):
+    fp32 = evaluator.evaluate(evaluator.keras_model(generator_file), load_test_set(test_tree), str(tmp_path), verbose=0)
+    bf16, calls = _counting(evaluator.keras_model(generator_file, "mixed_bfloat16"))
+    summary = evaluator.evaluate(bf16, load_test_set(test_tree), str(tmp_path), verbose=0)
+    assert len(calls) == len(SIZES)
+    assert (summary["settings"]["precision"], fp32["settings"]["precision"]) == ("mixed_bfloat16", "float32")
+    assert abs(summary["deblurred"]["psnr"] - fp32["deblurred"]["psnr"]) < 0.5
+
+
 def test_export_and_keras_model_score_the_same(test_tree, generator_file, tmp_path):
     export = saved_model.export(keras.saving.load_model(generator_file), str(tmp_path / "savedmodels" / "m"))
     test_set = load_test_set(test_tree, max_images=3)

@@ -1,3 +1,5 @@
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -5,7 +7,9 @@ from keras import ops
 
 import keras_deblur
 from keras_deblur.models import build_generator, build_generator_from_spec, pyramid
+from keras_deblur.models.generator import spec_of, with_dtype_policy
 from keras_deblur.models.layers import pixel_shuffle
+from keras_deblur.models.specs import generator_spec
 
 
 def _conv2d_count(model):
@@ -141,3 +145,34 @@ def test_four_channel_input_is_rejected_at_call_time():
 def test_unknown_spec_lists_known_ones():
     with pytest.raises(ValueError, match="unknown generator spec 'huge'.*paper"):
         build_generator_from_spec("huge")
+
+
+def test_global_residual_adds_each_scale_to_its_blurry_input(rng):
+    images = rng.random((1, 10, 14, 3)).astype(np.float32)  # not a multiple of 4: padded and cropped
+    model = build_generator_from_spec("tiny", global_residual=True)
+    assert model.count_params() == build_generator_from_spec("tiny").count_params()
+    model.set_weights([np.zeros_like(w) for w in model.get_weights()])  # every scale's body outputs 0
+    levels = pyramid.gaussian_pyramid(ops.convert_to_tensor(images), 3)
+    for output, level in zip(model(images), levels):
+        np.testing.assert_allclose(ops.convert_to_numpy(output), ops.convert_to_numpy(level), atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides", [
+    {}, {"upsample": "pixel_shuffle", "global_residual": True}, {"num_scales": 1, "num_resblocks": 2},
+])
+def test_spec_of_reads_back_the_spec_a_generator_was_built_with(overrides):
+    spec = dataclasses.replace(generator_spec("tiny"), **overrides)
+    assert spec_of(build_generator(**dataclasses.asdict(spec))) == spec
+
+
+def test_with_dtype_policy_runs_the_same_weights_in_bf16(rng):
+    images = rng.random((1, 16, 20, 3)).astype(np.float32)
+    model = build_generator_from_spec("tiny")
+    bf16 = with_dtype_policy(model, "mixed_bfloat16")
+    assert bf16.get_layer("scale1_conv_first").compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "float32"
+    expected, got = model(images)[0], bf16(images)[0]
+    np.testing.assert_allclose(ops.convert_to_numpy(ops.cast(got, "float32")), ops.convert_to_numpy(expected),
+                               atol=0.05)
+    with pytest.raises(ValueError, match="not a generator"):
+        spec_of(keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]))
