@@ -43,6 +43,8 @@ setup(
         "test": ["pytest>=8", "jax>=0.4.30", "torch==2.13.0"],
         # On a machine with an NVIDIA GPU: pip install -e ".[cuda]" pulls TF's CUDA libraries.
         "cuda": ["tensorflow[and-cuda]>=2.21,<2.22"],
+        # TensorBoard's Profile tab, to read the traces that `train --profile_steps` writes.
+        "profile": ["tensorboard-plugin-profile"],
     },
     # The user commands, as console scripts (each is also `python -m keras_deblur.<name>`).
     entry_points={"console_scripts": ["deblur=keras_deblur.deblur:run"]},

@@ -2,7 +2,8 @@
 
 It measures on the current machine, in one process, and prints a table plus a JSON file
 (`--bench_json`). Each concern has a section, a module here with a `run(config) -> list[Row]`:
-`model` (the paper generator's size, FLOPs and forward time), `input` (the tf.data pipeline's
+`inference` (the paper generator's forward pass: the product's Keras and SavedModel paths against
+the bare conv stack, fp32 and bf16), `input` (the tf.data pipeline's
 augmented pairs per second), `training` (train_step steps per second) and `deblur` (the Deblurrer's
 time and peak memory per photo, tiled vs whole). Speed is measured here,
 never asserted in tests.
@@ -14,7 +15,7 @@ import time
 
 import numpy as np
 
-SECTIONS = ("model", "input", "training", "deblur")
+SECTIONS = ("inference", "input", "training", "deblur")
 
 
 @dataclasses.dataclass(frozen=True)

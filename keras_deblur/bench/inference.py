@@ -1,0 +1,137 @@
+"""Bench section `inference`: the paper generator's forward pass, the product against the bare stack.
+
+The paper generator (K=3, 19 ResBlocks, 64 maps; random weights: speed does not depend on them) at
+256x256 and 1280x720, batch 1, in fp32 and, where the CPU has bf16 instructions, mixed_bfloat16.
+Four ways of running it on the same image, timed in interleaved rounds (median per way):
+- `bare stack`: `generator.coarse_to_fine` alone, i.e. the same conv layers under the same dtype
+  policy, fed the already-centred pyramid levels in the compute dtype: no pyramid, padding,
+  cropping, casting or export wrapper. The practical limit of these layers on this machine.
+- `keras`: the generator as evaluation and validation call it (one tf.function for every size,
+  the finest output cast to float32).
+- `savedmodel deblur_float`: the exported float signature, loaded back in this process.
+- `savedmodel serving_default`: the encoded-image signature on the PNG bytes of the same image
+  (PNG decode and encode included: what TF Serving runs).
+Each way gets s/image, MP/s, GFLOP/s (`flops.count_flops`, ~10.25 MFLOP per output pixel) and its
+ratio to the bare stack (the target is >= 0.9). Also: the paper generator's build time, parameters
+and FLOPs, and how many times the Keras path traced for five mixed image sizes (the target is 1).
+`--quick` runs 256x256 only; 1280x720 takes ~13 minutes on 2 cores (2 timed rounds there).
+"""
+
+import dataclasses
+import os
+import tempfile
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_deblur.bench import Row
+from keras_deblur.bench.deblur import export_paper_model
+from keras_deblur.flops import count_flops
+from keras_deblur.models import build_generator_from_spec, pyramid
+from keras_deblur.models.generator import coarse_to_fine
+from keras_deblur.models.specs import generator_spec
+from keras_deblur.training.validation import make_forward
+
+SIZES = ((256, 256), (720, 1280))
+MIXED_SIZES = ((64, 64), (50, 70), (128, 96), (33, 47), (256, 256))
+
+
+def cpu_has_bf16():
+    """True when the CPU has bf16 dot-product instructions (AVX512-BF16 or AMX), Linux only."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def precisions():
+    return ("float32", "mixed_bfloat16") if cpu_has_bf16() else ("float32",)
+
+
+def _bare_stack(height, width):
+    """The paper generator's scales and links alone, on centred levels in the compute dtype."""
+    spec = generator_spec("paper")
+    dtype = keras.config.dtype_policy().compute_dtype
+    levels = [keras.Input(shape=(height // 2**k, width // 2**k, 3), batch_size=1, dtype=dtype, name=f"level{k}")
+              for k in range(spec.num_scales)]
+    fields = dataclasses.asdict(spec)
+    del fields["num_scales"]
+    outputs = coarse_to_fine(levels, **fields)
+    return keras.Model(levels, outputs[0], name="bare_stack")
+
+
+def _ways(image, precision, export_dir):
+    """{way: a function that runs it once and waits for the result}, all on `image` [1, H, W, 3]."""
+    height, width = image.shape[1:3]
+    keras.config.set_dtype_policy(precision)
+    try:
+        generator = build_generator_from_spec("paper")
+        bare = _bare_stack(height, width)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    compute_dtype = bare.inputs[0].dtype
+    levels = [tf.cast(level - 0.5, compute_dtype) for level in pyramid.gaussian_pyramid(image, 3)]
+    bare_forward = tf.function(lambda xs: bare(xs, training=False))
+    keras_forward = make_forward(generator)
+    exported = tf.saved_model.load(export_paper_model(export_dir, precision))
+    float_signature = exported.signatures["deblur_float"]
+    encoded_signature = exported.signatures["serving_default"]
+    png = tf.io.encode_png(tf.cast(tf.round(image[0] * 255.0), tf.uint8))[None]
+    return {
+        "bare stack": lambda: bare_forward(levels).numpy(),
+        "keras": lambda: keras_forward(image).numpy(),
+        "savedmodel deblur_float": lambda: float_signature(images=image)["deblurred"].numpy(),
+        "savedmodel serving_default": lambda: encoded_signature(images_bytes=png)["deblurred_bytes"].numpy(),
+    }
+
+
+def _median_interleaved(ways, rounds):
+    """Median seconds per way; the ways take turns, so a slow spell of the machine hits them all."""
+    for run in ways.values():
+        run()  # warm-up: one-off allocations
+    times = {name: [] for name in ways}
+    for _ in range(rounds):
+        for name, run in ways.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(seconds)) for name, seconds in times.items()}
+
+
+def _traces_for_mixed_sizes():
+    forward = make_forward(build_generator_from_spec("tiny"))
+    rng = np.random.default_rng(0)
+    for height, width in MIXED_SIZES:
+        forward(tf.constant(rng.random((1, height, width, 3), dtype=np.float32)))
+    return forward.experimental_get_tracing_count()
+
+
+def run(config):
+    start = time.perf_counter()
+    generator = build_generator_from_spec("paper")
+    rows = [Row("inference", "paper generator build", time.perf_counter() - start, "s"),
+            Row("inference", "paper generator parameters", generator.count_params(), "count")]
+    rng = np.random.default_rng(0)
+    for height, width in SIZES[:1] if config.quick else SIZES:
+        flops = count_flops(generator, height, width)["total"]
+        rows.append(Row("inference", f"paper generator FLOPs at {width}x{height}", flops / 1e12, "TFLOP"))
+        image = tf.constant(rng.random((1, height, width, 3), dtype=np.float32))
+        rounds = config.repeats if height * width <= 256 * 256 else 2
+        for precision in precisions():
+            print(f"[bench] inference: {width}x{height} {precision} ...", flush=True)
+            with tempfile.TemporaryDirectory() as scratch:
+                seconds = _median_interleaved(_ways(image, precision, os.path.join(scratch, "export")), rounds)
+            for way, value in seconds.items():
+                label = f"{width}x{height} {precision} {way}"
+                rows += [Row("inference", label, value, "s/image"),
+                         Row("inference", label, height * width / value / 1e6, "MP/s"),
+                         Row("inference", label, flops / value / 1e9, "GFLOP/s")]
+                if way != "bare stack":
+                    rows.append(Row("inference", label + " vs bare stack", seconds["bare stack"] / value, "ratio"))
+    rows.append(Row("inference", f"keras path traces for {len(MIXED_SIZES)} mixed sizes",
+                    _traces_for_mixed_sizes(), "count"))
+    return rows
