@@ -44,14 +44,15 @@ def files_digest(paths):
 def keras_model(model_dir, precision="float32"):
     """A run directory's `generator.keras` (or a .keras file); every output scale is available.
 
-    `precision` is a Keras dtype policy: "mixed_bfloat16" runs the same weights in bf16.
+    `precision` is the Keras dtype policy to run it in, whatever it was trained in: "float32", or
+    "mixed_bfloat16" for the same weights in bf16.
     """
     from keras_deblur.models.generator import with_dtype_policy
     from keras_deblur.runs import load_generator
 
-    generator = load_generator(model_dir)
-    if precision != "float32":
-        generator = with_dtype_policy(generator, precision)
+    loaded = load_generator(model_dir)
+    trained_in = loaded.get_layer("scale1_conv_first").dtype_policy.name
+    generator = loaded if trained_in == precision else with_dtype_policy(loaded, precision)
     path = model_dir if model_dir.endswith(".keras") else posixpath.join(model_dir, "generator.keras")
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
