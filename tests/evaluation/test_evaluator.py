@@ -201,3 +201,18 @@ def test_a_keras_model_runs_mixed_sizes_with_one_trace(generator_file, test_tree
         outputs = model.forward(tf.zeros((1, height, width, 3)))
         assert outputs[0].shape == (1, height, width, 3)
     assert model.forward.experimental_get_tracing_count() == 1
+
+
+def test_a_bf16_trained_model_is_evaluated_in_fp32_by_default(tmp_path):
+    from keras_deblur.models.generator import with_dtype_policy
+
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        generator = build_generator_from_spec("tiny")
+    finally:
+        keras.config.set_dtype_policy("float32")
+    path = str(tmp_path / "generator.keras")
+    generator.save(path)
+    image = tf.random.stateless_uniform((1, 24, 32, 3), seed=(1, 2))
+    expected = with_dtype_policy(generator, "float32")(image)[0]
+    np.testing.assert_allclose(evaluator.keras_model(path).forward(image)[0], expected, atol=1e-6)
