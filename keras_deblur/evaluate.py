@@ -53,8 +53,9 @@ def main(argv):
     test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, f.BLUR_KEY.value, f.SKIP_BAD_PAIRS.value,
                              f.MAX_IMAGES.value)
     if f.MODEL_DIR.value:
-        precision = "float32" if f.MIXED_PRECISION.value == "none" else f.MIXED_PRECISION.value
-        model = evaluator.keras_model(f.MODEL_DIR.value, precision)
+        from keras_deblur.training.config import dtype_policy_name
+
+        model = evaluator.keras_model(f.MODEL_DIR.value, dtype_policy_name(f.MIXED_PRECISION.value))
     else:
         if f.MIXED_PRECISION.value != "none":
             raise ValueError("--mixed_precision applies to --model_dir; an export runs in the precision it was "

@@ -37,15 +37,21 @@ class Row:
     unit: str
 
 
-def median_seconds(fn, repeats):
-    """Median wall time of `fn()` over `repeats` calls, after one warm-up call."""
-    fn()  # Warm-up: tracing and one-off allocations are not what users wait for per call.
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def median_seconds(runs, rounds):
+    """{name: median wall time of `run()`} for a dict of runs, each called once first as a warm-up.
+
+    The runs take turns, round after round, so a slow spell of the machine hits them all alike.
+    Warm-up: tracing and one-off allocations are not what users wait for per call.
+    """
+    for run in runs.values():
+        run()
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(seconds)) for name, seconds in times.items()}
 
 
 def run(names, config):

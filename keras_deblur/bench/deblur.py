@@ -34,14 +34,12 @@ def export_paper_model(export_dir, precision):
     import keras
 
     from keras_deblur.models import build_generator_from_spec
+    from keras_deblur.models.generator import dtype_policy
     from keras_deblur.serving import saved_model
 
     keras.utils.set_random_seed(0)
-    keras.mixed_precision.set_dtype_policy(precision)
-    try:
+    with dtype_policy(precision):
         return saved_model.export(build_generator_from_spec("paper"), export_dir, version=1)
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
 
 
 def case(path, height, width, tile_size, compare_whole):

@@ -26,11 +26,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur.bench import Row
+from keras_deblur.bench import Row, median_seconds
 from keras_deblur.bench.deblur import export_paper_model
 from keras_deblur.flops import count_flops
 from keras_deblur.models import build_generator_from_spec, pyramid
-from keras_deblur.models.generator import coarse_to_fine
+from keras_deblur.models.generator import coarse_to_fine, dtype_policy
 from keras_deblur.models.specs import generator_spec
 from keras_deblur.training.validation import make_forward
 
@@ -67,14 +67,11 @@ def _bare_stack(height, width):
 def _ways(image, precision, export_dir):
     """{way: a function that runs it once and waits for the result}, all on `image` [1, H, W, 3]."""
     height, width = image.shape[1:3]
-    keras.config.set_dtype_policy(precision)
-    try:
+    with dtype_policy(precision):
         generator = build_generator_from_spec("paper")
         bare = _bare_stack(height, width)
-    finally:
-        keras.config.set_dtype_policy("float32")
     compute_dtype = bare.inputs[0].dtype
-    levels = [tf.cast(level - 0.5, compute_dtype) for level in pyramid.gaussian_pyramid(image, 3)]
+    levels = [tf.cast(level - 0.5, compute_dtype) for level in pyramid.gaussian_pyramid(image, len(bare.inputs))]
     bare_forward = tf.function(lambda xs: bare(xs, training=False))
     keras_forward = make_forward(generator)
     exported = tf.saved_model.load(export_paper_model(export_dir, precision))
@@ -87,19 +84,6 @@ def _ways(image, precision, export_dir):
         "savedmodel deblur_float": lambda: float_signature(images=image)["deblurred"].numpy(),
         "savedmodel serving_default": lambda: encoded_signature(images_bytes=png)["deblurred_bytes"].numpy(),
     }
-
-
-def _median_interleaved(ways, rounds):
-    """Median seconds per way; the ways take turns, so a slow spell of the machine hits them all."""
-    for run in ways.values():
-        run()  # warm-up: one-off allocations
-    times = {name: [] for name in ways}
-    for _ in range(rounds):
-        for name, run in ways.items():
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
-    return {name: float(np.median(seconds)) for name, seconds in times.items()}
 
 
 def _traces_for_mixed_sizes():
@@ -124,7 +108,7 @@ def run(config):
         for precision in precisions():
             print(f"[bench] inference: {width}x{height} {precision} ...", flush=True)
             with tempfile.TemporaryDirectory() as scratch:
-                seconds = _median_interleaved(_ways(image, precision, os.path.join(scratch, "export")), rounds)
+                seconds = median_seconds(_ways(image, precision, os.path.join(scratch, "export")), rounds)
             for way, value in seconds.items():
                 label = f"{width}x{height} {precision} {way}"
                 rows += [Row("inference", label, value, "s/image"),

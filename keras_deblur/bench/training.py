@@ -8,13 +8,13 @@ The step is the training loop's own (`make_step_function`) under a one-device st
 
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_deblur.bench import Row
 from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
+from keras_deblur.models.generator import dtype_policy
 from keras_deblur.models.specs import GENERATOR_SPECS
 from keras_deblur.training.config import TrainConfig
 from keras_deblur.training.loop import build_gan, make_step_function
@@ -24,8 +24,7 @@ BATCH = 4
 
 
 def _steps_per_second(spec, discriminator, crop, precision, adversarial_weight, steps):
-    keras.mixed_precision.set_dtype_policy(precision)
-    try:
+    with dtype_policy(precision):
         config = TrainConfig(
             run_dir="", data_dir="", generator=GENERATOR_SPECS[spec], discriminator=discriminator,
             input=InputConfig(batch_size=BATCH, augment=AugmentConfig(crop_size=crop)),
@@ -44,8 +43,6 @@ def _steps_per_second(spec, discriminator, crop, precision, adversarial_weight, 
             logs = step()
         float(logs["g_loss"])
         return steps / (time.perf_counter() - start)
-    finally:
-        keras.mixed_precision.set_dtype_policy("float32")
 
 
 def run(config):

@@ -5,6 +5,7 @@ inputs centred by subtracting the mid value (0.5 here, 127.5 there), the finer s
 [blurry - 0.5, link output] with blurry first, and the link takes the coarser scale's centred output.
 """
 
+import contextlib
 import dataclasses
 
 import keras
@@ -136,16 +137,23 @@ def spec_of(generator):
     )
 
 
+@contextlib.contextmanager
+def dtype_policy(policy):
+    """Layers built inside take `policy` ("float32", "mixed_bfloat16", ...); the global one comes back after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def with_dtype_policy(generator, policy):
     """A copy of `generator`, same weights, whose layers compute under `policy` ("mixed_bfloat16", ...).
 
     A loaded .keras model keeps the policy it was saved with; this is how to run it in another one.
     """
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
+    with dtype_policy(policy):
         copy = build_generator(**dataclasses.asdict(spec_of(generator)), name=generator.name)
-    finally:
-        keras.config.set_dtype_policy(previous)
     copy.set_weights(generator.get_weights())
     return copy

@@ -10,6 +10,11 @@ STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
 MIXED_PRECISION = ("none", "mixed_float16", "mixed_bfloat16")
 
 
+def dtype_policy_name(mixed_precision):
+    """The Keras dtype policy that a --mixed_precision value means ("none" is float32)."""
+    return "float32" if mixed_precision == "none" else mixed_precision
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Everything a run depends on. The defaults are the paper's recipe (gopro.flags)."""

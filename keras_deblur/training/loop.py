@@ -31,6 +31,7 @@ from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
 from keras_deblur.runs import save_generator
 from keras_deblur.training import run_info, validation
+from keras_deblur.training.config import dtype_policy_name
 from keras_deblur.training.strategy import make_strategy
 
 NUM_PREVIEWS = 2
@@ -171,7 +172,7 @@ def train(config, flags_text=None):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    keras.mixed_precision.set_dtype_policy("float32" if config.mixed_precision == "none" else config.mixed_precision)
+    keras.mixed_precision.set_dtype_policy(dtype_policy_name(config.mixed_precision))
 
     train_pairs, validation_pairs = _discover(config)
     worker_input = dataclasses.replace(
@@ -213,25 +214,23 @@ def train(config, flags_text=None):
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
     profiler = _Profiler(config, topology.is_chief)
-    while step < config.train_steps:
-        profiler.before_step(step + 1)
-        try:
+    try:
+        while step < config.train_steps:
+            profiler.before_step(step + 1)
             logs = {name: float(value) for name, value in step_fn().items()}
-        except BaseException:
-            profiler.stop()
-            raise
-        step_var.assign_add(1)
-        step = int(step_var)
-        profiler.after_step(step)
-        bad = {name: value for name, value in logs.items() if not math.isfinite(value)}
-        if bad:
-            raise TrainingDivergedError(
-                f"{bad} at step {step}: training stopped without saving. The last good checkpoint is "
-                f"{manager.latest_checkpoint}; lower --learning_rate or check the data, then rerun to resume.")
-        reporter.after_step(step, logs, (step - start_step) / (time.perf_counter() - start_time))
-        if step % config.checkpoint_every_steps == 0 or step == config.train_steps:
-            manager.save(checkpoint_number=step)
-    profiler.stop()
+            step_var.assign_add(1)
+            step = int(step_var)
+            profiler.after_step(step)
+            bad = {name: value for name, value in logs.items() if not math.isfinite(value)}
+            if bad:
+                raise TrainingDivergedError(
+                    f"{bad} at step {step}: training stopped without saving. The last good checkpoint is "
+                    f"{manager.latest_checkpoint}; lower --learning_rate or check the data, then rerun to resume.")
+            reporter.after_step(step, logs, (step - start_step) / (time.perf_counter() - start_time))
+            if step % config.checkpoint_every_steps == 0 or step == config.train_steps:
+                manager.save(checkpoint_number=step)
+    finally:
+        profiler.stop()  # a failed or diverged step inside the window still ends the trace
     reporter.flush()
     if topology.is_chief:
         save_generator(generator, posixpath.join(config.run_dir, "generator.keras"))
@@ -243,7 +242,8 @@ class _Profiler:
     """Traces steps FIRST..LAST of --profile_steps with the TensorBoard profiler (chief only).
 
     The trace goes to run_dir/train/plugins/profile/<time>/, where TensorBoard's Profile tab finds
-    it beside the training scalars. A resumed run past FIRST traces nothing.
+    it beside the training scalars. A resumed run past FIRST traces nothing. `stop` is safe to
+    call at any time (the loop calls it on every way out).
     """
 
     def __init__(self, config, chief):
