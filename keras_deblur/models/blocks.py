@@ -4,6 +4,8 @@ Layer names are hierarchical with "_" as the separator (`scale2_resblock07_conv1
 allow "/" in layer names.
 """
 
+import math
+
 import keras
 
 IMAGE_CHANNELS = 3
@@ -31,14 +33,29 @@ def check_image_shape(input_shape):
         )
 
 
-def conv(filters, kernel_size, name, strides=1):
-    """A 'same'-padded 2-D convolution with bias, as every conv of the paper uses."""
-    return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", name=name)
+def torch_default_initializers(fan_in):
+    """Kernel and bias initialisers of the authors' frameworks: both uniform in +-1/sqrt(fan_in).
+
+    Torch7 (the paper's Lua code) and PyTorch (the authors' later code) initialise every conv,
+    up-conv and linear layer so; Keras's Glorot default makes the paper generator's first outputs
+    span about [-570, 840] instead of about [0.1, 0.7] (BUILD.md, "The models"). `fan_in` is
+    kernel area x input channels (x output channels for a transposed conv, as PyTorch computes it).
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return {"kernel_initializer": keras.initializers.RandomUniform(-bound, bound),
+            "bias_initializer": keras.initializers.RandomUniform(-bound, bound)}
+
+
+def conv(x, filters, kernel_size, name, strides=1):
+    """A 'same'-padded 2-D convolution with bias, as every conv of the paper uses, applied to `x`."""
+    initializers = torch_default_initializers(kernel_size * kernel_size * x.shape[-1])
+    return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", name=name,
+                               **initializers)(x)
 
 
 def resblock(x, filters, kernel_size, name):
     """The paper's modified ResBlock (Fig. 3b): conv, ReLU, conv, plus identity; no BN, no ReLU after."""
-    y = conv(filters, kernel_size, f"{name}_conv1")(x)
+    y = conv(x, filters, kernel_size, f"{name}_conv1")
     y = keras.layers.ReLU(name=f"{name}_relu")(y)
-    y = conv(filters, kernel_size, f"{name}_conv2")(y)
+    y = conv(y, filters, kernel_size, f"{name}_conv2")
     return keras.layers.Add(name=f"{name}_add")([x, y])

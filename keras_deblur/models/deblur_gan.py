@@ -70,20 +70,21 @@ class DeblurGAN(keras.Model):
         if self.uses_discriminator:
             self.d_optimizer.build(self.discriminator.trainable_variables)
 
-    def _apply(self, optimizer, loss, tape, variables):
-        # scale_loss multiplies by the loss scale under mixed_float16 and is the identity otherwise;
-        # the LossScaleOptimizer divides the gradients back (and skips steps that overflow).
-        gradients = tape.gradient(optimizer.scale_loss(loss), variables)
+    @staticmethod
+    def _apply(optimizer, scaled_loss, tape, variables):
+        gradients = tape.gradient(scaled_loss, variables)
         optimizer.apply_gradients(zip(gradients, variables))
 
-    def _discriminator_step(self, blurry, sharp):
-        fake = self.generator(blurry, training=False)[0]
+    def _discriminator_step(self, fake, sharp):
+        """Updates D on sharp images (real) and the generator's finest output `fake` (no gradient to G)."""
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(sharp, training=True)
             fake_logits = self.discriminator(fake, training=True)
             per_example = losses.discriminator_loss(real_logits, fake_logits)
-            loss = tf.nn.compute_average_loss(per_example)
-        self._apply(self.d_optimizer, loss, tape, self.discriminator.trainable_variables)
+            # scale_loss multiplies by the loss scale under mixed_float16 (identity otherwise), and
+            # must be recorded by the tape; the LossScaleOptimizer divides the gradients back.
+            scaled = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
+        self._apply(self.d_optimizer, scaled, tape, self.discriminator.trainable_variables)
         self.trackers["d_loss"].update_state(per_example)
         self.trackers["d_real_accuracy"].update_state(tf.cast(tf.reshape(real_logits, [-1]) > 0, tf.float32))
         self.trackers["d_fake_accuracy"].update_state(tf.cast(tf.reshape(fake_logits, [-1]) < 0, tf.float32))
@@ -92,20 +93,22 @@ class DeblurGAN(keras.Model):
         """One step on one replica's share of the global batch: (blurry, sharp) float32 in [0, 1].
 
         Runs per replica; losses are averaged over the global batch, so the optimizers' cross-replica
-        sum of gradients is the gradient of the global mean loss.
+        sum of gradients is the gradient of the global mean loss. The generator runs once: D is
+        updated on its output (outside G's tape), then G's adversarial loss asks the updated D, as
+        the authors' code does.
         """
         blurry, sharp = data
-        if self.uses_discriminator:
-            self._discriminator_step(blurry, sharp)
         with tf.GradientTape() as tape:
             latents = self.generator(blurry, training=True)
             content = self.content_loss_fn(sharp, latents)
             total = content
             if self.uses_discriminator:
+                with tape.stop_recording():
+                    self._discriminator_step(tf.stop_gradient(latents[0]), sharp)
                 adversarial = losses.generator_adversarial_loss(self.discriminator(latents[0], training=False))
                 total = content + self.adversarial_weight * adversarial
-            loss = tf.nn.compute_average_loss(total)
-        self._apply(self.g_optimizer, loss, tape, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(total))
+        self._apply(self.g_optimizer, scaled, tape, self.generator.trainable_variables)
         self.trackers["g_loss"].update_state(total)
         self.trackers["content_loss"].update_state(content)
         if self.uses_discriminator:

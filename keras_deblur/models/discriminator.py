@@ -55,8 +55,8 @@ def build_discriminator(
     images = keras.Input(shape=(image_size, image_size, blocks.IMAGE_CHANNELS), name="images")
     x = keras.layers.Rescaling(1.0, offset=-0.5, name="centre")(images)
     for index, (width, stride) in enumerate(zip(filters, strides), start=1):
-        x = blocks.conv(width, kernel_size, f"conv{index:02d}", strides=stride)(x)
+        x = blocks.conv(x, width, kernel_size, f"conv{index:02d}", strides=stride)
         x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"lrelu{index:02d}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    logits = keras.layers.Dense(1, name="fc")(x)
+    logits = keras.layers.Dense(1, name="fc", **blocks.torch_default_initializers(x.shape[-1]))(x)
     return keras.Model(images, logits, name=name)

@@ -21,19 +21,51 @@ def _link(centred_output, kernel_size, upsample, name):
     """Carries a coarser scale's centred output up to the next finer scale (3 -> 3 channels, x2)."""
     channels = blocks.IMAGE_CHANNELS
     if upsample == "conv_transpose":
+        # PyTorch's fan-in of a transposed conv counts its OUTPUT channels (3 here, like its input).
         return keras.layers.Conv2DTranspose(
-            channels, kernel_size, strides=2, padding="same", name=f"{name}_upconv"
+            channels, kernel_size, strides=2, padding="same", name=f"{name}_upconv",
+            **blocks.torch_default_initializers(kernel_size * kernel_size * channels),
         )(centred_output)
-    x = blocks.conv(channels * 4, kernel_size, f"{name}_conv")(centred_output)
+    x = blocks.conv(centred_output, channels * 4, kernel_size, f"{name}_conv")
     return PixelShuffle(2, name=f"{name}_shuffle")(x)
 
 
 def _scale_network(x, num_resblocks, filters, kernel_size, name):
     """One scale's body: conv to `filters` maps, ResBlocks, conv back to 3 channels (centred)."""
-    x = blocks.conv(filters, kernel_size, f"{name}_conv_first")(x)
+    x = blocks.conv(x, filters, kernel_size, f"{name}_conv_first")
     for index in range(1, num_resblocks + 1):
         x = blocks.resblock(x, filters, kernel_size, f"{name}_resblock{index:02d}")
-    return blocks.conv(blocks.IMAGE_CHANNELS, kernel_size, f"{name}_conv_last")(x)
+    return blocks.conv(x, blocks.IMAGE_CHANNELS, kernel_size, f"{name}_conv_last")
+
+
+@keras.saving.register_keras_serializable(package="keras_deblur")
+class Generator(keras.Model):
+    """The coarse-to-fine generator: a Keras functional model that carries its `GeneratorSpec`.
+
+    Built by `build_generator` (see there for the arguments and layer names). Calling it always
+    returns the latent pyramid as a list, finest first, for every K: a functional model with one
+    output would otherwise return a bare tensor, and `model(x)[0]` would be the first image of
+    the batch instead of the finest scale.
+    """
+
+    def __init__(self, num_scales=3, num_resblocks=19, filters=64, kernel_size=5, upsample="conv_transpose",
+                 global_residual=False, input_shape=(None, None, 3), **kwargs):
+        self.spec = GeneratorSpec(num_scales, num_resblocks, filters, kernel_size, upsample, global_residual)
+        self._input_shape_arg = tuple(input_shape)
+        blurry, outputs = _graph(self.spec, tuple(input_shape))
+        super().__init__(blurry, outputs, **kwargs)
+
+    def call(self, inputs, training=None, mask=None):
+        outputs = super().call(inputs, training=training, mask=mask)
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    def get_config(self):
+        return {**dataclasses.asdict(self.spec), "input_shape": self._input_shape_arg, "name": self.name,
+                "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 def build_generator(
@@ -46,11 +78,12 @@ def build_generator(
     input_shape=(None, None, 3),
     name="generator",
 ):
-    """Builds the coarse-to-fine generator as a Keras functional model.
+    """Builds the coarse-to-fine generator, a `Generator` (Keras functional model).
 
     The model takes ONE batch of RGB images, float in [0, 1], of any height and width. Inside the
     graph it pads them (repeating the edge) to a multiple of 2^(K-1), builds the Gaussian pyramid
-    (`pyramid.py`), runs the scales coarsest first, and crops every output back.
+    (`pyramid.py`), runs the scales coarsest first, and crops every output back. Every conv starts
+    from the authors' frameworks' default initialisation (`blocks.torch_default_initializers`).
 
     Scales are numbered as in the paper, 1 = finest. Layer names: `scale{k}_conv_first`,
     `scale{k}_resblock{i:02d}_conv{1,2}`, `scale{k}_conv_last`, `link{k}to{k-1}_upconv` (or
@@ -72,31 +105,38 @@ def build_generator(
       name: the model's name.
 
     Returns:
-      A `keras.Model` whose output is the latent pyramid as a list, finest first: `model(x)[0]` is
-      the deblurred image, the same size as `x`; level k has sides ceil(h / 2^k), ceil(w / 2^k).
+      A `Generator` whose output is the latent pyramid as a list, finest first, for every K:
+      `model(x)[0]` is the deblurred image, the same size as `x`; level k has sides
+      ceil(h / 2^k), ceil(w / 2^k). `model.spec` is its `GeneratorSpec`.
     """
-    blocks.check_positive_int("num_scales", num_scales)
-    blocks.check_positive_int("num_resblocks", num_resblocks)
-    blocks.check_positive_int("filters", filters)
-    blocks.check_odd_kernel(kernel_size)
-    if upsample not in UPSAMPLE_MODES:
-        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {upsample!r}")
+    return Generator(num_scales, num_resblocks, filters, kernel_size, upsample, global_residual, input_shape,
+                     name=name)
+
+
+def _graph(spec, input_shape):
+    """The generator's input and list of outputs (finest first), after checking the spec."""
+    blocks.check_positive_int("num_scales", spec.num_scales)
+    blocks.check_positive_int("num_resblocks", spec.num_resblocks)
+    blocks.check_positive_int("filters", spec.filters)
+    blocks.check_odd_kernel(spec.kernel_size)
+    if spec.upsample not in UPSAMPLE_MODES:
+        raise ValueError(f"upsample must be one of {UPSAMPLE_MODES}, got {spec.upsample!r}")
     blocks.check_image_shape(input_shape)
 
     blurry = keras.Input(shape=input_shape, name="blurry")
-    blurry_pyramid = GaussianPyramid(num_scales, name="blurry_pyramid")(blurry)
+    blurry_pyramid = GaussianPyramid(spec.num_scales, name="blurry_pyramid")(blurry)
     centred_levels = [
         keras.layers.Rescaling(1.0, offset=-0.5, name=f"scale{scale}_centre")(level)
         for scale, level in enumerate(blurry_pyramid, start=1)
     ]
     centred_outputs = coarse_to_fine(
-        centred_levels, num_resblocks, filters, kernel_size, upsample, global_residual
+        centred_levels, spec.num_resblocks, spec.filters, spec.kernel_size, spec.upsample, spec.global_residual
     )
     outputs = []
     for scale, centred in enumerate(centred_outputs, start=1):
         latent = keras.layers.Rescaling(1.0, offset=0.5, name=f"scale{scale}_uncentre")(centred)
         outputs.append(CropToLevel(scale - 1, name=f"latent{scale}")([latent, blurry]))
-    return keras.Model(blurry, outputs, name=name)
+    return blurry, outputs
 
 
 def coarse_to_fine(centred_levels, num_resblocks, filters, kernel_size, upsample, global_residual):
@@ -122,19 +162,10 @@ def coarse_to_fine(centred_levels, num_resblocks, filters, kernel_size, upsample
 
 
 def spec_of(generator):
-    """The `GeneratorSpec` that `build_generator` built `generator` with, read off its layer names."""
-    names = {layer.name for layer in generator.layers}
-    if "scale1_conv_first" not in names:
-        raise ValueError(f"{generator.name!r} is not a generator built by build_generator")
-    first = generator.get_layer("scale1_conv_first")
-    return GeneratorSpec(
-        num_scales=len(generator.outputs),
-        num_resblocks=sum(name.startswith("scale1_resblock") and name.endswith("_conv1") for name in names),
-        filters=first.filters,
-        kernel_size=first.kernel_size[0],
-        upsample="pixel_shuffle" if "link2to1_shuffle" in names else "conv_transpose",
-        global_residual="scale1_residual" in names,
-    )
+    """The `GeneratorSpec` a `Generator` was built with."""
+    if not isinstance(generator, Generator):
+        raise ValueError(f"{generator.name!r} is not a Generator built by build_generator")
+    return generator.spec
 
 
 @contextlib.contextmanager

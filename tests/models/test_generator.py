@@ -26,12 +26,14 @@ def test_every_table2_variant_has_120_convs(spec):
     assert _conv2d_count(build_generator_from_spec(spec)) == 120
 
 
+@pytest.mark.parametrize("num_scales", [1, 2, 3])
 @pytest.mark.parametrize("size", [(45, 67), (1, 1), (3, 700)])
-def test_output_pyramid_sizes(size, rng):
-    model = build_generator_from_spec("tiny")
+def test_output_pyramid_sizes(size, num_scales, rng):
+    model = build_generator_from_spec("tiny", num_scales=num_scales)
     images = rng.random((2, *size, 3)).astype(np.float32)
     outputs = model(images)
-    assert len(outputs) == 3
+    # A list for every K, K = 1 included (a one-output functional model returns a bare tensor).
+    assert isinstance(outputs, list) and len(outputs) == num_scales
     height, width = size
     for level, output in enumerate(outputs):
         assert tuple(output.shape) == (
@@ -174,5 +176,18 @@ def test_with_dtype_policy_runs_the_same_weights_in_bf16(rng):
     expected, got = model(images)[0], bf16(images)[0]
     np.testing.assert_allclose(ops.convert_to_numpy(ops.cast(got, "float32")), ops.convert_to_numpy(expected),
                                atol=0.05)
-    with pytest.raises(ValueError, match="not a generator"):
+    with pytest.raises(ValueError, match="not a Generator"):
         spec_of(keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]))
+
+
+def test_paper_generator_starts_near_the_image_range_like_the_authors():
+    # Uniform +-1/sqrt(fan_in), the Torch/PyTorch default: the untrained paper generator's output
+    # stays near [0, 1] (Keras's Glorot default gave about [-570, 840] and an eq. 4 loss of ~4e3).
+    keras.utils.set_random_seed(0)
+    images = np.random.default_rng(0).random((1, 64, 64, 3)).astype(np.float32)
+    finest = ops.convert_to_numpy(keras_deblur.build_generator()(images)[0])
+    assert -0.5 < finest.min() and finest.max() < 1.5
+    kernel = build_generator_from_spec("paper").get_layer("scale1_resblock01_conv1").kernel
+    bound = 1 / np.sqrt(5 * 5 * 64)
+    values = ops.convert_to_numpy(kernel)
+    assert np.abs(values).max() <= bound and np.abs(values).max() > 0.9 * bound
