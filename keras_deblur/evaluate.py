@@ -15,6 +15,7 @@ Table 2 instead (they must share the test-set fingerprint).
 import os
 import posixpath
 
+from absl import flags
 
 from keras_deblur import cli
 from keras_deblur import flags as f
@@ -40,6 +41,18 @@ def _compare():
     return 0
 
 
+def _blur_key():
+    """(--blur_key to score on, why): the flag if given, else the key the model was trained on."""
+    if flags.FLAGS["blur_key"].present:
+        return f.BLUR_KEY.value, "--blur_key"
+    from keras_deblur.runs import trained_blur_key
+
+    trained = trained_blur_key(f.MODEL_DIR.value, f.SAVED_MODEL.value)
+    if trained:
+        return trained, "the key the model was trained on; --blur_key changes it"
+    return f.BLUR_KEY.value, "the default; the model records no training key"
+
+
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     if f.COMPARE.value:
@@ -50,7 +63,10 @@ def main(argv):
     if bool(f.MODEL_DIR.value) == bool(f.SAVED_MODEL.value):
         raise ValueError("give the model as exactly one of --model_dir (a run or .keras file) or --saved_model (an export)")
     output_dir = _output_dir()
-    test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, f.BLUR_KEY.value, f.SKIP_BAD_PAIRS.value,
+    blur_key, why = _blur_key()
+    if f.DATA_DIR.value:
+        print(f"blurry images: {blur_key}/ ({why})")
+    test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, blur_key, f.SKIP_BAD_PAIRS.value,
                              f.MAX_IMAGES.value)
     if f.MODEL_DIR.value:
         from keras_deblur.training.config import dtype_policy_name

@@ -23,8 +23,10 @@ DATA_DIR = flags.DEFINE_string(
     "data_dir", None, "Root of a GOPRO-layout dataset: <root>/{train,test}/<sequence>/{blur,blur_gamma,sharp}/*.png (local or gs://)."
 )
 BLUR_KEY = flags.DEFINE_enum(
-    "blur_key", "blur", ["blur", "blur_gamma"],
-    "Folder of blurry images: blur (frames averaged linearly) or blur_gamma (through the camera response).",
+    "blur_key", "blur_gamma", ["blur", "blur_gamma"],
+    "Folder of blurry images: blur_gamma (frames averaged through the camera response: the paper's, "
+    "and the authors' code's) or blur (averaged linearly). evaluate: default, the key the model was "
+    "trained on.",
 )
 SKIP_BAD_PAIRS = flags.DEFINE_bool(
     "skip_bad_pairs", False, "Skip (and log and count) bad pairs instead of stopping with an error."

@@ -41,6 +41,19 @@ def load_generator(model_dir):
     return keras.saving.load_model(path)
 
 
+def trained_blur_key(model_dir=None, saved_model=None):
+    """The --blur_key a run (or the run behind an export) was trained on; None if it did not record one."""
+    if saved_model:
+        from keras_deblur.serving.saved_model import read_metadata, resolve_version
+
+        run = read_metadata(resolve_version(saved_model)).get("run") or {}
+    elif model_dir and not model_dir.endswith(".keras"):
+        run = read_json(posixpath.join(model_dir, "config.json")) or {}
+    else:
+        return None
+    return (run.get("config") or {}).get("blur_key")
+
+
 def run_metadata(model_dir):
     """What a run recorded: config.json, the best validation score and the last evaluation, if any."""
     if model_dir.endswith(".keras"):

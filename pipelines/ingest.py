@@ -27,7 +27,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from keras_deblur.data.pairs import SPLITS, discover_pairs
+from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, SPLITS, discover_pairs
 from keras_deblur.data.png_info import DataError
 
 PROBLEM = "problem"
@@ -100,7 +100,7 @@ def _summary(records, skipped):
     return {"splits": splits, "skipped": sorted(skipped)}
 
 
-def ingest(source_dir, output_dir, blur_key="blur", num_shards=4, skip_bad_pairs=False, beam_args=()):
+def ingest(source_dir, output_dir, blur_key=DEFAULT_BLUR_KEY, num_shards=4, skip_bad_pairs=False, beam_args=()):
     """Runs the ingest pipeline; returns the manifest dict. See the module docstring."""
     if num_shards < 1:
         raise ValueError(f"--num_shards must be >= 1, got {num_shards}")

@@ -17,6 +17,9 @@ from keras_deblur.data.png_info import DataError, read_png_info
 
 SPLITS = ("train", "test")
 BLUR_KEYS = ("blur", "blur_gamma")
+# The paper's blur (section 2, eq. 3: frames averaged through the camera response), the default of
+# the authors' Lua and PyTorch code; "blur" (a linear average) is GOPRO's other folder.
+DEFAULT_BLUR_KEY = "blur_gamma"
 SHARP_KEY = "sharp"
 LAYOUT = "<root>/<split>/<sequence>/{blur,blur_gamma,sharp}/<frame>.png"
 _MAX_LISTED_PROBLEMS = 20
@@ -95,7 +98,7 @@ def _sequence_candidates(split_dir, sequence, blur_key, problems):
     ]
 
 
-def discover_pairs(root, split, blur_key="blur", skip_bad_pairs=False, check_pixels=True):
+def discover_pairs(root, split, blur_key=DEFAULT_BLUR_KEY, skip_bad_pairs=False, check_pixels=True):
     """Lists and checks every pair of one split.
 
     Each file's PNG header and trailer are read, and with `check_pixels` its pixels are decoded

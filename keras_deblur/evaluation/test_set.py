@@ -12,7 +12,7 @@ import posixpath
 
 
 from keras_deblur.data.input_pipeline import encoded_pairs, evaluation_dataset
-from keras_deblur.data.pairs import discover_pairs
+from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, discover_pairs
 from keras_deblur.data.png_info import DataError
 
 
@@ -57,7 +57,7 @@ class TestSet:
         return digest.hexdigest(), len(entries)
 
 
-def load_test_set(data_dir=None, test_tfrecords=(), blur_key="blur", skip_bad_pairs=False, max_images=None):
+def load_test_set(data_dir=None, test_tfrecords=(), blur_key=DEFAULT_BLUR_KEY, skip_bad_pairs=False, max_images=None):
     """The test split of a GOPRO-layout `data_dir`, or TFRecord shards (exactly one of the two)."""
     if bool(data_dir) == bool(test_tfrecords):
         raise ValueError("give the test set as exactly one of --data_dir (GOPRO layout) or --test_tfrecords (shards)")

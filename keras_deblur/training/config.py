@@ -4,6 +4,7 @@ import dataclasses
 from typing import Optional
 
 from keras_deblur.data.input_pipeline import InputConfig
+from keras_deblur.data.pairs import DEFAULT_BLUR_KEY
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GeneratorSpec
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
@@ -23,7 +24,7 @@ class TrainConfig:
     data_dir: str
     train_tfrecords: tuple = ()  # shards instead of data_dir's train split (the pipeline's ingest writes them)
     test_tfrecords: tuple = ()  # shards for validation instead of data_dir's test split
-    blur_key: str = "blur"
+    blur_key: str = DEFAULT_BLUR_KEY
     skip_bad_pairs: bool = False
     generator: GeneratorSpec = GeneratorSpec()
     discriminator: str = "paper"

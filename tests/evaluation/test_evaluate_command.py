@@ -49,3 +49,19 @@ def test_evaluate_names_bad_arguments(scenes_dir, tmp_path):
     assert no_run.returncode == 1 and "generator.keras" in no_run.stderr
     no_versions = _evaluate(f"--saved_model={tmp_path}", f"--data_dir={scenes_dir}", f"--output_dir={tmp_path / 'o'}")
     assert no_versions.returncode == 1 and "neither a SavedModel nor a model base path" in no_versions.stderr
+
+
+def test_a_run_is_scored_on_the_blur_it_was_trained_on_unless_told(scenes_dir, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    build_generator_from_spec("tiny").save(str(run / "generator.keras"))
+    (run / "config.json").write_text(json.dumps({"config": {"blur_key": "blur"}}))
+    result = _evaluate(f"--model_dir={run}", f"--data_dir={scenes_dir}", "--num_examples=0")
+    assert result.returncode == 0, result.stderr
+    assert "blurry images: blur/ (the key the model was trained on" in result.stdout
+    assert json.loads((run / "evaluation" / "metrics.json").read_text())["test_set"]["description"].endswith(
+        "(test split, blur)")
+    told = _evaluate(f"--model_dir={run}", f"--data_dir={scenes_dir}", "--blur_key=blur_gamma",
+                     f"--output_dir={tmp_path / 'told'}", "--num_examples=0")
+    assert told.returncode == 0, told.stderr
+    assert "blurry images: blur_gamma/ (--blur_key)" in told.stdout
