@@ -76,8 +76,9 @@ DISCRIMINATOR_SPEC = flags.DEFINE_enum(
 # Training input.
 CROP_SIZE_PX = flags.DEFINE_integer("crop_size", 256, "Side of the square training crops, in pixels.")
 ROTATION = flags.DEFINE_enum(
-    "rotation", "any", ["none", "right_angles", "any"],
-    "Rotation augmentation: none, multiples of 90 degrees, or any angle (the paper).",
+    "rotation", "right_angles", ["none", "right_angles", "any"],
+    "Rotation augmentation: multiples of 90 degrees (exact; the authors' code), none, or any angle "
+    "(the paper's text; bilinear resampling softens both images).",
 )
 AUGMENTATIONS = flags.DEFINE_list(
     "augmentations", ["flip_horizontal", "flip_vertical", "channel_permutation", "saturation", "noise"],

@@ -22,9 +22,12 @@ class AugmentConfig:
 
     Attributes:
       crop_size: side of the square training crops (256 in the paper).
-      rotation: "none", "right_angles" (multiples of 90 degrees, the authors' later code) or "any"
-        (a uniform angle, as the paper says: a larger window is cropped, rotated and centre-cropped,
-        so no padded border shows).
+      rotation: "right_angles" (multiples of 90 degrees: exact pixel moves, what the authors' Lua
+        and PyTorch code do; the default), "none", or "any" (a uniform angle, as the paper's text
+        says: a larger window is cropped, rotated and centre-cropped, so no padded border shows).
+        "any" resamples bilinearly, which softens both images of a pair at angles other than
+        multiples of 90 degrees (a half-way angle averages neighbouring pixels); the pair stays
+        aligned, but the sharp target is no longer quite sharp. Opt in knowingly.
       augmentations: the ones of AUGMENTATIONS that run; leave one out to switch it off.
       saturation_range: the HSV saturation is multiplied by U[low, high].
       noise_sigma: the blurry image gets Gaussian noise whose standard deviation is drawn per image
@@ -32,7 +35,7 @@ class AugmentConfig:
     """
 
     crop_size: int = 256
-    rotation: str = "any"
+    rotation: str = "right_angles"
     augmentations: tuple = AUGMENTATIONS
     saturation_range: tuple = (0.5, 1.5)
     noise_sigma: float = 2.0 / 255.0
@@ -48,10 +51,16 @@ class AugmentConfig:
 
     @property
     def window_size(self):
-        """Side of the window cut from the image before rotating: the crop fits at any angle."""
-        if self.rotation == "any":
-            return math.ceil(self.crop_size * math.sqrt(2.0)) + 2
-        return self.crop_size
+        """Side of the window cut from the image before rotating: the crop fits at any angle.
+
+        The margin (window - crop) is even, so the crop's centre falls on the window's pixel grid:
+        at 0 and 90 degrees the sampler then reads whole pixels (an odd margin put it half a pixel
+        off, and every crop came out as a 2x2 box average of the image).
+        """
+        if self.rotation != "any":
+            return self.crop_size
+        window = math.ceil(self.crop_size * math.sqrt(2.0)) + 2
+        return window + (window - self.crop_size) % 2
 
 
 def _uniform(seed, minval=0.0, maxval=1.0, shape=(), dtype=tf.float32):

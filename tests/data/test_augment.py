@@ -80,6 +80,22 @@ def test_any_angle_shows_no_padded_border():
         np.testing.assert_allclose(blurry.numpy(), 1.0, atol=1e-5)
 
 
+@pytest.mark.parametrize("crop_size", [64, 48, 33])
+def test_any_angle_at_right_angles_moves_whole_pixels_of_a_texture(crop_size, rng):
+    # On texture (an all-ones image cannot tell): at 0 and 90 degrees the rotated crop must be the
+    # window's centre crop exactly, not a resampled (softened) one.
+    from keras_deblur.data.augment import _rotate_and_crop
+
+    window_size = AugmentConfig(crop_size=crop_size, rotation="any").window_size
+    window = rng.random((window_size, window_size, 6), dtype=np.float32)
+    margin = (window_size - crop_size) // 2
+    centre = window[margin:margin + crop_size, margin:margin + crop_size]
+    straight = _rotate_and_crop(tf.constant(window), tf.constant(0.0), crop_size).numpy()
+    np.testing.assert_allclose(straight, centre, atol=1e-5)
+    quarter = _rotate_and_crop(tf.constant(window), tf.constant(math.pi / 2), crop_size).numpy()
+    assert any(np.allclose(quarter, np.rot90(centre, k), atol=1e-5) for k in (1, 3))
+
+
 def test_right_angles_keep_every_pixel_value():
     image = _coordinates(32, 32)
     config = AugmentConfig(crop_size=32, rotation="right_angles", augmentations=())
