@@ -5,8 +5,9 @@ The model is a run (`--model_dir`, its generator.keras; or a .keras file) or an 
 (`--test_tfrecords`). Every image is scored at full resolution; how each figure is computed is in
 `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default `<run>/evaluation`):
 metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted evaluation resumes.
-`--mixed_precision=mixed_bfloat16` runs a `--model_dir` model's weights in bf16 (recorded in the
-settings; an evaluation in another precision is never resumed from).
+A `--model_dir` model runs in the precision `--mixed_precision` resolves to (default auto: bf16 only
+where it is faster on this machine; `keras_deblur/precision.py`), recorded in the settings; an
+evaluation in another precision is never resumed from.
 
 `--compare=<eval dir>,<eval dir>,...` prints evaluations side by side in the shape of the paper's
 Table 2 instead (they must share the test-set fingerprint).
@@ -69,11 +70,13 @@ def main(argv):
     test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, blur_key, f.SKIP_BAD_PAIRS.value,
                              f.MAX_IMAGES.value)
     if f.MODEL_DIR.value:
-        from keras_deblur.training.config import dtype_policy_name
+        from keras_deblur.precision import resolve
 
-        model = evaluator.keras_model(f.MODEL_DIR.value, dtype_policy_name(f.MIXED_PRECISION.value))
+        policy, why = resolve(f.MIXED_PRECISION.value)
+        print(f"precision: {policy} ({why})")
+        model = evaluator.keras_model(f.MODEL_DIR.value, policy)
     else:
-        if f.MIXED_PRECISION.value != "none":
+        if f.MIXED_PRECISION.value not in ("auto", "float32", "none"):
             raise ValueError("--mixed_precision applies to --model_dir; an export runs in the precision it was "
                              "exported in")
         model = evaluator.exported_model(f.SAVED_MODEL.value)

@@ -108,7 +108,9 @@ STRATEGY = flags.DEFINE_enum(
     "auto: MirroredStrategy with more than one GPU, else one device; multi_worker reads TF_CONFIG.",
 )
 MIXED_PRECISION = flags.DEFINE_enum(
-    "mixed_precision", "none", ["none", "mixed_float16", "mixed_bfloat16"], "Keras dtype policy."
+    "mixed_precision", "auto", ["auto", "float32", "none", "mixed_float16", "mixed_bfloat16"],
+    "Keras dtype policy; auto: bf16 only where it is faster on this hardware (keras_deblur/precision.py), "
+    "float32 otherwise. none is float32.",
 )
 JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
 DETERMINISTIC = flags.DEFINE_bool(

@@ -29,7 +29,7 @@ def _steps_per_second(spec, discriminator, crop, precision, adversarial_weight, 
             run_dir="", data_dir="", generator=GENERATOR_SPECS[spec], discriminator=discriminator,
             input=InputConfig(batch_size=BATCH, augment=AugmentConfig(crop_size=crop)),
             adversarial_weight=adversarial_weight,
-            mixed_precision="none" if precision == "float32" else precision)
+            mixed_precision=precision)
         strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
         with strategy.scope():
             gan = build_gan(config)

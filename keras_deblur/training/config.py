@@ -7,13 +7,9 @@ from keras_deblur.data.input_pipeline import InputConfig
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GeneratorSpec
 
+from keras_deblur import precision
+
 STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
-MIXED_PRECISION = ("none", "mixed_float16", "mixed_bfloat16")
-
-
-def dtype_policy_name(mixed_precision):
-    """The Keras dtype policy that a --mixed_precision value means ("none" is float32)."""
-    return "float32" if mixed_precision == "none" else mixed_precision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +32,7 @@ class TrainConfig:
     content_loss: str = "mse"
     adversarial_weight: float = 1e-4
     strategy: str = "auto"
-    mixed_precision: str = "none"
+    mixed_precision: str = "auto"  # precision.PRECISIONS; auto measures what is fastest here
     jit_compile: bool = False
     deterministic: bool = False
     seed: int = 0
@@ -66,8 +62,7 @@ class TrainConfig:
             raise ValueError(f"--adversarial_weight must be >= 0, got {self.adversarial_weight}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
-        if self.mixed_precision not in MIXED_PRECISION:
-            raise ValueError(f"--mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
+        precision.check(self.mixed_precision)
         if self.discriminator not in DISCRIMINATOR_SPECS:
             raise ValueError(
                 f"--discriminator_spec must be one of {sorted(DISCRIMINATOR_SPECS)}, got {self.discriminator!r}"

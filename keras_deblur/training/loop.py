@@ -31,7 +31,8 @@ from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
 from keras_deblur.runs import save_generator
 from keras_deblur.training import run_info, validation
-from keras_deblur.training.config import dtype_policy_name
+from keras_deblur import precision
+from keras_deblur.models.generator import with_dtype_policy
 from keras_deblur.training.strategy import make_strategy
 
 NUM_PREVIEWS = 2
@@ -74,11 +75,12 @@ def _discover(config):
 
 
 def _optimizer(config):
+    """Adam on the config's schedule; with loss scaling when the global dtype policy is mixed_float16."""
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
         list(config.lr_decay_steps), config.learning_rate_values())
     # epsilon 1e-8: the Adam of the paper (Torch) and of the authors' code; Keras defaults to 1e-7.
     optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8)
-    if config.mixed_precision == "mixed_float16":
+    if keras.config.dtype_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 
@@ -172,7 +174,10 @@ def train(config, flags_text=None):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    keras.mixed_precision.set_dtype_policy(dtype_policy_name(config.mixed_precision))
+    policy, why = precision.resolve(config.mixed_precision)
+    if topology.is_chief:
+        print(f"precision: {policy} ({why})", flush=True)
+    keras.mixed_precision.set_dtype_policy(policy)
 
     train_pairs, validation_pairs = _discover(config)
     worker_input = dataclasses.replace(
@@ -208,7 +213,7 @@ def train(config, flags_text=None):
     if topology.is_chief:
         run_info.write_run_info(config.run_dir, config, flags_text, extra={
             "strategy": type(strategy).__name__, "replicas": topology.num_replicas,
-            "workers": topology.num_workers})
+            "workers": topology.num_workers, "precision": {"policy": policy, "why": why}})
     reporter = _Reporter(config, gan, train_pairs, validation_pairs, topology.is_chief)
     step_fn = make_step_function(gan, strategy, topology, iterator, config.jit_compile)
     step = int(step_var)
@@ -233,7 +238,9 @@ def train(config, flags_text=None):
         profiler.stop()  # a failed or diverged step inside the window still ends the trace
     reporter.flush()
     if topology.is_chief:
-        save_generator(generator, posixpath.join(config.run_dir, "generator.keras"))
+        # Saved in float32 whatever it trained in: the precision to run it in is chosen where it runs.
+        saved = generator if policy == "float32" else with_dtype_policy(generator, "float32")
+        save_generator(saved, posixpath.join(config.run_dir, "generator.keras"))
     return {"step": step, "checkpoint": manager.latest_checkpoint,
             "best": reporter.best.record if reporter.best else None}
 

@@ -13,6 +13,7 @@ TINY_FLAGS = [
     "--crop_size=32", "--rotation=right_angles", "--global_batch_size=2", "--crops_per_image=2",
     "--shuffle_buffer=4", "--learning_rate=1e-3", "--lr_decay_steps=4", "--log_every_steps=2",
     "--image_every_steps=2", "--validate_every_steps=3", "--num_validation_images=2",
+    "--mixed_precision=float32",
 ]
 
 
@@ -25,5 +26,6 @@ def tiny_config(run_dir, data_dir, **overrides):
         train_steps=6, learning_rate=1e-3, lr_decay_steps=(4,),
         checkpoint_every_steps=2, log_every_steps=2, image_every_steps=2,
         validate_every_steps=3, num_validation_images=2,
+        mixed_precision="float32",  # the same numbers on every CPU (auto may pick bf16 on some)
     )
     return dataclasses.replace(config, **overrides)

@@ -67,15 +67,23 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(scenes_dir, tmp_path)
     assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
 
 
-def test_bf16_mixed_precision_trains(scenes_dir, tmp_path):
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains_and_saves_a_float32_generator(policy, scenes_dir, tmp_path):
+    import json
+
     import keras
 
     try:
         summary = train(tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0,
-                                    mixed_precision="mixed_bfloat16"))
+                                    mixed_precision=policy))
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
     assert summary["step"] == 2
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["precision"]
+    assert recorded == {"policy": policy, "why": f"--mixed_precision={policy}"}
+    # The precision to run it in is chosen where it runs, so the file holds float32 layers.
+    saved = keras.saving.load_model(tmp_path / "run" / "generator.keras")
+    assert saved.get_layer("scale1_conv_first").dtype_policy.name == "float32"
 
 
 def test_init_from_a_keras_file_or_a_run_directory(scenes_dir, tmp_path):

@@ -1,0 +1,123 @@
+"""Which numeric precision a command computes in: `--mixed_precision=auto` measures it.
+
+bf16 speed depends on the hardware, and these CPUs differ (DESIGN.md, measured on the paper
+generator's forward pass): ~2x faster than fp32 on an AMD EPYC with AVX-512 BF16, 1.9x SLOWER on an
+Intel Xeon with AVX512_BF16 but no AMX, and up to 7x slower training on a CPU without any bf16
+instructions (oneDNN then emulates it). So nothing hard-codes a precision. `auto` decides:
+
+- an NVIDIA GPU of compute capability 8.0 or newer (bf16 tensor cores): mixed_bfloat16; 7.x:
+  mixed_float16 (with loss scaling); older: float32;
+- a CPU whose flags (/proc/cpuinfo) have neither avx512_bf16 nor amx_bf16: float32, without probing;
+- a CPU with them: a short probe (~1 s) times a 3x3 convolution's forward and backward pass in
+  both precisions, interleaved, and picks bf16 only if it is at least 10% faster.
+
+Explicit values (`float32` or its old name `none`, `mixed_float16`, `mixed_bfloat16`) always win.
+"""
+
+import functools
+import time
+
+PRECISIONS = ("auto", "float32", "none", "mixed_float16", "mixed_bfloat16")
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+BF16_MIN_SPEEDUP = 1.1  # bf16 must beat fp32 by this factor in the probe to be chosen
+
+
+def check(value, flag="--mixed_precision"):
+    if value not in PRECISIONS:
+        raise ValueError(f"{flag} must be one of {PRECISIONS}, got {value!r}")
+
+
+def cpu_flags(path="/proc/cpuinfo"):
+    """The CPU's feature flags (an empty set where /proc/cpuinfo is not readable)."""
+    try:
+        with open(path) as file:
+            for line in file:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _gpu_capabilities():
+    import tensorflow as tf
+
+    capabilities = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        capabilities.append(details.get("compute_capability") or (0, 0))
+    return capabilities
+
+
+def bf16_probe(repeats=5):
+    """bf16 speed-up over fp32 (fp32 seconds / bf16 seconds) of a 3x3 conv's forward and backward pass.
+
+    The shape is that of a small generator's training step (batch 8, 64 x 64, 32 maps); each
+    precision's best time over `repeats` interleaved rounds is compared.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    images = rng.random((8, 64, 64, 32), dtype=np.float32)
+    kernel = rng.random((3, 3, 32, 32), dtype=np.float32) - 0.5
+
+    def step_in(dtype):
+        x, w = tf.constant(images, dtype), tf.Variable(tf.constant(kernel, dtype))
+
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                y = tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME")), w, 1, "SAME")
+                loss = tf.reduce_sum(tf.cast(y, tf.float32))
+            return tape.gradient(loss, w)
+
+        return step
+
+    steps = {"float32": step_in(tf.float32), "bfloat16": step_in(tf.bfloat16)}
+    best = {name: float("inf") for name in steps}
+    for name, step in steps.items():
+        step().numpy()  # trace and warm up
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step().numpy()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best["float32"] / best["bfloat16"]
+
+
+def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
+    """(Keras dtype policy name, why) for a --mixed_precision value on this hardware."""
+    check(requested)
+    if requested != "auto":
+        return ("float32" if requested == "none" else requested), f"--mixed_precision={requested}"
+    if gpu_capabilities:
+        capability = min(tuple(c) for c in gpu_capabilities)
+        where = f"GPU of compute capability {capability[0]}.{capability[1]}"
+        if capability >= (8, 0):
+            return "mixed_bfloat16", f"{where}: bf16 tensor cores"
+        if capability >= (7, 0):
+            return "mixed_float16", f"{where}: fp16 tensor cores, no bf16"
+        return "float32", f"{where}: no tensor cores"
+    present = [flag for flag in BF16_CPU_FLAGS if flag in flags]
+    if not present:
+        return "float32", f"CPU without bf16 instructions (no {' or '.join(BF16_CPU_FLAGS)})"
+    speedup = probe()
+    measured = f"bf16 probe {speedup:.2f}x as fast as fp32" if speedup >= 1 else f"bf16 probe {1 / speedup:.2f}x slower"
+    if speedup >= BF16_MIN_SPEEDUP:
+        return "mixed_bfloat16", f"CPU with {', '.join(present)}: {measured}"
+    return "float32", f"CPU with {', '.join(present)}: {measured}"
+
+
+@functools.cache
+def resolve(requested):
+    """`choose` on this machine's GPUs and CPU (measured once per process). Returns (policy, why)."""
+    if requested != "auto":
+        return choose(requested)
+    return choose(requested, _gpu_capabilities(), frozenset(cpu_flags()))
+
+
+def describe(requested):
+    """The one log line naming the precision chosen and why."""
+    policy, why = resolve(requested)
+    return f"precision: {policy} ({why})"
