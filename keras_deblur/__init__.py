@@ -4,7 +4,11 @@ Importing the package loads only the backend-agnostic parts (models, losses, met
 TensorFlow-specific parts (input pipeline, training, export, serving) are imported where used.
 """
 
-from keras_deblur.models import (
+from keras_deblur import quiet
+
+quiet.import_tensorflow()  # before Keras imports it: no C++ start-up noise in any command
+
+from keras_deblur.models import (  # noqa: E402
     build_discriminator,
     build_discriminator_from_spec,
     build_generator,

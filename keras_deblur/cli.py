@@ -23,4 +23,9 @@ def run(main):
             print(f"error: {error}", file=sys.stderr)
             return 1
 
+    # Only warnings and errors from absl logging unless --verbosity=0 asks for INFO: each command
+    # prints what it did itself, and TensorFlow's INFO lines (assets written, ...) are noise.
+    from absl import flags, logging
+
+    flags.FLAGS.set_default("verbosity", logging.WARNING)
     app.run(guarded)

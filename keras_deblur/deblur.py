@@ -10,7 +10,7 @@ and never replace a file unless --overwrite (nor ever an input).
 import glob
 import os
 
-import keras
+from keras_deblur.progress import Progress
 from absl import flags
 
 from keras_deblur import cli
@@ -48,7 +48,7 @@ def deblur_files(deblurrer, files, output_dir, overwrite=False):
 
     _check_output_dir(output_dir)
     failures = {}
-    progress = keras.utils.Progbar(len(files), unit_name="image")
+    progress = Progress(len(files), "image", "deblur")
     for index, path in enumerate(files, start=1):
         target = os.path.join(output_dir, os.path.basename(path))
         try:

@@ -1,11 +1,11 @@
-"""Evaluates a model on a test set: `python -m keras_deblur.evaluate --model_dir=<run> --data_dir=<root>`.
+"""Evaluates a model on a test set: `python -m keras_deblur.evaluate --run_dir=<run> --data_dir=<root>`.
 
-The model is a run (`--model_dir`, its generator.keras; or a .keras file) or an export
+The model is a run (`--run_dir`, its generator.keras; or a .keras file) or an export
 (`--saved_model`); the test set is the test split of a GOPRO-layout `--data_dir` or TFRecord shards
 (`--test_tfrecords`). Every image is scored at full resolution; how each figure is computed is in
 `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default `<run>/evaluation`):
 metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted evaluation resumes.
-A `--model_dir` model runs in the precision `--mixed_precision` resolves to (default auto: bf16 only
+A `--run_dir` model runs in the precision `--mixed_precision` resolves to (default auto: bf16 only
 where it is faster on this machine; `keras_deblur/precision.py`), recorded in the settings; an
 evaluation in another precision is never resumed from.
 
@@ -22,12 +22,12 @@ from keras_deblur import cli
 from keras_deblur import flags as f
 
 
-def _output_dir():
+def _output_dir(run_dir):
     if f.OUTPUT_DIR.value:
         return f.OUTPUT_DIR.value
-    if f.MODEL_DIR.value and not f.MODEL_DIR.value.endswith(".keras"):
-        return posixpath.join(f.MODEL_DIR.value, "evaluation")
-    raise ValueError("--output_dir is required unless --model_dir is a run directory (then <run>/evaluation)")
+    if run_dir and not run_dir.endswith(".keras"):
+        return posixpath.join(run_dir, "evaluation")
+    raise ValueError("--output_dir is required unless --run_dir is a run directory (then <run>/evaluation)")
 
 
 def _compare():
@@ -42,13 +42,13 @@ def _compare():
     return 0
 
 
-def _blur_key():
+def _blur_key(run_dir):
     """(--blur_key to score on, why): the flag if given, else the key the model was trained on."""
     if flags.FLAGS["blur_key"].present:
         return f.BLUR_KEY.value, "--blur_key"
     from keras_deblur.runs import trained_blur_key
 
-    trained = trained_blur_key(f.MODEL_DIR.value, f.SAVED_MODEL.value)
+    trained = trained_blur_key(run_dir, f.SAVED_MODEL.value)
     if trained:
         return trained, "the key the model was trained on; --blur_key changes it"
     return f.BLUR_KEY.value, "the default; the model records no training key"
@@ -61,23 +61,24 @@ def main(argv):
     from keras_deblur.evaluation import evaluator, report
     from keras_deblur.evaluation.test_set import load_test_set
 
-    if bool(f.MODEL_DIR.value) == bool(f.SAVED_MODEL.value):
-        raise ValueError("give the model as exactly one of --model_dir (a run or .keras file) or --saved_model (an export)")
-    output_dir = _output_dir()
-    blur_key, why = _blur_key()
+    run_dir = f.run_dir()
+    if bool(run_dir) == bool(f.SAVED_MODEL.value):
+        raise ValueError("give the model as exactly one of --run_dir (a run or .keras file) or --saved_model (an export)")
+    output_dir = _output_dir(run_dir)
+    blur_key, why = _blur_key(run_dir)
     if f.DATA_DIR.value:
         print(f"blurry images: {blur_key}/ ({why})")
     test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, blur_key, f.SKIP_BAD_PAIRS.value,
                              f.MAX_IMAGES.value)
-    if f.MODEL_DIR.value:
+    if run_dir:
         from keras_deblur.precision import resolve
 
         policy, why = resolve(f.MIXED_PRECISION.value)
         print(f"precision: {policy} ({why})")
-        model = evaluator.keras_model(f.MODEL_DIR.value, policy)
+        model = evaluator.keras_model(run_dir, policy)
     else:
         if f.MIXED_PRECISION.value not in ("auto", "float32", "none"):
-            raise ValueError("--mixed_precision applies to --model_dir; an export runs in the precision it was "
+            raise ValueError("--mixed_precision applies to --run_dir; an export runs in the precision it was "
                              "exported in")
         model = evaluator.exported_model(f.SAVED_MODEL.value)
     summary = evaluator.evaluate(model, test_set, output_dir, f.ALL_SCALES.value, f.NUM_EXAMPLES.value)

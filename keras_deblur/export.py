@@ -1,5 +1,5 @@
 """Exports a trained generator for TF Serving:
-`python -m keras_deblur.export --model_dir=<run> --export_dir=savedmodels/<model_name> [--export_version=N]`.
+`python -m keras_deblur.export --run_dir=<run> --export_dir=savedmodels/<model_name> [--export_version=N]`.
 
 Writes `<export_dir>/<version>/` (see `serving/saved_model.py` for the signatures and the atomic
 write), its warm-up requests, the run's metadata, and `models.config` beside the model folders.
@@ -19,8 +19,11 @@ def main(argv):
     from keras_deblur.runs import load_generator, run_metadata
     from keras_deblur.serving import saved_model
 
-    generator = load_generator(f.MODEL_DIR.value)
-    metadata = {**run_metadata(f.MODEL_DIR.value), "exported_with": {
+    run_dir = f.run_dir()
+    if not run_dir:
+        raise ValueError("--run_dir is required: the training run (or .keras file) to export")
+    generator = load_generator(run_dir)
+    metadata = {**run_metadata(run_dir), "exported_with": {
         "git_commit": run_info.git_commit(), "versions": run_info.package_versions()}}
     path = saved_model.export(generator, f.EXPORT_DIR.value, f.EXPORT_VERSION.value, metadata)
     print(f"exported {path}")
@@ -30,5 +33,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    flags.mark_flags_as_required(["model_dir", "export_dir"])
+    flags.mark_flags_as_required(["export_dir"])
     cli.run(main)

@@ -5,6 +5,8 @@ library (`data/`, `models/`, `losses.py`, `metrics.py`) never reads FLAGS. Flag 
 snake_case and carry their unit.
 """
 
+import sys
+
 from absl import flags
 
 # Benchmark (`python -m keras_deblur.bench`).
@@ -34,7 +36,7 @@ SKIP_BAD_PAIRS = flags.DEFINE_bool(
 OUTPUT_DIR = flags.DEFINE_string(
     "output_dir", None,
     "Folder the command writes to: the dataset (data commands), the report (evaluate; default "
-    "<model_dir>/evaluation for a run), the deblurred images (deblur).")
+    "<run_dir>/evaluation for a run), the deblurred images (deblur).")
 TRAIN_TFRECORDS = flags.DEFINE_list(
     "train_tfrecords", [], "Training pairs as TFRecord shards (files or globs), instead of --data_dir's train split.")
 TEST_TFRECORDS = flags.DEFINE_list(
@@ -90,6 +92,10 @@ SHUFFLE_BUFFER_CROPS = flags.DEFINE_integer("shuffle_buffer", 64, "Crops in the 
 # Optimisation.
 GLOBAL_BATCH_SIZE = flags.DEFINE_integer("global_batch_size", 4, "Pairs per step, over all replicas.")
 TRAIN_STEPS = flags.DEFINE_integer("train_steps", 450_000, "Training steps (iterations) in all.")
+TRAIN_MINUTES = flags.DEFINE_float(
+    "train_minutes", 0.0,
+    "A training budget in minutes of wall clock: the run measures its speed, stops at the steps it can "
+    "reach (at most --train_steps) and stretches --lr_decay_steps to them. 0: no budget.")
 LEARNING_RATE = flags.DEFINE_float("learning_rate", 5e-5, "Adam's initial learning rate.")
 LR_DECAY_STEPS = flags.DEFINE_list(
     "lr_decay_steps", ["150000"], "Steps at which the learning rate is multiplied by --lr_decay_factor."
@@ -118,7 +124,10 @@ DETERMINISTIC = flags.DEFINE_bool(
 )
 
 # Run directory, logging, checkpoints.
-RUN_DIR = flags.DEFINE_string("run_dir", None, "Folder of the run: logs, checkpoints, config, final model.")
+RUN_DIR = flags.DEFINE_string(
+    "run_dir", None,
+    "Folder of a training run: logs, checkpoints, config, final model (train writes it; evaluate and "
+    "export read its generator.keras, or take a .keras file here).")
 INIT_FROM = flags.DEFINE_string(
     "init_from", None, "Start the generator from a .keras file or a run directory's latest checkpoint."
 )
@@ -140,12 +149,12 @@ NUM_VALIDATION_IMAGES = flags.DEFINE_integer(
 )
 
 # Evaluation, export and deblurring.
-MODEL_DIR = flags.DEFINE_string("model_dir", None, "A training run directory (or a .keras generator file).")
+MODEL_DIR = flags.DEFINE_string("model_dir", None, "Deprecated: the old name of --run_dir in evaluate and export.")
 SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "An exported SavedModel: a version folder, or a base path (its highest version).")
 MAX_IMAGES = flags.DEFINE_integer("max_images", None, "evaluate: score only the first N test pairs.")
 ALL_SCALES = flags.DEFINE_bool(
-    "all_scales", False, "evaluate: also score every coarser output scale (needs --model_dir).")
+    "all_scales", False, "evaluate: also score every coarser output scale (needs --run_dir).")
 NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 3, "evaluate: example figures, of the first N test pairs.")
 COMPARE = flags.DEFINE_list(
     "compare", [], "evaluate: evaluation folders (or metrics.json files) to lay side by side like Table 2.")
@@ -172,9 +181,23 @@ OVERWRITE = flags.DEFINE_bool("overwrite", False, "deblur: replace output files 
 PIPELINE_ROOT = flags.DEFINE_string("pipeline_root", "runs/pipeline", "pipeline: folder of every stage's outputs.")
 SERVING_DIR = flags.DEFINE_string(
     "serving_dir", "savedmodels/deblur", "pipeline: TF Serving model base path the push stage exports to.")
-GATE_MIN_PSNR = flags.DEFINE_float(
-    "gate_min_psnr", 0.0, "pipeline: the gate blesses a model only if its test PSNR is at least this (dB).")
+GATE_MIN_GAIN = flags.DEFINE_float(
+    "gate_min_gain", 0.0,
+    "pipeline: the gate blesses a model only if its test PSNR beats the blurry input's by more than this (dB).")
+GATE_MAX_DROP = flags.DEFINE_float(
+    "gate_max_drop", 0.0,
+    "pipeline: ... and, if a model is pushed already, is not below its PSNR on the same test set by more than this (dB).")
 NUM_SHARDS = flags.DEFINE_integer("num_shards", 4, "pipeline: TFRecord shards per split written by ingest.")
 BEAM_PIPELINE_ARGS = flags.DEFINE_list(
     "beam_pipeline_args", [], "pipeline: Apache Beam options for ingest, e.g. --runner=FlinkRunner,...")
 
+
+
+def run_dir():
+    """--run_dir, or its deprecated old name --model_dir (with a warning on stderr)."""
+    if MODEL_DIR.value:
+        if RUN_DIR.value and RUN_DIR.value != MODEL_DIR.value:
+            raise ValueError("give the run as --run_dir only (--model_dir is its deprecated old name)")
+        print("warning: --model_dir is deprecated: the same folder is --run_dir in every command", file=sys.stderr)
+        return MODEL_DIR.value
+    return RUN_DIR.value

@@ -36,7 +36,7 @@ def load_generator(model_dir):
     path = model_dir if model_dir.endswith(".keras") else posixpath.join(model_dir, "generator.keras")
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(
-            f"--model_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
+            f"--run_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
             "(rerun the training command to finish it)")
     return keras.saving.load_model(path)
 

@@ -42,6 +42,7 @@ def train_config_from_flags():
             augment=AugmentConfig(crop_size=f.CROP_SIZE_PX.value, rotation=f.ROTATION.value,
                                   augmentations=tuple(f.AUGMENTATIONS.value))),
         train_steps=f.TRAIN_STEPS.value,
+        train_minutes=f.TRAIN_MINUTES.value,
         learning_rate=f.LEARNING_RATE.value,
         lr_decay_steps=_steps("lr_decay_steps", f.LR_DECAY_STEPS.value),
         lr_decay_factor=f.LR_DECAY_FACTOR.value,

@@ -3,7 +3,7 @@
 ingest (Beam) -> train -> evaluate -> gate -> push, each a stage of `stage_runner.run_stage` under
 `--pipeline_root`, so a rerun skips what is unchanged and resumes what was interrupted. It takes
 every training flag (the same flagfiles work for both) plus `--pipeline_root`, `--serving_dir`,
-`--gate_min_psnr`, `--num_shards` and `--beam_pipeline_args`.
+`--gate_min_gain`, `--gate_max_drop`, `--num_shards` and `--beam_pipeline_args`.
 """
 
 import dataclasses
@@ -44,7 +44,8 @@ def _ingest_body(source_dir, config, num_shards, beam_args):
     return body
 
 
-def run_pipeline(config, source_dir, root, serving_dir, gate_min_psnr=0.0, num_shards=4, beam_args=()):
+def run_pipeline(config, source_dir, root, serving_dir, gate_min_gain=0.0, gate_max_drop=0.0, num_shards=4,
+                 beam_args=()):
     """Runs the five stages; returns {stage name: record}."""
     if not source_dir or not os.path.isdir(source_dir):
         raise FileNotFoundError(f"--data_dir={source_dir!r}: no such folder (a GOPRO-layout tree)")
@@ -66,8 +67,9 @@ def run_pipeline(config, source_dir, root, serving_dir, gate_min_psnr=0.0, num_s
     serving_dir = os.path.abspath(serving_dir)
     pushed_before = _pushed_model(serving_dir)
     records["gate"] = run_stage(
-        root, "gate", {"metrics": metrics_fp}, {"gate_min_psnr": gate_min_psnr, "serving_dir": serving_dir},
-        _recording(stages.gate_body(metrics, data, serving_dir, gate_min_psnr), pushed_before),
+        root, "gate", {"metrics": metrics_fp},
+        {"gate_min_gain": gate_min_gain, "gate_max_drop": gate_max_drop, "serving_dir": serving_dir},
+        _recording(stages.gate_body(metrics, data, serving_dir, gate_min_gain, gate_max_drop), pushed_before),
         # The decision compared against the model pushed then: it holds while that (or this) model is pushed.
         still_valid=lambda record: _pushed_model(serving_dir) in (record["metrics"]["pushed_model"], generator_fp))
     records["push"] = run_stage(
@@ -93,7 +95,8 @@ def main(argv):
 
     config = train_config_from_flags()
     records = run_pipeline(config, f.DATA_DIR.value, f.PIPELINE_ROOT.value, f.SERVING_DIR.value,
-                           f.GATE_MIN_PSNR.value, f.NUM_SHARDS.value, f.BEAM_PIPELINE_ARGS.value)
+                           f.GATE_MIN_GAIN.value, f.GATE_MAX_DROP.value, f.NUM_SHARDS.value,
+                           f.BEAM_PIPELINE_ARGS.value)
     print(format_summary(records["evaluate"]["metrics"]))
     gate = records["gate"]["metrics"]
     print(f"gate: {'blessed' if gate['blessed'] else 'REFUSED'}: {gate['reason']}")

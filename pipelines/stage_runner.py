@@ -17,7 +17,6 @@ import json
 import os
 import time
 
-from absl import logging
 
 from keras_deblur.data.images import write_text
 from keras_deblur.evaluation.evaluator import files_digest
@@ -81,5 +80,6 @@ def run_stage(root, name, inputs, params, body, still_valid=None):
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_text(record_path, json.dumps(record, indent=2, default=str))
-    logging.info("%s finished in %.1f s", name, record["seconds"])
+    print(f"[pipeline] {name}: done in {record['seconds']:.1f} s; outputs: "
+          f"{', '.join(outputs.values()) or output_dir}", flush=True)
     return {**record, "skipped": False}

@@ -62,28 +62,44 @@ def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
     return summary, "re-evaluated on this test set (its recorded evaluation was on other data or missing)"
 
 
-def gate_body(metrics_path, ingest_dir, serving_dir, min_psnr):
-    """Blesses the candidate if PSNR >= min_psnr and not below the pushed model's on the same test set."""
+def _gate_decision(candidate, pushed, pushed_metrics, how, min_gain, max_drop):
+    """{"blessed", "reason", "rules": [...]}: every rule with its numbers and whether it passed."""
+    psnr, gain = candidate["deblurred"]["psnr"], candidate["gain"]["psnr"]
+    rules = [{"rule": f"gain over the blurry input > --gate_min_gain={min_gain:g} dB",
+              "passed": gain > min_gain,
+              "detail": f"{psnr:.3f} dB deblurred vs {candidate['blurry']['psnr']:.3f} dB blurry: "
+                        f"gain {gain:+.3f} dB"}]
+    if pushed_metrics is not None:
+        pushed_psnr = pushed_metrics["deblurred"]["psnr"]
+        rules.append({"rule": f"not worse than the pushed model {pushed} by more than --gate_max_drop={max_drop:g} dB",
+                      "passed": psnr >= pushed_psnr - max_drop,
+                      "detail": f"{psnr:.3f} dB vs its {pushed_psnr:.3f} dB ({how})"})
+    blessed = all(rule["passed"] for rule in rules)
+    failed = [rule for rule in rules if not rule["passed"]]
+    shown = failed if failed else rules
+    reason = "; ".join(f"{'FAILED' if not r['passed'] else 'passed'} {r['rule']}: {r['detail']}" for r in shown)
+    if pushed_metrics is None:
+        reason += "; no model pushed yet"
+    decision = {"blessed": blessed, "candidate_psnr": psnr, "candidate_gain": gain, "reason": reason, "rules": rules}
+    if pushed_metrics is not None:
+        decision["pushed_psnr"] = pushed_metrics["deblurred"]["psnr"]
+    return decision
+
+
+def gate_body(metrics_path, ingest_dir, serving_dir, min_gain=0.0, max_drop=0.0):
+    """Blesses the candidate if it beats the blurry input by more than `min_gain` dB and, when a
+    model is pushed, is not worse than it by more than `max_drop` dB on the same test set (the
+    TFX Evaluator's absolute and change thresholds)."""
 
     def body(output_dir):
         with open(metrics_path) as file:
             candidate = json.load(file)
-        psnr, fingerprint = candidate["deblurred"]["psnr"], candidate["test_set"]["fingerprint"]
-        decision = {"blessed": True, "candidate_psnr": psnr, "reason": ""}
         pushed = pushed_version(serving_dir)
-        if psnr < min_psnr:
-            decision.update(blessed=False, reason=f"test PSNR {psnr:.3f} dB is below --gate_min_psnr={min_psnr}")
-        elif pushed:
-            pushed_metrics, how = _pushed_metrics(pushed, _test_set(ingest_dir), fingerprint, output_dir)
-            decision["pushed_psnr"] = pushed_metrics["deblurred"]["psnr"]
-            if psnr < decision["pushed_psnr"]:
-                decision.update(blessed=False, reason=(
-                    f"test PSNR {psnr:.3f} dB is below the pushed model {pushed}'s {decision['pushed_psnr']:.3f} dB "
-                    f"({how})"))
-            else:
-                decision["reason"] = f"{psnr:.3f} dB >= the pushed model {pushed}'s {decision['pushed_psnr']:.3f} dB ({how})"
-        else:
-            decision["reason"] = f"{psnr:.3f} dB >= --gate_min_psnr={min_psnr}; no model pushed yet"
+        pushed_metrics, how = None, ""
+        if pushed:
+            pushed_metrics, how = _pushed_metrics(pushed, _test_set(ingest_dir), candidate["test_set"]["fingerprint"],
+                                                  output_dir)
+        decision = _gate_decision(candidate, pushed, pushed_metrics, how, min_gain, max_drop)
         path = os.path.join(output_dir, "blessing.json")
         write_text(path, json.dumps(decision, indent=2))
         return {"outputs": {"blessing": path}, "metrics": decision}

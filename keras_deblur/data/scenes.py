@@ -16,10 +16,10 @@ import posixpath
 import time
 
 import numpy as np
-from absl import logging
 
 from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
+from keras_deblur.progress import Progress
 
 SPLIT_IDS = {"train": 0, "test": 1}
 PAIRS_PER_SEQUENCE = 25
@@ -69,11 +69,11 @@ def render_dataset(output_dir, num_pairs, seed, config, test_fraction=0.3, num_w
     stats = []
     # "spawn": TensorFlow (loaded by the writer) is not fork-safe once initialised.
     context = multiprocessing.get_context("spawn")
+    progress = Progress(len(jobs), "pair", "render")
     with context.Pool(num_workers) if num_workers > 1 else _InProcess() as pool:
         for done, result in enumerate(pool.imap(_render_and_write, jobs), start=1):
             stats.append(result)
-            if done % 20 == 0 or done == len(jobs):
-                logging.info("rendered %d/%d pairs (%.1f s)", done, len(jobs), time.perf_counter() - start)
+            progress.update(done)
     summary = {
         "output_dir": output_dir,
         "seed": seed,

@@ -12,7 +12,6 @@ import os
 import posixpath
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -21,6 +20,7 @@ from keras_deblur.data import images
 from keras_deblur.data.input_pipeline import decode_pair
 from keras_deblur.evaluation import figures, report, scores
 from keras_deblur.evaluation.progress_log import ProgressLog
+from keras_deblur.progress import Progress
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,14 +94,13 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
       The metrics.json dictionary.
     """
     if all_scales and model.info["kind"] != "keras":
-        raise ValueError("--all_scales needs --model_dir: an export returns the finest scale only")
+        raise ValueError("--all_scales needs --run_dir: an export returns the finest scale only")
     os.makedirs(os.path.join(output_dir, "figures"), exist_ok=True)
     fingerprint, count = test_set.fingerprint()
     settings = {"all_scales": all_scales, "max_images": test_set.max_images,
                 "precision": model.info.get("precision", "float32")}
     log = ProgressLog(output_dir, {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
-    progress = keras.utils.Progbar(count, unit_name="image", verbose=verbose,
-                                   stateful_metrics=["mean_psnr", "mean_blurry_psnr"])
+    progress = Progress(count, "image", "evaluate", verbose=bool(verbose))
     rows = []
     for index, encoded in enumerate(test_set.encoded()):
         name = encoded["name"].numpy().decode("utf-8")

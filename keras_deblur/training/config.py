@@ -26,6 +26,7 @@ class TrainConfig:
     discriminator: str = "paper"
     input: InputConfig = InputConfig()
     train_steps: int = 450_000
+    train_minutes: float = 0.0  # a time budget (budget.py): train_steps is then an upper bound; 0 = none
     learning_rate: float = 5e-5
     lr_decay_steps: tuple = (150_000,)
     lr_decay_factor: float = 0.1
@@ -49,6 +50,8 @@ class TrainConfig:
                      "image_every_steps", "validate_every_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
+        if self.train_minutes < 0:
+            raise ValueError(f"--train_minutes must be >= 0 (0: no budget), got {self.train_minutes}")
         if self.num_validation_images < 0:
             raise ValueError(f"--num_validation_images must be >= 0, got {self.num_validation_images}")
         if self.learning_rate <= 0:

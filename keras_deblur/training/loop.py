@@ -29,8 +29,9 @@ from keras_deblur.data.png_info import DataError
 from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
+from keras_deblur.progress import Progress
 from keras_deblur.runs import save_generator
-from keras_deblur.training import run_info, validation
+from keras_deblur.training import budget, run_info, validation
 from keras_deblur import precision
 from keras_deblur.models.generator import with_dtype_policy
 from keras_deblur.training.strategy import make_strategy
@@ -74,10 +75,11 @@ def _discover(config):
     return train, validation_pairs
 
 
-def _optimizer(config):
-    """Adam on the config's schedule; with loss scaling when the global dtype policy is mixed_float16."""
-    schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
-        list(config.lr_decay_steps), config.learning_rate_values())
+def _optimizer(config, planned_steps):
+    """Adam on the config's schedule fitted to `planned_steps` (a variable; budget.py); with loss
+    scaling when the global dtype policy is mixed_float16."""
+    schedule = budget.FittedPiecewiseDecay(
+        config.lr_decay_steps, config.learning_rate_values(), config.train_steps, planned_steps)
     # epsilon 1e-8: the Adam of the paper (Torch) and of the authors' code; Keras defaults to 1e-7.
     optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8)
     if keras.config.dtype_policy().name == "mixed_float16":
@@ -85,14 +87,20 @@ def _optimizer(config):
     return optimizer
 
 
-def build_gan(config):
-    """The DeblurGAN of `config`, compiled, with optimizer slots; call inside strategy.scope()."""
+def build_gan(config, planned_steps=None):
+    """The DeblurGAN of `config`, compiled, with optimizer slots; call inside strategy.scope().
+
+    `planned_steps` (a variable) is the number of steps the learning-rate schedule is fitted to;
+    by default config.train_steps.
+    """
+    if planned_steps is None:
+        planned_steps = tf.constant(config.train_steps, tf.int64)
     generator = build_generator(**dataclasses.asdict(config.generator))
     with_gan = config.adversarial_weight > 0
     discriminator = (build_discriminator_from_spec(config.discriminator, image_size=config.input.augment.crop_size)
                      if with_gan else None)
     gan = DeblurGAN(generator, discriminator)
-    gan.compile(_optimizer(config), _optimizer(config) if with_gan else None,
+    gan.compile(_optimizer(config, planned_steps), _optimizer(config, planned_steps) if with_gan else None,
                 content_loss=config.content_loss, adversarial_weight=config.adversarial_weight)
     gan.build_optimizers()
     return gan
@@ -114,7 +122,7 @@ def _init_generator(generator, source):
     if latest is None:
         raise FileNotFoundError(f"--init_from={source} is neither a .keras file nor a run directory with checkpoints")
     tf.train.Checkpoint(generator=generator).read(latest).expect_partial()
-    logging.info("generator initialised from %s", latest)
+    print(f"generator initialised from {latest}", flush=True)
 
 
 def make_step_function(gan, strategy, topology, iterator, jit_compile):
@@ -167,6 +175,8 @@ def train(config, flags_text=None):
       flags_text: the resolved flags, written to run_dir/flags.txt (the entry point passes them).
     """
     strategy, topology = make_strategy(config.strategy)  # first: multi_worker must start before TF work
+    if config.train_minutes and topology.num_workers > 1:
+        raise ValueError("--train_minutes needs one host: workers planning their own step counts would disagree")
     if config.global_batch_size % topology.num_replicas:
         raise ValueError(
             f"--global_batch_size={config.global_batch_size} does not divide across "
@@ -192,10 +202,13 @@ def train(config, flags_text=None):
     iterator = iter(dataset)
 
     with strategy.scope():
-        gan = build_gan(config)
+        plan = budget.TimeBudget(config.train_minutes, config.train_steps,
+                                 config.lr_decay_steps[0] if config.lr_decay_steps else None)
+        gan = build_gan(config, plan.planned_steps)
     generator = gan.generator
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    tracked = {"step": step_var, "generator": generator, "g_optimizer": gan.g_optimizer, "iterator": iterator}
+    tracked = {"step": step_var, "generator": generator, "g_optimizer": gan.g_optimizer, "iterator": iterator,
+               "planned_steps": plan.planned_steps, "elapsed_seconds": plan.elapsed_seconds}
     if gan.uses_discriminator:
         tracked.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
     checkpoint = tf.train.Checkpoint(**tracked)
@@ -206,7 +219,7 @@ def train(config, flags_text=None):
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
-        logging.info("resuming from %s at step %d", manager.latest_checkpoint, int(step_var))
+        print(f"resuming from {manager.latest_checkpoint} at step {int(step_var)}", flush=True)
     elif config.init_from:
         _init_generator(generator, config.init_from)
 
@@ -219,8 +232,12 @@ def train(config, flags_text=None):
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
     profiler = _Profiler(config, topology.is_chief)
+    if config.train_minutes:
+        print(f"budget: {config.train_minutes:g} minutes, at most {config.train_steps} steps; the steps and the "
+              "learning-rate decay are fitted to the measured speed", flush=True)
+    last = time.perf_counter()
     try:
-        while step < config.train_steps:
+        while step < plan.planned:
             profiler.before_step(step + 1)
             logs = {name: float(value) for name, value in step_fn().items()}
             step_var.assign_add(1)
@@ -231,9 +248,12 @@ def train(config, flags_text=None):
                 raise TrainingDivergedError(
                     f"{bad} at step {step}: training stopped without saving. The last good checkpoint is "
                     f"{manager.latest_checkpoint}; lower --learning_rate or check the data, then rerun to resume.")
-            reporter.after_step(step, logs, (step - start_step) / (time.perf_counter() - start_time))
-            if step % config.checkpoint_every_steps == 0 or step == config.train_steps:
+            reporter.after_step(step, logs, (step - start_step) / (time.perf_counter() - start_time), plan.planned)
+            if step % config.checkpoint_every_steps == 0 or step >= plan.planned:
                 manager.save(checkpoint_number=step)
+            now = time.perf_counter()
+            plan.after_step(step, now - last)
+            last = now
     finally:
         profiler.stop()  # a failed or diverged step inside the window still ends the trace
     reporter.flush()
@@ -241,7 +261,8 @@ def train(config, flags_text=None):
         # Saved in float32 whatever it trained in: the precision to run it in is chosen where it runs.
         saved = generator if policy == "float32" else with_dtype_policy(generator, "float32")
         save_generator(saved, posixpath.join(config.run_dir, "generator.keras"))
-    return {"step": step, "checkpoint": manager.latest_checkpoint,
+    return {"step": step, "planned_steps": plan.planned, "minutes": float(plan.elapsed_seconds) / 60.0,
+            "checkpoint": manager.latest_checkpoint,
             "best": reporter.best.record if reporter.best else None}
 
 
@@ -290,13 +311,12 @@ class _Reporter:
         self.examples = (list(evaluation_dataset(validation_pairs).take(config.num_validation_images))
                          if chief and validation_pairs else [])
         self.best = _Best(config.run_dir, gan.generator) if self.examples else None
-        self.progress = keras.utils.Progbar(
-            config.train_steps, stateful_metrics=[m.name for m in gan.metrics] + ["steps/s"],
-            verbose=1 if chief else 0)
+        self.progress = Progress(config.train_steps, "step", "train", verbose=chief)
 
-    def after_step(self, step, logs, rate):
+    def after_step(self, step, logs, rate, planned_steps):
         config = self.config
-        self.progress.update(step, list(logs.items()) + [("steps/s", rate)])
+        self.progress.total = planned_steps
+        self.progress.update(step, list(logs.items()))
         if step % config.log_every_steps == 0:
             with self.writers["train"].as_default(step=step):
                 for name, value in logs.items():
@@ -321,7 +341,7 @@ class _Reporter:
             for index, triplet in enumerate(triplets[:NUM_PREVIEWS]):
                 tf.summary.image(f"blurry|deblurred|sharp/{index}", validation.side_by_side([triplet]))
         self.best.offer(step, scores)
-        logging.info("step %d: validation PSNR %.3f dB, SSIM %.4f", step, scores["psnr"], scores["ssim"])
+        print(f"step {step}: validation PSNR {scores['psnr']:.3f} dB, SSIM {scores['ssim']:.4f}", flush=True)
 
     def flush(self):
         for writer in self.writers.values():

@@ -147,7 +147,7 @@ def test_export_and_keras_model_score_the_same(test_tree, generator_file, tmp_pa
                                      str(tmp_path / "e"), num_examples=0, verbose=0)
     assert from_export["deblurred"] == pytest.approx(from_keras["deblurred"], abs=1e-4)
     assert from_export["model"]["source"] == export and from_export["model"]["num_scales"] == 3
-    with pytest.raises(ValueError, match="--all_scales needs --model_dir"):
+    with pytest.raises(ValueError, match="--all_scales needs --run_dir"):
         evaluator.evaluate(evaluator.exported_model(export), test_set, str(tmp_path / "e"), all_scales=True)
 
 

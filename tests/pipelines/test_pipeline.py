@@ -24,27 +24,42 @@ def _skipped(records):
     return [name for name in STAGES if records[name]["skipped"]]
 
 
+# The tiny models of these tests make images worse; a gain margin far below zero lets them through.
+ANY_GAIN = {"gate_min_gain": -100.0}
+
+
 def test_pipeline_runs_skips_reruns_what_changed_and_gates(scenes_dir, tmp_path, monkeypatch):
-    first = _run(_config(tmp_path), scenes_dir, tmp_path)
+    first = _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
     assert _skipped(first) == []
     assert first["gate"]["metrics"]["blessed"] and first["push"]["metrics"]["pushed"].endswith("deblur/1")
     assert first["evaluate"]["metrics"]["num_images"] == 2
     for name in STAGES:
         assert os.path.exists(os.path.join(str(tmp_path / "root"), name, first[name]["key"][:16], "stage.json"))
 
-    again = _run(_config(tmp_path), scenes_dir, tmp_path)
+    again = _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
     assert _skipped(again) == STAGES
 
-    changed = _run(_config(tmp_path, learning_rate=2e-3), scenes_dir, tmp_path)
+    changed = _run(_config(tmp_path, learning_rate=2e-3), scenes_dir, tmp_path, gate_min_gain=-100.0,
+                   gate_max_drop=100.0)
     assert _skipped(changed) == ["ingest"]
     assert changed["train"]["key"] != first["train"]["key"]
 
-    refused = _run(_config(tmp_path, learning_rate=3e-3), scenes_dir, tmp_path, gate_min_psnr=99.0)
+    assert changed["gate"]["metrics"]["blessed"]
+    refused = _run(_config(tmp_path, learning_rate=3e-3), scenes_dir, tmp_path, gate_min_gain=99.0)
     assert not refused["gate"]["metrics"]["blessed"]
-    assert "below --gate_min_psnr=99.0" in refused["gate"]["metrics"]["reason"]
+    assert "FAILED gain over the blurry input > --gate_min_gain=99 dB" in refused["gate"]["metrics"]["reason"]
     assert refused["push"]["metrics"]["pushed"] is None
-    pushed = saved_model.versions(str(tmp_path / "savedmodels" / "deblur"))
-    assert pushed == ([1, 2] if changed["gate"]["metrics"]["blessed"] else [1])
+    assert saved_model.versions(str(tmp_path / "savedmodels" / "deblur")) == [1, 2]
+
+
+def test_the_default_gate_refuses_a_model_that_makes_images_worse(scenes_dir, tmp_path):
+    records = _run(_config(tmp_path, train_steps=2), scenes_dir, tmp_path)
+    gate = records["gate"]["metrics"]
+    assert records["evaluate"]["metrics"]["gain"]["psnr"] < 0  # a 2-step tiny model
+    assert not gate["blessed"] and records["push"]["metrics"]["pushed"] is None
+    assert gate["reason"].startswith("FAILED gain over the blurry input > --gate_min_gain=0 dB: ")
+    assert gate["rules"][0]["passed"] is False
+    assert not os.path.exists(tmp_path / "savedmodels" / "deblur")
 
 
 def test_a_run_killed_mid_stage_resumes_there(scenes_dir, tmp_path, monkeypatch):
@@ -58,19 +73,20 @@ def test_a_run_killed_mid_stage_resumes_there(scenes_dir, tmp_path, monkeypatch)
 
     monkeypatch.setattr(stages, "evaluate_body", dies_once)
     with pytest.raises(KeyboardInterrupt):
-        _run(_config(tmp_path), scenes_dir, tmp_path)
-    resumed = _run(_config(tmp_path), scenes_dir, tmp_path)
+        _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
+    resumed = _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
     assert _skipped(resumed) == ["ingest", "train"]
     assert resumed["evaluate"]["resumed"] and resumed["push"]["metrics"]["pushed"]
 
 
 def test_the_gate_compares_with_the_pushed_model_on_the_same_data(scenes_dir, tmp_path):
-    records = _run(_config(tmp_path), scenes_dir, tmp_path)
+    records = _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
     worse = dataclasses.replace(_config(tmp_path), learning_rate=1e-12, init_from=None, train_steps=1)
-    second = _run(worse, scenes_dir, tmp_path)
+    second = _run(worse, scenes_dir, tmp_path, **ANY_GAIN)
     gate = second["gate"]["metrics"]
     assert "pushed_psnr" in gate and gate["pushed_psnr"] == pytest.approx(
         records["evaluate"]["metrics"]["deblurred"]["psnr"])
     assert gate["blessed"] == (gate["candidate_psnr"] >= gate["pushed_psnr"])
     if not gate["blessed"]:
-        assert "below the pushed model" in gate["reason"] and second["push"]["metrics"]["pushed"] is None
+        assert "FAILED not worse than the pushed model" in gate["reason"]
+        assert second["push"]["metrics"]["pushed"] is None

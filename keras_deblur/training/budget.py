@@ -1,0 +1,91 @@
+"""A training budget in minutes (`--train_minutes`), and the learning-rate schedule fitted to it.
+
+The same preset runs ~6x faster on some 2-core machines than on others, so a fixed step count
+cannot promise a time. With a budget, the loop measures its own rate (wall clock, validation and
+checkpoints included) and plans how many steps it will reach, at most `--train_steps`; the
+learning-rate decay steps are stretched by planned / train_steps, so the decay still comes at the
+same fraction of the run. The plan is revised as the rate settles, until the first decay step is
+reached; from then on it is fixed, so the schedule never jumps back. Both the plan and the time
+spent are checkpointed: a resumed run keeps them and the budget counts both processes' time.
+
+Without a budget (0) the plan is `--train_steps` and the schedule is the plain piecewise one.
+A budgeted run is not step-for-step reproducible across machines: its step count depends on speed.
+"""
+
+import time
+
+import keras
+import tensorflow as tf
+
+WARMUP_STEPS = 5  # the first steps trace the step function: not counted in the rate
+MIN_RATE_STEPS = 20  # steps measured before the first plan
+
+
+class FittedPiecewiseDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """Piecewise-constant learning rate whose boundaries scale with the planned number of steps.
+
+    Boundary b (given for `train_steps` steps) falls at round(b * planned / train_steps), where
+    planned is read from `planned_steps` (a tf.Variable) at every step.
+    """
+
+    def __init__(self, boundaries, values, train_steps, planned_steps):
+        super().__init__()
+        self.boundaries, self.values = list(boundaries), list(values)
+        self.train_steps, self.planned_steps = train_steps, planned_steps
+
+    def scaled_boundaries(self):
+        scale = tf.cast(self.planned_steps, tf.float64) / float(self.train_steps)
+        return [tf.round(float(b) * scale) for b in self.boundaries]
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float64)
+        index = tf.add_n([tf.cast(step >= b, tf.int32) for b in self.scaled_boundaries()] + [tf.constant(0)])
+        return tf.gather(tf.constant(self.values, tf.float32), index)
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values, "train_steps": self.train_steps}
+
+
+class TimeBudget:
+    """Plans the steps a run reaches within `minutes` (0: no budget, the plan is train_steps).
+
+    `planned_steps` and `elapsed_seconds` are tf.Variables the caller checkpoints.
+    """
+
+    def __init__(self, minutes, train_steps, first_decay_step):
+        self.minutes, self.train_steps = minutes, train_steps
+        self.first_decay_step = first_decay_step
+        self.planned_steps = tf.Variable(train_steps, dtype=tf.int64, trainable=False, name="planned_steps")
+        self.elapsed_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_seconds")
+        self._steps_seen = 0  # steps run by this process
+        self._started = None  # (step, time) where this process's rate measurement starts
+
+    @property
+    def planned(self):
+        return int(self.planned_steps)
+
+    def _frozen(self, step):
+        if self.first_decay_step is None:
+            return False
+        return step >= round(self.first_decay_step * self.planned / self.train_steps)
+
+    def after_step(self, step, seconds):
+        """Adds this step's wall-clock `seconds`; revises the plan while it may still change."""
+        self.elapsed_seconds.assign_add(seconds)
+        if not self.minutes:
+            return
+        self._steps_seen += 1
+        now = time.perf_counter()
+        if self._steps_seen == WARMUP_STEPS:
+            self._started = (step, now)
+        if self._started is None or step - self._started[0] < MIN_RATE_STEPS or self._frozen(step):
+            return
+        rate = (step - self._started[0]) / (now - self._started[1])
+        remaining = self.minutes * 60.0 - float(self.elapsed_seconds)
+        plan = min(self.train_steps, max(step + 1, step + int(rate * remaining)))
+        if plan != self.planned and not self._frozen_under(step, plan):
+            self.planned_steps.assign(plan)
+
+    def _frozen_under(self, step, plan):
+        """True if `plan` would put the first decay at or before `step` (the schedule would jump)."""
+        return self.first_decay_step is not None and step >= round(self.first_decay_step * plan / self.train_steps)
