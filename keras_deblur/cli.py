@@ -2,7 +2,7 @@
 
 import sys
 
-from absl import app
+from absl import app, flags, logging
 
 
 def run(main):
@@ -17,15 +17,14 @@ def run(main):
     def guarded(argv):
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments {argv[1:]}: every option is a --flag")
+        # Only warnings and errors from absl logging unless --verbosity asks for more: each command
+        # prints what it did itself, and TensorFlow's and Beam's INFO lines are noise to a user.
+        if not flags.FLAGS["verbosity"].present:
+            logging.set_verbosity(logging.WARNING)
         try:
             return main(argv)
         except (ValueError, FileNotFoundError, FileExistsError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
 
-    # Only warnings and errors from absl logging unless --verbosity=0 asks for INFO: each command
-    # prints what it did itself, and TensorFlow's INFO lines (assets written, ...) are noise.
-    from absl import flags, logging
-
-    flags.FLAGS.set_default("verbosity", logging.WARNING)
     app.run(guarded)

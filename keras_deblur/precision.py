@@ -101,7 +101,7 @@ def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
         return "float32", f"{where}: no tensor cores"
     present = [flag for flag in BF16_CPU_FLAGS if flag in flags]
     if not present:
-        return "float32", f"CPU without bf16 instructions (no {' or '.join(BF16_CPU_FLAGS)})"
+        return "float32", f"CPU without bf16 instructions: no {' or '.join(BF16_CPU_FLAGS)}"
     speedup = probe()
     measured = f"bf16 probe {speedup:.2f}x as fast as fp32" if speedup >= 1 else f"bf16 probe {1 / speedup:.2f}x slower"
     if speedup >= BF16_MIN_SPEEDUP:

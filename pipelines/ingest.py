@@ -19,13 +19,23 @@ sorted list of (name, sha256 blurry, sha256 sharp) checksums.
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
 
-import apache_beam as beam
 import numpy as np
-from apache_beam.options.pipeline_options import PipelineOptions
+
+# Importing Beam warns on the root logger that Google Cloud's optional clients are missing, which
+# does not matter to a local run; Beam's own INFO lines (state cache, shard renames) are noise.
+_root_level = logging.getLogger().level
+logging.getLogger().setLevel(logging.ERROR)
+try:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+finally:
+    logging.getLogger().setLevel(_root_level)
+logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, SPLITS, discover_pairs
 from keras_deblur.data.png_info import DataError

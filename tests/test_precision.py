@@ -18,7 +18,7 @@ def test_explicit_values_win():
 
 def test_cpu_without_bf16_instructions_is_float32_without_probing():
     policy, why = precision.choose("auto", flags={"avx2", "fma"}, probe=_never_probe)
-    assert policy == "float32" and why == "CPU without bf16 instructions (no avx512_bf16 or amx_bf16)"
+    assert policy == "float32" and why == "CPU without bf16 instructions: no avx512_bf16 or amx_bf16"
 
 
 @pytest.mark.parametrize("speedup, policy, measured", [

@@ -44,7 +44,9 @@ def test_flagfiles_parse_and_later_flags_win(parsed_flags):
     parsed_flags(f"--flagfile={ROOT}/gopro.flags", "--run_dir=runs/x", "--train_steps=7", "--crop_size=128")
     config = train_config_from_flags()
     assert config.train_steps == 7 and config.input.augment.crop_size == 128  # the overrides
-    assert config.generator.num_resblocks == 19 and config.input.augment.rotation == "any"
+    # The paper's blur (eq. 3) and the authors' code's right-angle rotations, in auto precision.
+    assert config.generator.num_resblocks == 19 and config.input.augment.rotation == "right_angles"
+    assert config.blur_key == "blur_gamma" and config.mixed_precision == "auto"
     assert config.learning_rate_values() == pytest.approx([5e-5, 5e-6])
     assert config.lr_decay_steps == (150_000,) and config.adversarial_weight == 1e-4
 
@@ -56,6 +58,11 @@ def test_flagfiles_parse_and_later_flags_win(parsed_flags):
 
     parsed_flags(f"--flagfile={ROOT}/smoke.flags", "--run_dir=runs/z")
     assert train_config_from_flags().train_steps > 0
+
+    # The main job: a time budget instead of a step count that takes 9 to 53 minutes by machine.
+    parsed_flags(f"--flagfile={ROOT}/small.flags", "--run_dir=runs/s")
+    small = train_config_from_flags()
+    assert small.train_minutes > 0 and small.mixed_precision == "auto"
 
 
 def test_bad_command_lines_are_named(tmp_path):
