@@ -201,9 +201,10 @@ def train(config, flags_text=None):
     dataset = training_dataset(worker_source, worker_input)
     iterator = iter(dataset)
 
+    # Outside the strategy's scope, like the step: plain variables the chief's loop reads and sets.
+    plan = budget.TimeBudget(config.train_minutes, config.train_steps,
+                             config.lr_decay_steps[0] if config.lr_decay_steps else None)
     with strategy.scope():
-        plan = budget.TimeBudget(config.train_minutes, config.train_steps,
-                                 config.lr_decay_steps[0] if config.lr_decay_steps else None)
         gan = build_gan(config, plan.planned_steps)
     generator = gan.generator
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
@@ -220,6 +221,10 @@ def train(config, flags_text=None):
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
         print(f"resuming from {manager.latest_checkpoint} at step {int(step_var)}", flush=True)
+        if not config.train_minutes or plan.planned > config.train_steps:
+            # No budget: the plan is --train_steps as given now (a resume may raise it). With one,
+            # the checkpointed plan holds, capped by a lower --train_steps.
+            plan.planned_steps.assign(config.train_steps)
     elif config.init_from:
         _init_generator(generator, config.init_from)
 

@@ -5,7 +5,6 @@ import json
 import os
 
 import tensorflow as tf
-from absl import logging
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +62,6 @@ def make_strategy(name):
         else:
             strategy = tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
         topology = Topology(strategy.num_replicas_in_sync, 1, 0)
-    logging.info("strategy %s: %d replica(s) in sync, worker %d of %d", type(strategy).__name__,
-                 topology.num_replicas, topology.worker_index, topology.num_workers)
+    print(f"strategy: {type(strategy).__name__}, {topology.num_replicas} replica(s) in sync, worker "
+          f"{topology.worker_index} of {topology.num_workers}", flush=True)
     return strategy, topology

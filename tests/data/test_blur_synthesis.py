@@ -47,7 +47,7 @@ def test_synthesize_tree_writes_the_gopro_layout(tmp_path, rng):
     result = synthesize_tree(str(tmp_path / "frames"), output, config)
     # 20 frames hold two windows of 7 (6 left over) per sequence; one of three sequences is test.
     assert result["pairs"] == {"train": 4, "test": 2}
-    train = discover_pairs(output, "train").pairs
+    train = discover_pairs(output, "train", "blur").pairs
     sequence = train[0].name.split("/")[0]
     # The first window is frames 0-6: named after, and sharp equal to, its middle frame 3.
     assert train[0].name == f"{sequence}/000003.png"

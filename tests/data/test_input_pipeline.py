@@ -77,7 +77,7 @@ def test_tfrecords_give_the_same_pairs_as_the_png_tree(gopro_tree, tmp_path):
 
 
 def test_crop_larger_than_the_images_is_named(gopro_tree):
-    pairs = discover_pairs(gopro_tree, "train").pairs
+    pairs = discover_pairs(gopro_tree, "train", "blur").pairs
     with pytest.raises(DataError, match=r"--crop_size=32 with --rotation=any needs images of at least 48x48, "
                                         r"but .*seqA/blur/000000.png is 56x40"):
         training_dataset(pairs, _config(crop=32))

@@ -10,7 +10,7 @@ from keras_deblur.data.png_info import DataError, read_png_info
 
 
 def test_discovers_every_pair_sorted(gopro_tree):
-    found = discover_pairs(gopro_tree, "train")
+    found = discover_pairs(gopro_tree, "train", "blur")
     assert [p.name for p in found.pairs] == [f"{s}/{f:06d}.png" for s in ("seqA", "seqB") for f in range(3)]
     assert all((p.height, p.width) == (40, 56) for p in found.pairs)
     assert found.pairs[0].blurry.endswith("train/seqA/blur/000000.png")
@@ -24,8 +24,8 @@ def test_discovers_every_pair_sorted(gopro_tree):
 def test_blurry_without_sharp_is_named(gopro_tree):
     os.remove(f"{gopro_tree}/train/seqB/sharp/000001.png")
     with pytest.raises(DataError, match=r"seqB/blur/000001.png: has no sharp partner"):
-        discover_pairs(gopro_tree, "train")
-    found = discover_pairs(gopro_tree, "train", skip_bad_pairs=True)
+        discover_pairs(gopro_tree, "train", "blur")
+    found = discover_pairs(gopro_tree, "train", "blur", skip_bad_pairs=True)
     assert len(found.pairs) == 5
     assert [path for path, _ in found.skipped] == [f"{gopro_tree}/train/seqB/blur/000001.png"]
 
@@ -33,13 +33,13 @@ def test_blurry_without_sharp_is_named(gopro_tree):
 def test_sharp_without_blurry_is_named(gopro_tree):
     os.remove(f"{gopro_tree}/train/seqA/blur/000002.png")
     with pytest.raises(DataError, match=r"seqA/sharp/000002.png: has no blurry partner"):
-        discover_pairs(gopro_tree, "train")
+        discover_pairs(gopro_tree, "train", "blur")
 
 
 def test_sizes_that_differ_are_named(gopro_tree):
     images.write_png(f"{gopro_tree}/train/seqA/sharp/000001.png", np.zeros((40, 50, 3), np.uint8))
     with pytest.raises(DataError, match=r"sizes differ: .*seqA/blur/000001.png is 56x40, .*seqA/sharp/000001.png is 50x40"):
-        discover_pairs(gopro_tree, "train")
+        discover_pairs(gopro_tree, "train", "blur")
 
 
 def test_truncated_png_is_named(gopro_tree):
@@ -47,7 +47,7 @@ def test_truncated_png_is_named(gopro_tree):
     data = open(path, "rb").read()
     open(path, "wb").write(data[: len(data) // 2])
     with pytest.raises(DataError, match=r"seqB/blur/000002.png is truncated"):
-        discover_pairs(gopro_tree, "train")
+        discover_pairs(gopro_tree, "train", "blur")
 
 
 def test_corrupt_pixels_are_named(gopro_tree):
@@ -56,14 +56,14 @@ def test_corrupt_pixels_are_named(gopro_tree):
     data[60:80] = b"\x00" * 20  # inside the image data: header and IEND trailer stay intact
     open(path, "wb").write(bytes(data))
     with pytest.raises(DataError, match=r"cannot decode .*seqA/sharp/000000.png"):
-        discover_pairs(gopro_tree, "train")
-    assert len(discover_pairs(gopro_tree, "train", check_pixels=False).pairs) == 6
+        discover_pairs(gopro_tree, "train", "blur")
+    assert len(discover_pairs(gopro_tree, "train", "blur", check_pixels=False).pairs) == 6
 
 
 def test_non_png_is_named(gopro_tree):
     open(f"{gopro_tree}/train/seqA/blur/000000.png", "w").write("not an image")
     with pytest.raises(DataError, match=r"seqA/blur/000000.png is not a PNG file"):
-        discover_pairs(gopro_tree, "train")
+        discover_pairs(gopro_tree, "train", "blur")
 
 
 def test_missing_and_empty_folders(gopro_tree, tmp_path):
@@ -75,7 +75,7 @@ def test_missing_and_empty_folders(gopro_tree, tmp_path):
     os.makedirs(tmp_path / "nopng" / "train" / "seq" / "blur")
     os.makedirs(tmp_path / "nopng" / "train" / "seq" / "sharp")
     with pytest.raises(DataError, match=r"no usable pairs under .*nopng/train"):
-        discover_pairs(str(tmp_path / "nopng"), "train")
+        discover_pairs(str(tmp_path / "nopng"), "train", "blur")
 
 
 def test_bad_split_and_blur_key_are_named(gopro_tree):

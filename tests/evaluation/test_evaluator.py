@@ -30,7 +30,7 @@ def test_tree(tmp_path_factory):
         sharp = tf.image.resize(rng.random((1, height // 4, width // 4, 3)), (height, width))[0].numpy()
         blurry = (sharp + np.roll(sharp, 2, axis=1) + np.roll(sharp, 4, axis=1)) / 3
         frame = f"{index:06d}.png"
-        images.write_png(posixpath.join(root, "test", "seq", "blur", frame), images.to_uint8(blurry))
+        images.write_png(posixpath.join(root, "test", "seq", "blur_gamma", frame), images.to_uint8(blurry))
         images.write_png(posixpath.join(root, "test", "seq", "sharp", frame), images.to_uint8(sharp))
     return root
 

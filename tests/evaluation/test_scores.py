@@ -75,4 +75,5 @@ def test_small_images_use_fewer_ms_ssim_scales_and_tiny_ones_are_nan(rng):
 def test_identical_images_score_one():
     image = np.round(np.linspace(0, 1, 64 * 64 * 3).reshape(1, 64, 64, 3) * 255).astype(np.float32) / 255
     figures = scores.pair_scores(image, image)
-    assert figures["ssim"] == pytest.approx(1.0) and figures["ms_ssim"] == pytest.approx(1.0)
+    # MS-SSIM multiplies five float32 powers: in graph mode it comes to 1 + 1.2e-6 here.
+    assert figures["ssim"] == pytest.approx(1.0) and figures["ms_ssim"] == pytest.approx(1.0, abs=1e-5)

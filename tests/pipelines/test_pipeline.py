@@ -12,7 +12,7 @@ STAGES = ["ingest", "train", "evaluate", "gate", "push"]
 
 
 def _config(tmp_path, **overrides):
-    return tiny_config(tmp_path / "unused", "", train_steps=3, checkpoint_every_steps=2, **overrides)
+    return tiny_config(tmp_path / "unused", "", **{"train_steps": 3, "checkpoint_every_steps": 2, **overrides})
 
 
 def _run(config, scenes_dir, tmp_path, **kwargs):

@@ -97,7 +97,7 @@ def test_two_workers_on_loopback_complete(scenes_dir, tmp_path):
     for p, (out, err) in zip(processes, outputs):
         assert p.returncode == 0, out[-2000:] + err[-4000:]
     assert "trained to step 4" in outputs[0][0]
-    assert "2 replica(s) in sync, worker 0 of 2" in outputs[0][1]
+    assert "2 replica(s) in sync, worker 0 of 2" in outputs[0][0]
     assert (tmp_path / "run" / "generator.keras").exists()
     assert (tmp_path / "run" / "checkpoints" / "ckpt-4.index").exists()
     assert (tmp_path / "run" / "checkpoints" / "worker1" / "ckpt-4.index").exists()
