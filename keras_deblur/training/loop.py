@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
+from keras_deblur import precision
 from keras_deblur.data.images import read_json, write_text
 from keras_deblur.data.input_pipeline import evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import LAYOUT, discover_pairs
@@ -29,11 +30,10 @@ from keras_deblur.data.png_info import DataError
 from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
+from keras_deblur.models.generator import with_dtype_policy
 from keras_deblur.progress import Progress
 from keras_deblur.runs import save_generator
 from keras_deblur.training import budget, run_info, validation
-from keras_deblur import precision
-from keras_deblur.models.generator import with_dtype_policy
 from keras_deblur.training.strategy import make_strategy
 
 NUM_PREVIEWS = 2
