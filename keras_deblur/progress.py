@@ -37,6 +37,7 @@ class Progress:
         self._bar = keras.utils.Progbar(total, unit_name=unit) if self.live else None
         self._start = time.perf_counter()
         self._last_line = self._start
+        self._first_done = None  # a resumed stage starts past 0: its rate counts from there
 
     def update(self, done, values=()):
         if not self.verbose:
@@ -46,12 +47,14 @@ class Progress:
             self._bar.stateful_metrics.update(name for name, _ in values)  # shown as given, not averaged
             self._bar.update(done, list(values))
             return
+        if self._first_done is None:
+            self._first_done = done - 1
         now = time.perf_counter()
         if done < self.total and now - self._last_line < self.interval:
             return
         self._last_line = now
         elapsed = now - self._start
-        rate = done / elapsed if elapsed > 0 else 0.0
+        rate = (done - self._first_done) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - done) / rate if rate > 0 and done < self.total else 0.0
         shown = " ".join(f"{name}={_format(value)}" for name, value in values)
         print(f"{self.label}: {done}/{self.total} {self.unit}s, {elapsed:.0f} s, {rate:.3g} {self.unit}s/s, "

@@ -38,7 +38,10 @@ def load_generator(model_dir):
         raise FileNotFoundError(
             f"--run_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
             "(rerun the training command to finish it)")
-    return keras.saving.load_model(path)
+    from keras_deblur.models.generator import dtype_policy
+
+    with dtype_policy("float32"):  # runs save float32 layers; whatever policy is global now is not theirs
+        return keras.saving.load_model(path)
 
 
 def trained_blur_key(model_dir=None, saved_model=None):

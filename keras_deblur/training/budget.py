@@ -4,8 +4,8 @@ The same preset runs ~6x faster on some 2-core machines than on others, so a fix
 cannot promise a time. With a budget, the loop measures its own rate (wall clock, validation and
 checkpoints included) and plans how many steps it will reach, at most `--train_steps`; the
 learning-rate decay steps are stretched by planned / train_steps, so the decay still comes at the
-same fraction of the run. The plan is revised as the rate settles, until the first decay step is
-reached; from then on it is fixed, so the schedule never jumps back. Both the plan and the time
+same fraction of the run. The plan is revised as the rate settles; once the first decay step is
+reached it may only shrink, so the learning rate never jumps back up. Both the plan and the time
 spent are checkpointed: a resumed run keeps them and the budget counts both processes' time.
 
 Without a budget (0) the plan is `--train_steps` and the schedule is the plain piecewise one.
@@ -78,14 +78,12 @@ class TimeBudget:
         now = time.perf_counter()
         if self._steps_seen == WARMUP_STEPS:
             self._started = (step, now)
-        if self._started is None or step - self._started[0] < MIN_RATE_STEPS or self._frozen(step):
+        if self._started is None or step - self._started[0] < MIN_RATE_STEPS:
             return
         rate = (step - self._started[0]) / (now - self._started[1])
         remaining = self.minutes * 60.0 - float(self.elapsed_seconds)
-        plan = min(self.train_steps, max(step + 1, step + int(rate * remaining)))
-        if plan != self.planned and not self._frozen_under(step, plan):
+        plan = min(self.train_steps, max(step, step + int(rate * remaining)))
+        # A shorter plan only brings decays earlier; a longer one after the first decay would move
+        # it back past this step and raise the learning rate again, so from then on only shorter.
+        if plan < self.planned or (plan > self.planned and not self._frozen(step)):
             self.planned_steps.assign(plan)
-
-    def _frozen_under(self, step, plan):
-        """True if `plan` would put the first decay at or before `step` (the schedule would jump)."""
-        return self.first_decay_step is not None and step >= round(self.first_decay_step * plan / self.train_steps)

@@ -170,10 +170,21 @@ class _Best:
 def train(config, flags_text=None):
     """Trains (or resumes) the run in config.run_dir. Returns a summary dict.
 
+    The global Keras dtype policy is the run's precision while it trains and comes back after, so
+    what the same process builds or loads next (the pipeline's push) is not built in bf16.
+
     Args:
       config: a TrainConfig.
       flags_text: the resolved flags, written to run_dir/flags.txt (the entry point passes them).
     """
+    previous = keras.config.dtype_policy()
+    try:
+        return _train(config, flags_text)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _train(config, flags_text):
     strategy, topology = make_strategy(config.strategy)  # first: multi_worker must start before TF work
     if config.train_minutes and topology.num_workers > 1:
         raise ValueError("--train_minutes needs one host: workers planning their own step counts would disagree")
@@ -253,12 +264,12 @@ def train(config, flags_text=None):
                 raise TrainingDivergedError(
                     f"{bad} at step {step}: training stopped without saving. The last good checkpoint is "
                     f"{manager.latest_checkpoint}; lower --learning_rate or check the data, then rerun to resume.")
-            reporter.after_step(step, logs, (step - start_step) / (time.perf_counter() - start_time), plan.planned)
+            now = time.perf_counter()
+            plan.after_step(step, now - last)  # before the checkpoint: the plan may end the run here
+            reporter.after_step(step, logs, (step - start_step) / (now - start_time), plan.planned)
             if step % config.checkpoint_every_steps == 0 or step >= plan.planned:
                 manager.save(checkpoint_number=step)
-            now = time.perf_counter()
-            plan.after_step(step, now - last)
-            last = now
+            last = now  # a save's time counts in the next step's
     finally:
         profiler.stop()  # a failed or diverged step inside the window still ends the trace
     reporter.flush()

@@ -35,6 +35,34 @@ def test_the_plan_fits_the_budget_and_freezes_at_the_first_decay(monkeypatch):
     assert all(plans[step] == 120 for step in range(60, 121))
 
 
+def test_without_a_decay_the_plan_ends_when_the_time_is_spent(monkeypatch):
+    clock = iter(np.arange(0.0, 10_000.0, 1.0))
+    monkeypatch.setattr(budget.time, "perf_counter", lambda: next(clock))
+    plan = budget.TimeBudget(minutes=1, train_steps=1000, first_decay_step=None)
+    step = 0
+    while step < plan.planned:  # the loop's condition
+        step += 1
+        plan.after_step(step, seconds=1.0)
+    assert step == 60
+
+
+def test_after_the_first_decay_the_plan_never_grows(monkeypatch):
+    # One second a step, then four steps a second from step 80: a longer plan would move the decay
+    # (at half the plan) back past the current step and raise the learning rate again.
+    times = [0.0]
+    for step in range(1, 200):
+        times.append(times[-1] + (1.0 if step < 80 else 0.25))
+    clock = iter(times)
+    monkeypatch.setattr(budget.time, "perf_counter", lambda: next(clock))
+    plan = budget.TimeBudget(minutes=2, train_steps=1000, first_decay_step=500)
+    planned = {}
+    for step in range(1, 150):
+        plan.after_step(step, seconds=1.0 if step < 80 else 0.25)
+        planned[step] = plan.planned
+    assert planned[60] == 120  # the decay comes at step 60
+    assert all(planned[step] <= 120 for step in range(60, 150))
+
+
 def test_no_budget_keeps_train_steps():
     plan = budget.TimeBudget(minutes=0, train_steps=7, first_decay_step=4)
     for step in range(1, 8):
