@@ -17,6 +17,7 @@ with every bias divided by 255 our network computes theirs divided by 255, exact
 import re
 
 import numpy as np
+from absl import logging
 
 from keras_deblur.importing.torch_pickle import CheckpointError
 from keras_deblur.models.generator import build_generator
@@ -27,12 +28,22 @@ _RESBLOCK = re.compile(r"body_models\.(\d+)\.body\.(\d+)\.body\.([02])\.(weight|
 _LINK = re.compile(r"conv_end_models\.(\d+)\.uppath\.0\.(weight|bias)$")
 
 
+def _warn_non_finite(state, path):
+    """A warning per tensor holding NaN or infinite values: they import, but deblur nothing."""
+    for name, value in state.items():
+        value = np.asarray(value)
+        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+            logging.warning("--torch_checkpoint=%s: %s holds %d NaN or infinite values", path, name,
+                            int(np.size(value) - np.count_nonzero(np.isfinite(value))))
+    return state
+
+
 def generator_state_dict(checkpoint, path):
     """The generator's tensors: `checkpoint["G"]` (the authors' format) or a bare state_dict."""
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("G"), dict):
-        return checkpoint["G"]
+        return _warn_non_finite(checkpoint["G"], path)
     if isinstance(checkpoint, dict) and any(str(k).startswith("body_models.") for k in checkpoint):
-        return checkpoint
+        return _warn_non_finite(checkpoint, path)
     keys = sorted(map(str, checkpoint)) if isinstance(checkpoint, dict) else type(checkpoint).__name__
     raise CheckpointError(f"--torch_checkpoint={path}: no generator state_dict: expected a dict with key 'G' "
                           f"holding body_models.* tensors, found {keys}")

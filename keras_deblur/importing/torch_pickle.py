@@ -28,6 +28,11 @@ STORAGE_DTYPES = {
 }
 
 
+# The paper generator's largest tensor has 64 x 64 x 5 x 5 = 102,400 elements; 2^28 leaves room for
+# any model of this family while refusing sizes meant to exhaust memory.
+MAX_TENSOR_ELEMENTS = 1 << 28
+
+
 class CheckpointError(ValueError):
     """The file is not a PyTorch checkpoint we can read safely; the message names the file and why."""
 
@@ -37,15 +42,43 @@ class _StorageType:
         self.name = name
 
 
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_view(storage, offset, size, stride):
+    """Refuses a tensor whose view could touch memory outside its storage, before any is touched.
+
+    The file chooses offset, size and stride; `as_strided` trusts them, so a negative or oversized
+    stride would read (or crash on) arbitrary process memory. Every element's index must lie in
+    [0, storage size).
+    """
+    described = f"offset {offset!r}, size {size!r}, stride {stride!r}"
+    if not (_is_count(offset) and isinstance(size, tuple) and isinstance(stride, tuple)
+            and all(map(_is_count, size)) and all(map(_is_count, stride)) and len(size) == len(stride)):
+        raise CheckpointError(f"a tensor with {described}: offsets, sizes and strides must be non-negative "
+                              "integers, as many strides as sizes")
+    elements = int(np.prod(size, dtype=object))
+    if elements > MAX_TENSOR_ELEMENTS:
+        raise CheckpointError(f"a tensor with {described} has {elements} elements, more than the "
+                              f"{MAX_TENSOR_ELEMENTS} any DeepDeblur weight needs")
+    if elements == 0:
+        return
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    if last >= storage.size:
+        raise CheckpointError(f"a tensor with {described} reaches element {last} of a storage of {storage.size}")
+
+
 def _rebuild_tensor(storage, offset, size, stride, *unused):
     """A NumPy copy of the tensor `size`/`stride` views in `storage` from element `offset`."""
     del unused  # requires_grad, backward hooks, metadata: nothing a weight import needs
+    size, stride = tuple(size), tuple(stride)
+    _check_view(storage, offset, size, stride)
     itemsize = storage.itemsize
     if not size:
         return storage[offset:offset + 1].reshape(()).copy()
-    span = 1 + sum((n - 1) * s for n, s in zip(size, stride))
-    if offset + span > storage.size:
-        raise CheckpointError(f"a tensor of size {tuple(size)} reaches past its storage")
+    if 0 in size:
+        return np.zeros(size, storage.dtype)
     view = np.lib.stride_tricks.as_strided(
         storage[offset:], shape=tuple(size), strides=tuple(s * itemsize for s in stride), writeable=False)
     return np.array(view)
@@ -121,7 +154,9 @@ def load(path):
         unpickler = _Unpickler(io.BytesIO(archive.read(pickles[0])), archive, prefix, byteorder, path)
         try:
             return unpickler.load()
-        except CheckpointError:
-            raise
+        except CheckpointError as error:
+            if path in str(error):
+                raise
+            raise CheckpointError(f"--torch_checkpoint={path}: {error}") from None
         except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError) as error:
             raise CheckpointError(f"--torch_checkpoint={path}: cannot read its pickle: {error}") from None

@@ -1,5 +1,6 @@
 """Importing the authors' PyTorch checkpoints, checked against a PyTorch model in their structure."""
 
+import io
 import os
 import pickle
 import subprocess
@@ -200,3 +201,66 @@ def test_the_paper_size_checkpoint_imports(tmp_path, rng):
 def test_build_imported_generator_needs_a_generator():
     with pytest.raises(ValueError, match="not a DeepDeblur MSResNet generator"):
         build_imported_generator({"other.weight": np.zeros((1,))}, "x.pt")
+
+
+def _crafted(tmp_path, offset, size, stride, values=(0.0, 1.0, 2.0, 3.0)):
+    """A .pt file whose one tensor views a 4-float storage with the given offset, size and stride."""
+    import collections
+
+    storage = np.asarray(values, np.float32)
+
+    class _Storage:
+        pass
+
+    class _Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return ("storage", torch.FloatStorage, "0", "cpu", storage.size) if isinstance(obj, _Storage) else None
+
+    class _Tensor:
+        def __reduce__(self):
+            return (torch._utils._rebuild_tensor_v2, (_Storage(), offset, size, stride, False, collections.OrderedDict()))
+
+    payload = io.BytesIO()
+    _Pickler(payload, protocol=2).dump({"G": {"body_models.0.body.0.weight": _Tensor()}})
+    path = tmp_path / "crafted.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("crafted/data.pkl", payload.getvalue())
+        archive.writestr("crafted/byteorder", "little")
+        archive.writestr("crafted/data/0", storage.tobytes())
+    return str(path)
+
+
+def test_a_well_formed_crafted_tensor_reads_back(tmp_path):
+    loaded = torch_pickle.load(_crafted(tmp_path, 1, (2, 1), (2, 1)))
+    np.testing.assert_array_equal(loaded["G"]["body_models.0.body.0.weight"], [[1.0], [3.0]])
+
+
+@pytest.mark.parametrize("offset, size, stride, message", [
+    (0, (2, 2), (-(1 << 40), 1), "must be non-negative"),  # segfaulted the importer
+    (3, (2, 3, 4, 5), (-100000, -1000, -100, -1), "must be non-negative"),  # copied heap memory
+    (0, (1 << 40,), (0,), "more than the"),  # MemoryError
+    (-5, (2,), (1,), "must be non-negative"),
+    (0, (2, 2), (2, 2), "reaches element 4 of a storage of 4"),
+    (4, (), (), "reaches element 4 of a storage of 4"),
+    (0, (2, 2), (1,), "as many strides as sizes"),
+])
+def test_a_crafted_tensor_cannot_reach_outside_its_storage(tmp_path, offset, size, stride, message):
+    # In a child process: before the fix, the first case crashed the interpreter (SIGSEGV).
+    path = _crafted(tmp_path, offset, size, stride)
+    code = ("import sys\nfrom keras_deblur.importing import torch_pickle\n"
+            "try:\n    torch_pickle.load(sys.argv[1])\nexcept torch_pickle.CheckpointError as error:\n"
+            "    print(error)\n    sys.exit(3)\n")
+    result = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert result.returncode == 3, (result.returncode, result.stdout, result.stderr[-2000:])
+    assert f"--torch_checkpoint={path}: " in result.stdout and message in result.stdout
+
+
+def test_non_finite_weights_are_named_in_a_warning(monkeypatch):
+    from keras_deblur.importing import deepdeblur_torch
+
+    state = {"body_models.0.body.0.weight": np.array([1.0, np.nan, np.inf], np.float32)}
+    warnings = []
+    monkeypatch.setattr(deepdeblur_torch.logging, "warning", lambda message, *args: warnings.append(message % args))
+    generator_state_dict({"G": state}, "w.pt")
+    assert warnings == ["--torch_checkpoint=w.pt: body_models.0.body.0.weight holds 2 NaN or infinite values"]
