@@ -12,6 +12,7 @@ then atomically replaces its state file, so a run killed at any moment, SIGKILL 
 from the last complete checkpoint; a half-written one is never read.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -33,7 +34,7 @@ from keras_deblur.models.deblur_gan import DeblurGAN
 from keras_deblur.models.generator import with_dtype_policy
 from keras_deblur.progress import Progress
 from keras_deblur.runs import save_generator
-from keras_deblur.training import budget, run_info, validation
+from keras_deblur.training import budget, run_info, run_lock, validation
 from keras_deblur.training.strategy import make_strategy
 
 NUM_PREVIEWS = 2
@@ -177,14 +178,12 @@ def train(config, flags_text=None):
       config: a TrainConfig.
       flags_text: the resolved flags, written to run_dir/flags.txt (the entry point passes them).
     """
-    previous = keras.config.dtype_policy()
-    try:
-        return _train(config, flags_text)
-    finally:
-        keras.config.set_dtype_policy(previous)
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(keras.config.set_dtype_policy, keras.config.dtype_policy())
+        return _train(config, flags_text, cleanup)
 
 
-def _train(config, flags_text):
+def _train(config, flags_text, cleanup):
     strategy, topology = make_strategy(config.strategy)  # first: multi_worker must start before TF work
     if config.train_minutes and topology.num_workers > 1:
         raise ValueError("--train_minutes needs one host: workers planning their own step counts would disagree")
@@ -201,6 +200,8 @@ def _train(config, flags_text):
     keras.mixed_precision.set_dtype_policy(policy)
 
     train_pairs, validation_pairs = _discover(config)
+    # Before anything is written: a second training on this run directory stops here, naming the first.
+    cleanup.enter_context(run_lock.hold(config.run_dir, topology.worker_index))
     worker_input = dataclasses.replace(
         config.input,
         batch_size=config.global_batch_size // topology.num_workers,

@@ -131,3 +131,17 @@ def test_profile_steps_must_be_first_and_last(scenes_dir, tmp_path):
     for bad in [(3,), (3, 2), (0, 2)]:
         with pytest.raises(ValueError, match="--profile_steps"):
             tiny_config(tmp_path / "run", scenes_dir, profile_steps=bad)
+
+
+def test_a_second_training_on_the_same_run_dir_is_refused_naming_the_first(scenes_dir, tmp_path):
+    from keras_deblur.training import run_lock
+
+    config = tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0)
+    with run_lock.hold(str(tmp_path / "run")):  # another training holds the folder
+        with pytest.raises(run_lock.RunDirectoryBusyError,
+                           match=rf"--run_dir=.*run is in use by another training \(process {os.getpid()}\)"):
+            train(config)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+    # A lock file left by a run that died holds no lock: the next training goes ahead.
+    (tmp_path / "run" / ".lock").write_text("999999\n")
+    assert train(config)["step"] == 2
