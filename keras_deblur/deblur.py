@@ -7,14 +7,15 @@ by name and the others go on; the exit status is 1 if any failed. Outputs are wr
 and never replace a file unless --overwrite (nor ever an input).
 """
 
+import collections
 import glob
 import os
 
-from keras_deblur.progress import Progress
 from absl import flags
 
 from keras_deblur import cli
 from keras_deblur import flags as f
+from keras_deblur.progress import Progress
 
 
 def input_files(pattern):
@@ -42,17 +43,32 @@ def _check_output_dir(output_dir):
         raise ValueError(f"--output_dir={output_dir} cannot be written: {error.strerror}") from error
 
 
+def _check_distinct_names(files, output_dir):
+    """Refuses inputs that share a file name: their outputs would overwrite each other in output_dir."""
+    by_name = collections.defaultdict(list)
+    for path in files:
+        by_name[os.path.basename(path)].append(path)
+    clashes = {name: paths for name, paths in by_name.items() if len(paths) > 1}
+    if clashes:
+        name, paths = sorted(clashes.items())[0]
+        raise ValueError(f"{len(clashes)} file name(s) occur in several inputs, e.g. {' and '.join(paths)} would "
+                         f"both be written to {os.path.join(output_dir, name)}; deblur each folder on its own")
+
+
 def deblur_files(deblurrer, files, output_dir, overwrite=False):
     """Deblurs each file into output_dir; returns {input path: error message} for the failures."""
     from keras_deblur.serving.image_files import read_image, write_image
 
+    _check_distinct_names(files, output_dir)
     _check_output_dir(output_dir)
     failures = {}
     progress = Progress(len(files), "image", "deblur")
     for index, path in enumerate(files, start=1):
         target = os.path.join(output_dir, os.path.basename(path))
         try:
-            if os.path.abspath(target) == os.path.abspath(path):
+            # Real paths: an --output_dir that is a link to (or inside a link to) the input folder
+            # names the input under another path.
+            if os.path.realpath(target) == os.path.realpath(path):
                 raise ValueError("the output would replace the input; choose another --output_dir")
             if os.path.exists(target) and not overwrite:
                 raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")

@@ -162,3 +162,36 @@ def test_rest_and_grpc_requests_are_built_for_serving_default():
     request = GrpcClient("127.0.0.1:1", "deblur").request([b"abc", b"de"])
     assert request.model_spec.name == "deblur" and request.model_spec.signature_name == "serving_default"
     assert list(tf.make_ndarray(request.inputs["images_bytes"])) == [b"abc", b"de"]
+
+
+class _Identity:
+    def deblur(self, pixels):
+        return pixels
+
+
+def _png(path, rng):
+    from keras_deblur.data import images
+
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    images.write_png(path, rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    return path
+
+
+def test_an_output_folder_linked_to_the_inputs_never_replaces_them(tmp_path, rng):
+    from keras_deblur.deblur import deblur_files
+
+    source = _png(str(tmp_path / "photos" / "a.png"), rng)
+    before = open(source, "rb").read()
+    os.symlink(tmp_path / "photos", tmp_path / "out")
+    failures = deblur_files(_Identity(), [source], str(tmp_path / "out"), overwrite=True)
+    assert list(failures) == [source] and "would replace the input" in failures[source]
+    assert open(source, "rb").read() == before and not os.path.islink(source)
+
+
+def test_inputs_sharing_a_file_name_are_refused_before_anything_is_written(tmp_path, rng):
+    from keras_deblur.deblur import deblur_files
+
+    files = [_png(str(tmp_path / folder / "x.png"), rng) for folder in ("day1", "day2")]
+    with pytest.raises(ValueError, match=r"day1/x.png and .*day2/x.png would both be written to .*out/x.png"):
+        deblur_files(_Identity(), files, str(tmp_path / "out"))
+    assert not os.path.exists(tmp_path / "out" / "x.png")
