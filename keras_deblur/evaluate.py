@@ -71,10 +71,10 @@ def main(argv):
     test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, blur_key, f.SKIP_BAD_PAIRS.value,
                              f.MAX_IMAGES.value)
     if run_dir:
-        from keras_deblur.precision import resolve
+        from keras_deblur.precision import describe, resolve
 
         policy, why = resolve(f.MIXED_PRECISION.value)
-        print(f"precision: {policy} ({why})")
+        print(describe(policy, why))
         model = evaluator.keras_model(run_dir, policy)
     else:
         if f.MIXED_PRECISION.value not in ("auto", "float32", "none"):

@@ -117,7 +117,6 @@ def resolve(requested):
     return choose(requested, _gpu_capabilities(), frozenset(cpu_flags()))
 
 
-def describe(requested):
-    """The one log line naming the precision chosen and why."""
-    policy, why = resolve(requested)
+def describe(policy, why):
+    """The one log line naming the precision chosen (`resolve`'s answer) and why."""
     return f"precision: {policy} ({why})"

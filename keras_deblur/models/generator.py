@@ -182,7 +182,8 @@ def dtype_policy(policy):
 def with_dtype_policy(generator, policy):
     """A copy of `generator`, same weights, whose layers compute under `policy` ("mixed_bfloat16", ...).
 
-    A loaded .keras model keeps the policy it was saved with; this is how to run it in another one.
+    A `Generator` is rebuilt from its spec under the global policy (runs save float32, and
+    `runs.load_generator` loads under float32); this is how to run the same weights in another one.
     """
     with dtype_policy(policy):
         copy = build_generator(**dataclasses.asdict(spec_of(generator)), name=generator.name)

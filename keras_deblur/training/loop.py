@@ -31,7 +31,7 @@ from keras_deblur.data.png_info import DataError
 from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
-from keras_deblur.models.generator import with_dtype_policy
+from keras_deblur.models.generator import dtype_policy, with_dtype_policy
 from keras_deblur.progress import Progress
 from keras_deblur.runs import save_generator
 from keras_deblur.training import budget, run_info, run_lock, validation
@@ -179,7 +179,6 @@ def train(config, flags_text=None):
       flags_text: the resolved flags, written to run_dir/flags.txt (the entry point passes them).
     """
     with contextlib.ExitStack() as cleanup:
-        cleanup.callback(keras.config.set_dtype_policy, keras.config.dtype_policy())
         return _train(config, flags_text, cleanup)
 
 
@@ -196,8 +195,8 @@ def _train(config, flags_text, cleanup):
     keras.utils.set_random_seed(config.seed)
     policy, why = precision.resolve(config.mixed_precision)
     if topology.is_chief:
-        print(f"precision: {policy} ({why})", flush=True)
-    keras.mixed_precision.set_dtype_policy(policy)
+        print(precision.describe(policy, why), flush=True)
+    cleanup.enter_context(dtype_policy(policy))
 
     train_pairs, validation_pairs = _discover(config)
     # Before anything is written: a second training on this run directory stops here, naming the first.
