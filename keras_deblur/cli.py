@@ -1,18 +1,64 @@
 """What every command-line entry point shares."""
 
+import errno
+import re
 import sys
 
 from absl import app, flags, logging
 
+# Errors of the disk, not of the program: a full disk, a read-only mount, a folder not ours.
+_DISK_ERRNOS = {
+    errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+}
+# How TensorFlow's file system reports the same (its errors carry the message, not an errno).
+_TF_DISK_MESSAGES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied")
+_WHAT_TO_DO = "free space or choose another folder and rerun: files written completely are kept"
 
-def run(main):
-    """`absl.app.run(main)`, but a bad input ends the command with its message, not a traceback.
+
+def disk_problem(error):
+    """One line naming the path and what is wrong, for an error of the disk anywhere in the chain of
+    `error` (its causes and contexts); None for any other error."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
+            where = error.filename or "a file"
+            return f"cannot write {where}: {_DISK_ERRNOS[error.errno]}; {_WHAT_TO_DO}"
+        message = getattr(error, "message", None)  # tf.errors.OpError
+        if isinstance(message, str) and any(text in message for text in _TF_DISK_MESSAGES):
+            # Without the op's internals around the path: "{{function_node ...}} PATH; WHAT [Op:SaveV2]".
+            message = re.sub(r"\s*\[Op:\w+\]", "", re.sub(r"\{\{.*?\}\}\s*", "", message))
+            return f"cannot write {message}; {_WHAT_TO_DO}"
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def call_reporting_errors(main, argv):
+    """Calls main(argv); a bad input or a disk problem becomes one `error:` line and status 1.
 
     Bad input is reported as ValueError (DataError is one), FileNotFoundError or FileExistsError (an
-    output that must not be overwritten), whose messages name
-    the file, flag or value; the command then exits with status 1. Anything else is a bug and keeps
-    its traceback. Commands take flags only: a positional argument (often a flag missing its "--")
-    is a usage error.
+    output that must not be overwritten), whose messages name the file, flag or value. A full or
+    read-only disk is named with the path (`disk_problem`). Anything else is a bug and keeps its
+    traceback.
+    """
+    try:
+        return main(argv)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 (re-raised unless it is the disk's)
+        problem = disk_problem(error)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+
+
+def run(main):
+    """`absl.app.run(main)`, with `call_reporting_errors`'s one-line errors instead of tracebacks.
+
+    Commands take flags only: a positional argument (often a flag missing its "--") is a usage error.
     """
     def guarded(argv):
         if len(argv) > 1:
@@ -21,10 +67,6 @@ def run(main):
         # prints what it did itself, and TensorFlow's and Beam's INFO lines are noise to a user.
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)
-        try:
-            return main(argv)
-        except (ValueError, FileNotFoundError, FileExistsError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 1
+        return call_reporting_errors(main, argv)
 
     app.run(guarded)

@@ -2,27 +2,32 @@
 
 Also `python -m keras_deblur.deblur`. `--model` is an export (a base path means its highest
 version); `--server=host:port` sends the images to TF Serving instead. Any size runs, in tiles
-(`--tile_size`, `--tile_overlap`, `--tile_batch`). A file that cannot be read or written is reported
-by name and the others go on; the exit status is 1 if any failed. Outputs are written atomically
-and never replace a file unless --overwrite (nor ever an input).
+(`--tile_size`, `--tile_overlap`, `--tile_batch`). A file that cannot be read, deblurred or written
+(not an image, larger than `--max_megapixels`, an animation, out of memory, a full disk) is
+reported by name and the others go on; at the end the failures are counted and the exit status is
+1. Outputs are written atomically and never replace a file unless --overwrite (nor ever an input);
+temporaries a killed run left in --output_dir are removed at the next start.
 """
 
 import collections
 import glob
 import os
+import sys
 
 from absl import flags
 
-from keras_deblur import cli
+from keras_deblur import cli, temp_files
 from keras_deblur import flags as f
 from keras_deblur.progress import Progress
+from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 
 
 def input_files(pattern):
     """The files to deblur: one file, every file in a folder (sorted), or a glob's matches."""
     if os.path.isdir(pattern):
         files = sorted(os.path.join(pattern, n) for n in os.listdir(pattern)
-                       if os.path.isfile(os.path.join(pattern, n)) and not n.startswith("."))
+                       if os.path.isfile(os.path.join(pattern, n)) and not n.startswith(".")
+                       and not temp_files.is_temporary(n))
     elif os.path.isfile(pattern):
         files = [pattern]
     else:
@@ -55,12 +60,15 @@ def _check_distinct_names(files, output_dir):
                          f"both be written to {os.path.join(output_dir, name)}; deblur each folder on its own")
 
 
-def deblur_files(deblurrer, files, output_dir, overwrite=False):
+def deblur_files(deblurrer, files, output_dir, overwrite=False, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     """Deblurs each file into output_dir; returns {input path: error message} for the failures."""
+    import tensorflow as tf
+
     from keras_deblur.serving.image_files import read_image, write_image
 
     _check_distinct_names(files, output_dir)
     _check_output_dir(output_dir)
+    temp_files.remove_dead_leftovers(output_dir)
     failures = {}
     progress = Progress(len(files), "image", "deblur")
     for index, path in enumerate(files, start=1):
@@ -72,11 +80,12 @@ def deblur_files(deblurrer, files, output_dir, overwrite=False):
                 raise ValueError("the output would replace the input; choose another --output_dir")
             if os.path.exists(target) and not overwrite:
                 raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")
-            source = read_image(path)
+            source = read_image(path, max_megapixels)
             write_image(target, deblurrer.deblur(source.pixels), source)
-        except (ValueError, OSError) as error:
-            failures[path] = str(error)
-            print(f"\nerror: {path}: {error}", flush=True)
+        except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:
+            message = error.message if isinstance(error, tf.errors.OpError) else str(error) or type(error).__name__
+            failures[path] = message
+            print(f"\nerror: {path}: {message}", flush=True)
         progress.update(index)
     return failures
 
@@ -90,8 +99,10 @@ def main(argv):
         deblurrer = RemoteDeblurrer(f.SERVER.value, f.MODEL_NAME.value)
     else:
         deblurrer = Deblurrer(f.MODEL_PATH.value, f.TILE_SIZE_PX.value, f.TILE_OVERLAP_PX.value, f.TILE_BATCH.value)
-    failures = deblur_files(deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value)
+    failures = deblur_files(deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value)
     print(f"deblurred {len(files) - len(failures)} of {len(files)} images into {f.OUTPUT_DIR.value}")
+    if failures:
+        print(f"error: {len(failures)} of {len(files)} images failed (each named above)", file=sys.stderr)
     return 1 if failures else 0
 
 

@@ -9,6 +9,8 @@ import sys
 
 from absl import flags
 
+from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
+
 # Benchmark (`python -m keras_deblur.bench`).
 BENCH_ONLY = flags.DEFINE_list(
     "only", [], "Benchmark sections to run (comma-separated); empty runs every section."
@@ -175,7 +177,12 @@ MODEL_NAME = flags.DEFINE_string("model_name", "deblur", "deblur --server: the m
 TILE_SIZE_PX = flags.DEFINE_integer("tile_size", 512, "deblur: side of the square tiles, in pixels.")
 TILE_OVERLAP_PX = flags.DEFINE_integer("tile_overlap", 64, "deblur: pixels neighbouring tiles share.")
 TILE_BATCH = flags.DEFINE_integer("tile_batch", 4, "deblur: tiles run together in one batch.")
-OVERWRITE = flags.DEFINE_bool("overwrite", False, "deblur: replace output files that exist already.")
+OVERWRITE = flags.DEFINE_bool(
+    "overwrite", False, "deblur: replace output files that exist already. data.scenes, data.synthesize: "
+    "replace the dataset in --output_dir whole (only one written by them).")
+MAX_MEGAPIXELS = flags.DEFINE_float(
+    "max_megapixels", DEFAULT_MAX_MEGAPIXELS, "deblur: refuse images larger than this (read from the file's header), "
+    "such as decompression bombs.")
 
 # The pipeline (`python -m pipelines.run`); it also takes every training flag above.
 PIPELINE_ROOT = flags.DEFINE_string("pipeline_root", "runs/pipeline", "pipeline: folder of every stage's outputs.")

@@ -7,6 +7,7 @@ import tempfile
 import keras
 import tensorflow as tf
 
+from keras_deblur import temp_files
 from keras_deblur.data.images import read_json
 
 
@@ -26,9 +27,8 @@ def save_generator(generator, path, overwrite=True):
     with tempfile.TemporaryDirectory() as scratch:
         local = os.path.join(scratch, "generator.keras")
         generator.save(local)  # Keras writes .keras files to local paths only
-        temporary = f"{path}.tmp"
-        tf.io.gfile.copy(local, temporary, overwrite=True)
-        tf.io.gfile.rename(temporary, path, overwrite=overwrite)
+        with temp_files.atomic_path(path, overwrite=overwrite) as temporary:
+            tf.io.gfile.copy(local, temporary)
 
 
 def load_generator(model_dir):

@@ -15,14 +15,17 @@ Outputs, written to a temporary folder renamed into place at the end (a failed r
 `<output_dir>/{train,test}-SSSSS-of-NNNNN.tfrecord` in `keras_deblur.data.tfrecords`'s pair format,
 and `manifest.json`: per split the pair count, image sizes, mean blurry-vs-sharp PSNR, and the
 sorted list of (name, sha256 blurry, sha256 sharp) checksums.
+
+The same source and settings give byte-identical shards on every run and runner (so the pipeline's
+content-addressed stages after ingest are reused): pair i of a split, in name order, goes to shard
+i mod N, and each shard holds its pairs in name order. (Beam's own sharded writers place elements
+at random.) A split with fewer pairs than shards has fewer shard files.
 """
 
 import hashlib
 import json
 import logging
 import os
-import shutil
-import uuid
 
 import numpy as np
 
@@ -37,8 +40,10 @@ finally:
     logging.getLogger().setLevel(_root_level)
 logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
-from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, SPLITS, discover_pairs
+from keras_deblur import temp_files
+from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, SPLITS, Pair, discover_pairs
 from keras_deblur.data.png_info import DataError
+from keras_deblur.data.tfrecords import write_tfrecord
 
 PROBLEM = "problem"
 
@@ -48,9 +53,8 @@ def _validate(entry):
     import tensorflow as tf
 
     from keras_deblur import metrics
-    from keras_deblur.data.tfrecords import pair_example
 
-    split, name, blurry_path, sharp_path = entry
+    split, shard, name, blurry_path, sharp_path = entry
     try:
         blurry_png = tf.io.gfile.GFile(blurry_path, "rb").read()
         sharp_png = tf.io.gfile.GFile(sharp_path, "rb").read()
@@ -69,10 +73,19 @@ def _validate(entry):
     height, width = sharp.shape[:2]
     psnr = float(metrics.psnr(blurry[None] / 255.0, sharp[None] / 255.0, quantized=False)[0])
     yield {
-        "split": split, "name": name, "height": int(height), "width": int(width), "psnr": psnr,
+        "split": split, "shard": shard, "name": name, "height": int(height), "width": int(width), "psnr": psnr,
+        "blurry": blurry_path, "sharp": sharp_path,
         "blurry_sha256": hashlib.sha256(blurry_png).hexdigest(), "sharp_sha256": hashlib.sha256(sharp_png).hexdigest(),
-        "example": pair_example(blurry_png, sharp_png, name, height, width),
     }
+
+
+def _write_shard(shard_and_records, folder, num_shards):
+    """Writes one shard, its pairs in name order (the files are read again: grouping the encoded
+    pairs would hold a whole shard's images in memory)."""
+    (split, shard), records = shard_and_records
+    pairs = sorted((Pair(r["blurry"], r["sharp"], r["name"], r["height"], r["width"]) for r in records),
+                   key=lambda pair: pair.name)
+    write_tfrecord(os.path.join(folder, f"{split}-{shard:05d}-of-{num_shards:05d}.tfrecord"), pairs)
 
 
 def _duplicates(content_and_names):
@@ -82,14 +95,15 @@ def _duplicates(content_and_names):
         yield f"the same pair content appears {len(names)} times: {', '.join(names)}"
 
 
-def _listing(source_dir, blur_key):
-    """(split, name, blurry path, sharp path) of every pair; header checks only, pixels are Beam's job."""
+def _listing(source_dir, blur_key, num_shards):
+    """(split, shard, name, blurry path, sharp path) of every pair; header checks only, pixels are Beam's job."""
     entries = []
     for split in SPLITS:
         if not os.path.isdir(os.path.join(source_dir, split)):
             continue
-        for pair in discover_pairs(source_dir, split, blur_key, skip_bad_pairs=False, check_pixels=False).pairs:
-            entries.append((split, pair.name, pair.blurry, pair.sharp))
+        found = discover_pairs(source_dir, split, blur_key, skip_bad_pairs=False, check_pixels=False).pairs
+        for index, pair in enumerate(sorted(found, key=lambda pair: pair.name)):
+            entries.append((split, index % num_shards, pair.name, pair.blurry, pair.sharp))
     if not entries:
         raise DataError(f"ingest: no pairs under {source_dir} (expected the GOPRO layout)")
     return entries
@@ -116,10 +130,10 @@ def ingest(source_dir, output_dir, blur_key=DEFAULT_BLUR_KEY, num_shards=4, skip
         raise ValueError(f"--num_shards must be >= 1, got {num_shards}")
     if os.path.exists(output_dir):
         raise FileExistsError(f"ingest: {output_dir} exists; the stage runner gives each run a new folder")
-    entries = _listing(source_dir, blur_key)
-    scratch = f"{output_dir}.tmp-{uuid.uuid4().hex}"
-    os.makedirs(scratch)
-    try:
+    entries = _listing(source_dir, blur_key, num_shards)
+    temp_files.remove_dead_leftovers(os.path.dirname(os.path.abspath(output_dir)))
+    with temp_files.atomic_path(output_dir, overwrite=False) as scratch:
+        os.makedirs(scratch)
         with beam.Pipeline(runner=_runner(beam_args), options=PipelineOptions(list(beam_args))) as pipeline:
             checked = (pipeline | "List" >> beam.Create(entries)
                        | "Validate" >> beam.FlatMap(_validate).with_outputs(PROBLEM, main="pairs"))
@@ -127,13 +141,11 @@ def ingest(source_dir, output_dir, blur_key=DEFAULT_BLUR_KEY, num_shards=4, skip
                           | "ByContent" >> beam.Map(lambda r: (r["blurry_sha256"] + r["sharp_sha256"],
                                                                f"{r['split']}/{r['name']}"))
                           | "Group" >> beam.GroupByKey() | "Duplicates" >> beam.FlatMap(_duplicates))
-            for split in SPLITS:
-                (checked.pairs
-                 | f"Only{split}" >> beam.Filter(lambda r, s=split: r["split"] == s)
-                 | f"Encode{split}" >> beam.Map(lambda r: r["example"])
-                 | f"Write{split}" >> beam.io.WriteToTFRecord(
-                     os.path.join(scratch, split), file_name_suffix=".tfrecord", num_shards=num_shards))
-            (checked.pairs | "Describe" >> beam.Map(lambda r: json.dumps({k: v for k, v in r.items() if k != "example"}))
+            (checked.pairs
+             | "ByShard" >> beam.Map(lambda r: ((r["split"], r["shard"]), r))
+             | "GroupShards" >> beam.GroupByKey()
+             | "WriteShards" >> beam.Map(_write_shard, folder=scratch, num_shards=num_shards))
+            (checked.pairs | "Describe" >> beam.Map(json.dumps)
              | "WriteRecords" >> beam.io.WriteToText(os.path.join(scratch, "records"), num_shards=1,
                                                       shard_name_template=""))
             ((checked[PROBLEM], duplicates) | "AllProblems" >> beam.Flatten()
@@ -146,21 +158,13 @@ def ingest(source_dir, output_dir, blur_key=DEFAULT_BLUR_KEY, num_shards=4, skip
             raise DataError(f"ingest: {len(problems)} bad pairs in {source_dir}"
                             + ("" if duplicated else " (--skip_bad_pairs leaves them out)") + ":\n  "
                             + "\n  ".join(problems[:50]))
-        for split in SPLITS:
-            if not any(r["split"] == split for r in records):
-                for path in _shards(scratch, split):
-                    os.remove(path)  # empty shards of a split the source does not have
         os.remove(os.path.join(scratch, "records"))
         os.remove(os.path.join(scratch, "problems"))
         manifest = {"source": os.path.abspath(source_dir), "blur_key": blur_key, "num_shards": num_shards,
                     **_summary(records, problems)}
         with open(os.path.join(scratch, "manifest.json"), "w") as file:
             json.dump(manifest, file, indent=2)
-        os.rename(scratch, output_dir)
-        return manifest
-    finally:
-        if os.path.exists(scratch):
-            shutil.rmtree(scratch)
+    return manifest
 
 
 def _runner(beam_args):
@@ -180,10 +184,6 @@ def _runner(beam_args):
 def _read_lines(path):
     with open(path, encoding="utf-8") as file:
         return [line for line in file.read().split("\n") if line]
-
-
-def _shards(folder, split):
-    return sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.startswith(f"{split}-"))
 
 
 def shard_pattern(ingest_dir, split):

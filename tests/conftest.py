@@ -22,3 +22,31 @@ def scenes_dir(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("scenes"))
     render_dataset(root, 8, seed=0, config=SceneConfig(size=48), test_fraction=0.25)
     return root
+
+
+@pytest.fixture(scope="session")
+def dead_pid():
+    """The PID of a process that has ended."""
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+@pytest.fixture
+def leftover(dead_pid):
+    """leftover(folder, name, pid=dead, host=this one): writes a temporary as a writer with that PID
+    would have left it beside `name`, and returns its file name."""
+    from keras_deblur import temp_files
+
+    def make(folder, name, pid=dead_pid, host=None):
+        prefix, _, rest = temp_files.temporary_path(os.path.join(str(folder), name)).rpartition(".tmp-")
+        _, this_host, suffix = rest.split("-", 2)
+        path = f"{prefix}.tmp-{pid}-{host or this_host}-{suffix}"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as file:
+            file.write("half-written")
+        return os.path.basename(path)
+
+    return make

@@ -14,6 +14,7 @@ import tensorflow as tf
 from absl import logging
 
 from keras_deblur.data import images
+from keras_deblur.data.dataset_folder import claim
 from keras_deblur.data.png_info import DataError
 
 DEFAULT_GAMMA = 2.2
@@ -67,10 +68,18 @@ class SynthesisConfig:
             raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
 
 
+GOPRO_KEYS = ("sharp", "blur", "blur_gamma")
+
+
 def write_gopro_pair(output_dir, split, sequence, frame_name, sharp, blur, blur_gamma):
     """Writes one pair in the GOPRO layout: blur (linear), blur_gamma (camera response) and sharp."""
-    for key, pixels in (("sharp", sharp), ("blur", blur), ("blur_gamma", blur_gamma)):
+    for key, pixels in zip(GOPRO_KEYS, (sharp, blur, blur_gamma)):
         images.write_png(posixpath.join(output_dir, split, sequence, key, frame_name), pixels)
+
+
+def pair_written(output_dir, split, sequence, frame_name):
+    """Whether all three files of a pair exist (each is written atomically: existing means complete)."""
+    return all(tf.io.gfile.exists(posixpath.join(output_dir, split, sequence, key, frame_name)) for key in GOPRO_KEYS)
 
 
 def _frame_sequences(frames_dir, config):
@@ -99,8 +108,11 @@ def _frame_sequences(frames_dir, config):
     return found
 
 
-def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig()):
+def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=False):
     """Synthesises a GOPRO-layout dataset from folders of consecutive sharp frames.
+
+    `output_dir` is claimed first (`dataset_folder.claim`: the settings are recorded; the same
+    settings resume, skipping pairs whose three files exist; others are refused unless `overwrite`).
 
     Each sequence is cut into consecutive, non-overlapping windows of M frames, M drawn uniformly
     from [min_frames, max_frames] for each window (seeded); frames left over at the end of a
@@ -111,10 +123,16 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig()):
     Returns:
       {"pairs": {split: count}, "skipped": [(path, reason)]}.
     """
+    sequences = _frame_sequences(frames_dir, config)
+    # skip_bad_pairs decides whether a bad sequence stops the run, not what a written pair holds.
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "skip_bad_pairs"}
+    claim(output_dir, "keras_deblur.data.synthesize",
+          {"frames_dir": posixpath.abspath(frames_dir) if "://" not in frames_dir else frames_dir, **settings},
+          overwrite)
     rng = np.random.default_rng(config.seed)
     counts = {"train": 0, "test": 0}
     skipped = []
-    for split, folder, paths in _frame_sequences(frames_dir, config):
+    for split, folder, paths in sequences:
         sequence = posixpath.basename(folder)
         if len(paths) < config.min_frames:
             problem = f"has {len(paths)} PNG frames, fewer than --min_frames={config.min_frames}"
@@ -129,14 +147,15 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig()):
             window = paths[start : start + num_frames]
             if len(window) < num_frames:
                 break
-            frames = _read_frames(window)
-            sharp = frames[middle_index(num_frames)]
-            write_gopro_pair(
-                output_dir, split, sequence, posixpath.basename(window[middle_index(num_frames)]),
-                sharp=images.to_uint8(sharp),
-                blur=synthesize_blur(frames, gamma=1.0),
-                blur_gamma=synthesize_blur(frames, gamma=config.gamma),
-            )
+            frame_name = posixpath.basename(window[middle_index(num_frames)])
+            if not pair_written(output_dir, split, sequence, frame_name):  # else done by an earlier run
+                frames = _read_frames(window)
+                write_gopro_pair(
+                    output_dir, split, sequence, frame_name,
+                    sharp=images.to_uint8(frames[middle_index(num_frames)]),
+                    blur=synthesize_blur(frames, gamma=1.0),
+                    blur_gamma=synthesize_blur(frames, gamma=config.gamma),
+                )
             counts[split] += 1
             start += num_frames
         logging.info("sequence %s (%s): %d pairs so far", sequence, split, sum(counts.values()))

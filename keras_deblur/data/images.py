@@ -10,10 +10,11 @@ Inside the package pixels are float32 RGB in [0, 1]. How other PNGs are converte
 
 import json
 import os
-import uuid
 
 import numpy as np
 import tensorflow as tf
+
+from keras_deblur import temp_files
 
 
 def decode_png_uint16(png_bytes):
@@ -47,14 +48,16 @@ def write_png(path, pixels_uint8):
 
 
 def write_bytes(path, data):
-    """Writes `data` to `path` atomically: a temporary file in the same folder, then a rename."""
+    """Writes `data` to `path` atomically: a temporary file in the same folder, then a rename.
+
+    A write that fails (a full disk) removes its temporary; one killed leaves it for
+    `temp_files.remove_dead_leftovers`, and readers skip it (`temp_files.is_temporary`).
+    """
     folder = os.path.dirname(path)
     if folder:
         tf.io.gfile.makedirs(folder)
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
-    with tf.io.gfile.GFile(temporary, "wb") as f:
+    with temp_files.atomic_path(path) as temporary, tf.io.gfile.GFile(temporary, "wb") as f:
         f.write(data)
-    tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
 def read_json(path):

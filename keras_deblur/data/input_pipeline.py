@@ -38,6 +38,8 @@ class InputConfig:
             raise ValueError(f"--global_batch_size must be >= 1, got {self.batch_size}")
         if self.crops_per_image < 1:
             raise ValueError(f"--crops_per_image must be >= 1, got {self.crops_per_image}")
+        if self.shuffle_buffer < 1:
+            raise ValueError(f"--shuffle_buffer must be >= 1 (1: no shuffling of crops), got {self.shuffle_buffer}")
 
 
 def _is_png_tree(source):

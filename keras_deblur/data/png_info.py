@@ -6,6 +6,7 @@ structurally complete PNG (a bad CRC in the middle) only shows when the pixels a
 """
 
 import dataclasses
+import zlib
 
 import tensorflow as tf
 
@@ -50,3 +51,30 @@ def read_png_info(path):
         bit_depth=head[24],
         color_type=color_type,
     )
+
+
+def read_png_exif(path):
+    """The data of a PNG's eXIf chunk (a TIFF-format EXIF block), or None; reads chunk headers only."""
+    with tf.io.gfile.GFile(path, "rb") as f:
+        f.seek(len(PNG_SIGNATURE))
+        while True:
+            header = f.read(8)
+            if len(header) < 8:
+                return None
+            length, kind = int.from_bytes(header[:4], "big"), header[4:]
+            if kind == b"eXIf":
+                return f.read(length)
+            if kind == b"IEND":
+                return None
+            f.seek(f.tell() + length + 4)  # the data and its CRC
+
+
+def with_exif_chunk(png_bytes, exif):
+    """PNG bytes with an eXIf chunk holding `exif` (TIFF-format; a leading "Exif\\0\\0" is dropped),
+    placed right after IHDR, where every reader finds it before the pixels."""
+    if exif.startswith(b"Exif\x00\x00"):
+        exif = exif[6:]
+    body = b"eXIf" + exif
+    chunk = len(exif).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+    end_of_ihdr = len(PNG_SIGNATURE) + 8 + 13 + 4
+    return png_bytes[:end_of_ihdr] + chunk + png_bytes[end_of_ihdr:]

@@ -6,6 +6,11 @@ writes `DIR/{train,test}/sceneNNN/{blur,blur_gamma,sharp}/NNNNNN.png` (the GOPRO
 `DIR/scenes_summary.json`, and prints a summary: pairs per split, blurry-vs-sharp PSNR, the share of
 pixels that objects move. Pair i of a split is rendered from the seed (seed, split, i) alone, so a
 scene does not depend on --num_pairs or on the number of workers.
+
+The settings are recorded in `DIR/dataset.json` before anything else (`dataset_folder.claim`): a
+rerun with the same settings skips the pairs already in `DIR/render_log.jsonl` (so a killed render
+resumes), other settings are refused unless --overwrite, and a non-empty folder that is not such a
+dataset is refused.
 """
 
 import dataclasses
@@ -38,6 +43,21 @@ def _psnr_uint8(a, b):
     return float("inf") if mse == 0 else float(10 * np.log10(1 / mse))
 
 
+def _pair_name(split, index):
+    return f"{split}/{index:06d}"
+
+
+def _where(split, index):
+    """(sequence folder, file name) of pair `index` of `split`."""
+    return f"scene{index // PAIRS_PER_SEQUENCE:03d}", f"{index:06d}.png"
+
+
+def _written(output_dir, split, index, *_):
+    from keras_deblur.data.blur_synthesis import pair_written
+
+    return pair_written(output_dir, split, *_where(split, index))
+
+
 def _render_and_write(job):
     """Renders pair `index` of `split` and writes it; returns its statistics. Runs in a worker."""
     from keras_deblur.data.blur_synthesis import write_gopro_pair
@@ -45,11 +65,10 @@ def _render_and_write(job):
 
     output_dir, split, index, seed, config = job
     pair = render_pair(np.random.default_rng([seed, SPLIT_IDS[split], index]), config)
-    write_gopro_pair(
-        output_dir, split, f"scene{index // PAIRS_PER_SEQUENCE:03d}", f"{index:06d}.png",
-        sharp=pair.sharp, blur=pair.blur, blur_gamma=pair.blur_gamma,
-    )
+    write_gopro_pair(output_dir, split, *_where(split, index),
+                     sharp=pair.sharp, blur=pair.blur, blur_gamma=pair.blur_gamma)
     return {
+        "name": _pair_name(split, index),
         "split": split,
         "psnr_blur_gamma": _psnr_uint8(pair.blur_gamma, pair.sharp),
         "psnr_blur": _psnr_uint8(pair.blur, pair.sharp),
@@ -58,27 +77,39 @@ def _render_and_write(job):
     }
 
 
-def render_dataset(output_dir, num_pairs, seed, config, test_fraction=0.3, num_workers=1):
-    """Renders and writes `num_pairs` pairs; returns the summary dict (also written as JSON)."""
+def render_dataset(output_dir, num_pairs, seed, config, test_fraction=0.3, num_workers=1, overwrite=False):
+    """Renders and writes `num_pairs` pairs (resuming a killed render of the same settings); returns
+    the summary dict (also written as JSON)."""
+    from keras_deblur.data.dataset_folder import claim
+    from keras_deblur.progress_log import ProgressLog
+
     if num_pairs < 1:
         raise ValueError(f"--num_pairs must be >= 1, got {num_pairs}")
+    settings = {"num_pairs": num_pairs, "seed": seed, "test_fraction": test_fraction,
+                "config": dataclasses.asdict(config)}
+    claim(output_dir, "keras_deblur.data.scenes", settings, overwrite)
+    log = ProgressLog(posixpath.join(output_dir, "render_log.jsonl"), settings)
     num_train, num_test = split_sizes(num_pairs, test_fraction)
     jobs = [(output_dir, "train", i, seed, config) for i in range(num_train)]
     jobs += [(output_dir, "test", i, seed, config) for i in range(num_test)]
+    done_before = len(jobs)
+    jobs = [job for job in jobs if not (_pair_name(job[1], job[2]) in log.rows and _written(*job))]
+    done_before -= len(jobs)
     start = time.perf_counter()
-    stats = []
     # "spawn": TensorFlow (loaded by the writer) is not fork-safe once initialised.
     context = multiprocessing.get_context("spawn")
     progress = Progress(len(jobs), "pair", "render")
-    with context.Pool(num_workers) if num_workers > 1 else _InProcess() as pool:
+    with context.Pool(num_workers) if num_workers > 1 and jobs else _InProcess() as pool:
         for done, result in enumerate(pool.imap(_render_and_write, jobs), start=1):
-            stats.append(result)
+            log.append(result)
             progress.update(done)
+    stats = list(log.rows.values())
     summary = {
         "output_dir": output_dir,
         "seed": seed,
         "config": dataclasses.asdict(config),
         "pairs": {"train": num_train, "test": num_test},
+        "resumed_pairs": done_before,
         "seconds": time.perf_counter() - start,
         "psnr_blur_gamma_mean": float(np.mean([s["psnr_blur_gamma"] for s in stats])),
         "psnr_blur_mean": float(np.mean([s["psnr_blur"] for s in stats])),
@@ -107,9 +138,11 @@ class _InProcess:
 
 
 def format_summary(summary):
+    resumed = summary.get("resumed_pairs", 0)
     return "\n".join([
         f"wrote {summary['pairs']['train']} train + {summary['pairs']['test']} test pairs "
-        f"to {summary['output_dir']} in {summary['seconds']:.1f} s",
+        f"to {summary['output_dir']} in {summary['seconds']:.1f} s"
+        + (f" ({resumed} of them rendered by an earlier run with the same settings)" if resumed else ""),
         f"blurry vs sharp PSNR, blur_gamma: mean {summary['psnr_blur_gamma_mean']:.2f} dB "
         f"(range {summary['psnr_blur_gamma_range'][0]:.2f} to {summary['psnr_blur_gamma_range'][1]:.2f})",
         f"blurry vs sharp PSNR, blur (linear): mean {summary['psnr_blur_mean']:.2f} dB",
@@ -132,6 +165,7 @@ def main(argv):
     summary = render_dataset(
         deblur_flags.OUTPUT_DIR.value, deblur_flags.NUM_PAIRS.value, deblur_flags.SEED.value,
         config, test_fraction=deblur_flags.TEST_FRACTION.value, num_workers=workers,
+        overwrite=deblur_flags.OVERWRITE.value,
     )
     print(format_summary(summary))
 

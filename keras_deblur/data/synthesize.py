@@ -3,6 +3,7 @@
     python -m keras_deblur.data.synthesize --frames_dir=GOPRO_Large_all --output_dir=my_gopro \
         [--min_frames=7 --max_frames=13 --gamma=2.2 --test_fraction=0.3 --seed=0 --skip_bad_pairs]
 
+An existing `--output_dir` of the same settings is resumed; other settings need `--overwrite`.
 `--frames_dir` holds one folder of consecutive sharp PNG frames per sequence (for example 240 fps
 video), optionally under `train/` and `test/` (that split is kept; otherwise sequences are split at
 random by `--seed`). The output is a GOPRO-layout tree: `blur` (linear average), `blur_gamma`
@@ -25,7 +26,8 @@ def main(argv):
         seed=deblur_flags.SEED.value,
         skip_bad_pairs=deblur_flags.SKIP_BAD_PAIRS.value,
     )
-    result = synthesize_tree(deblur_flags.FRAMES_DIR.value, deblur_flags.OUTPUT_DIR.value, config)
+    result = synthesize_tree(deblur_flags.FRAMES_DIR.value, deblur_flags.OUTPUT_DIR.value, config,
+                             overwrite=deblur_flags.OVERWRITE.value)
     print(
         f"wrote {result['pairs']['train']} train + {result['pairs']['test']} test pairs "
         f"to {deblur_flags.OUTPUT_DIR.value}; skipped {len(result['skipped'])} sequence(s)"

@@ -10,9 +10,9 @@ Keeping the PNG bytes makes shards as small as the PNG tree and lets one decoder
 `write_tfrecord` here writes one file.
 """
 
-import uuid
-
 import tensorflow as tf
+
+from keras_deblur import temp_files
 
 FEATURES = {
     "blurry_png": tf.io.FixedLenFeature([], tf.string),
@@ -42,14 +42,12 @@ def pair_example(blurry_png, sharp_png, name, height, width):
 
 def write_tfrecord(path, pairs):
     """Writes `pairs` (data.pairs.Pair) to one TFRecord file, atomically: temporary name, then rename."""
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
-    with tf.io.TFRecordWriter(temporary) as writer:
+    with temp_files.atomic_path(path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
         for pair in pairs:
             writer.write(pair_example(
                 tf.io.gfile.GFile(pair.blurry, "rb").read(), tf.io.gfile.GFile(pair.sharp, "rb").read(),
                 pair.name, pair.height, pair.width,
             ))
-    tf.io.gfile.rename(temporary, path, overwrite=True)
 
 
 def parse_pair(serialized):

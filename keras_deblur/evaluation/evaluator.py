@@ -15,12 +15,12 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur import metrics
+from keras_deblur import metrics, temp_files
 from keras_deblur.data import images
 from keras_deblur.data.input_pipeline import decode_pair
 from keras_deblur.evaluation import figures, report, scores
-from keras_deblur.evaluation.progress_log import ProgressLog
 from keras_deblur.progress import Progress
+from keras_deblur.progress_log import ProgressLog
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,10 +96,12 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
     if all_scales and model.info["kind"] != "keras":
         raise ValueError("--all_scales needs --run_dir: an export returns the finest scale only")
     os.makedirs(os.path.join(output_dir, "figures"), exist_ok=True)
+    for folder in (output_dir, os.path.join(output_dir, "figures")):
+        temp_files.remove_dead_leftovers(folder)
     fingerprint, count = test_set.fingerprint()
     settings = {"all_scales": all_scales, "max_images": test_set.max_images,
                 "precision": model.info.get("precision", "float32")}
-    log = ProgressLog(output_dir, {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
+    log = ProgressLog(os.path.join(output_dir, "per_image.jsonl"), {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
     progress = Progress(count, "image", "evaluate", verbose=bool(verbose))
     rows = []
     for index, encoded in enumerate(test_set.encoded()):
@@ -141,5 +143,7 @@ def _log_to_tensorboard(output_dir, summary, step):
             for key, value in summary[group].items():
                 tf.summary.scalar(f"evaluation/{group}/{key}", value)
         for filename in sorted(tf.io.gfile.listdir(os.path.join(output_dir, "figures"))):
+            if not filename.endswith(".png") or temp_files.is_temporary(filename):
+                continue  # another writer's file in progress, or a killed writer's leftover
             png = tf.io.read_file(os.path.join(output_dir, "figures", filename))
             tf.summary.image(f"evaluation/{filename[:-len('.png')]}", tf.io.decode_png(png, channels=3)[None])

@@ -43,7 +43,7 @@ class Deblurrer:
     def __init__(self, path, tile_size=DEFAULT_TILE_SIZE, tile_overlap=DEFAULT_TILE_OVERLAP, tile_batch=4):
         self.model, self.metadata = saved_model.load(path)
         self.align = 2 ** (int(self.metadata.get("num_scales", 3)) - 1)
-        check_tiling(tile_size, tile_overlap, self.align)
+        check_tiling(tile_size, tile_overlap, self.align, tile_batch)
         self.tile_size, self.tile_overlap, self.tile_batch = tile_size, tile_overlap, tile_batch
         self._signature = self.model.signatures["deblur_float"]
 

@@ -1,21 +1,36 @@
 """Reading and writing users' image files for the deblur command, keeping what makes them theirs.
 
 - EXIF orientation is applied on reading (the pixels are deblurred upright) and the rest of the EXIF
-  block is written back, with the orientation reset to "normal".
+  block is written back, with the orientation reset to "normal" (16-bit PNGs too: their eXIf chunk).
 - The format is kept: a .png stays PNG, a .jpg stays JPEG (quality 95), and so on.
 - Grayscale is deblurred as RGB (gray repeated) and written back as grayscale (the mean of the
   three output channels); an alpha channel is kept as it was; palette images are written as RGB.
 - 16-bit PNGs (grayscale or RGB) are read and written at 16 bits.
+- Refused, each with a DataError naming the file: images larger than `max_megapixels` (read from
+  the header, before any pixel is decoded: a small file can claim 20000 x 20000 pixels and take
+  gigabytes to decode), animated images and multi-page files (only the first frame would be
+  deblurred), and anything PIL or TensorFlow cannot decode.
 """
 
 import dataclasses
-import os
-import uuid
+import warnings
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from keras_deblur.data.png_info import DataError, read_png_info
+from keras_deblur import temp_files
+from keras_deblur.data.png_info import DataError, read_png_exif, read_png_info, with_exif_chunk
+
+# The default size limit: 128 megapixels is above every phone and most camera sensors (108 MP,
+# 100 MP medium format) and, at 16 bits, about 0.8 GB of pixels before the model's own memory.
+DEFAULT_MAX_MEGAPIXELS = 128.0
+ORIENTATION_TAG = 0x0112
+# EXIF orientation -> how to turn stored rows and columns upright, as PIL's exif_transpose does.
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    8: lambda a: np.rot90(a, 1),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,47 +42,91 @@ class ImageFile:
     exif: bytes = None
 
 
-def _read_16_bit_png(path):
+def _check_size(path, width, height, max_megapixels):
+    if width * height > max_megapixels * 1e6:
+        raise DataError(f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more than "
+                        f"--max_megapixels={max_megapixels:g}; pass a larger --max_megapixels to deblur it")
+
+
+def _upright_exif(exif_data):
+    """(orientation, EXIF bytes with the orientation reset to normal) of an EXIF block."""
+    exif = Image.Exif()
+    exif.load(exif_data)
+    orientation = exif.get(ORIENTATION_TAG, 1)
+    if ORIENTATION_TAG in exif:
+        exif[ORIENTATION_TAG] = 1
+    return orientation, exif.tobytes()
+
+
+def _read_16_bit_png(path, info):
     import tensorflow as tf
 
-    data = tf.io.read_file(path)
-    with_alpha = read_png_info(path).color_type in ("grayscale+alpha", "RGBA")
-    decoded = tf.io.decode_png(data, channels=0, dtype=tf.uint16).numpy()
+    decoded = tf.io.decode_png(tf.io.read_file(path), channels=0, dtype=tf.uint16).numpy()
+    exif_data = read_png_exif(path)
+    orientation, exif = _upright_exif(exif_data) if exif_data else (1, None)
+    decoded = np.ascontiguousarray(_UPRIGHT.get(orientation, lambda a: a)(decoded))
     grayscale = decoded.shape[-1] in (1, 2)
     colour = decoded[..., :1] if grayscale else decoded[..., :3]
+    with_alpha = info.color_type in ("grayscale+alpha", "RGBA")
     return ImageFile(np.repeat(colour, 3, axis=-1) if grayscale else colour, "PNG", grayscale,
-                     alpha=decoded[..., -1] if with_alpha else None)
+                     alpha=decoded[..., -1] if with_alpha else None, exif=exif)
 
 
-def read_image(path):
-    """Reads an image file; raises DataError naming it if it is not an image PIL or TF can read."""
+def _read_with_pil(path, max_megapixels):
+    # PIL's own decompression-bomb limit (a warning above 89 MP, an error above 179 MP) gives way to
+    # max_megapixels, checked on the header before any pixel is decoded.
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
-        if path.lower().endswith(".png") and read_png_info(path).bit_depth == 16:
-            return _read_16_bit_png(path)
-        with Image.open(path) as opened:
-            image_format = opened.format
+        opened = Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+    with opened:
+        _check_size(path, *opened.size, max_megapixels)
+        frames = getattr(opened, "n_frames", 1)
+        if frames > 1:
+            raise DataError(f"{path} holds {frames} frames (an animation or a multi-page file); deblur reads "
+                            "still images: save the frames as separate files and deblur those")
+        image_format = opened.format
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = ImageOps.exif_transpose(opened)
-            exif = image.getexif()
-            grayscale = image.mode in ("1", "L", "LA", "I", "I;16", "F")
-            alpha = np.asarray(image.getchannel("A")) if image.mode in ("RGBA", "LA", "PA") else None
-            pixels = np.asarray(image.convert("RGB"))
-    except (OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"{path} is not an image this command can read: {error}") from error
+        exif = image.getexif()
+        grayscale = image.mode in ("1", "L", "LA", "I", "I;16", "F")
+        alpha = np.asarray(image.getchannel("A")) if image.mode in ("RGBA", "LA", "PA") else None
+        pixels = np.asarray(image.convert("RGB"))
     return ImageFile(pixels, image_format, grayscale, alpha, exif.tobytes() if len(exif) else None)
+
+
+def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+    """Reads an image file; raises DataError naming it if it is too large or cannot be read."""
+    import tensorflow as tf
+
+    try:
+        if path.lower().endswith(".png"):
+            info = read_png_info(path)
+            _check_size(path, info.width, info.height, max_megapixels)
+            if info.bit_depth == 16:
+                return _read_16_bit_png(path, info)
+        return _read_with_pil(path, max_megapixels)
+    except DataError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError, tf.errors.OpError) as error:
+        message = error.message if isinstance(error, tf.errors.OpError) else error
+        raise DataError(f"{path} is not an image this command can read: {message}") from error
 
 
 def write_image(path, pixels, source):
     """Writes deblurred `pixels` ([H, W, 3], the dtype of source.pixels) like `source`, atomically."""
-    temporary = os.path.join(os.path.dirname(path) or ".", f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
-    try:
+    with temp_files.atomic_path(path, hidden=True) as temporary:
         if pixels.dtype == np.uint16:
             import tensorflow as tf
 
             out = np.round(pixels.mean(axis=-1, keepdims=True)).astype(np.uint16) if source.grayscale else pixels
             if source.alpha is not None:
                 out = np.concatenate([out, source.alpha[..., None]], axis=-1)
+            encoded = tf.io.encode_png(out).numpy()
             with open(temporary, "wb") as f:
-                f.write(tf.io.encode_png(out).numpy())
+                f.write(with_exif_chunk(encoded, source.exif) if source.exif else encoded)
         else:
             image = Image.fromarray(pixels, "RGB")
             if source.grayscale:
@@ -80,7 +139,3 @@ def write_image(path, pixels, source):
             if source.format == "JPEG" and image.mode in ("RGBA", "LA"):
                 image = image.convert("RGB" if image.mode == "RGBA" else "L")
             image.save(temporary, format=source.format, **options)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)

@@ -19,11 +19,11 @@ The model inside holds the pyramid, the padding to a multiple of 2^(K-1) and the
 
 import json
 import posixpath
-import uuid
 
 import numpy as np
 import tensorflow as tf
 
+from keras_deblur import temp_files
 from keras_deblur.data.images import read_json, write_text
 
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -123,20 +123,21 @@ def export(generator, export_dir, version=None, metadata=None):
     if tf.io.gfile.exists(target):
         raise FileExistsError(f"{target} exists already; versions are never overwritten")
     tf.io.gfile.makedirs(export_dir)
-    temporary = posixpath.join(export_dir, f".tmp-{version}-{uuid.uuid4().hex}")
+    temp_files.remove_dead_leftovers(export_dir)
     try:
-        module = DeblurModule(generator)
-        tf.saved_model.save(module, temporary, signatures={
-            "serving_default": module.deblur_encoded, "deblur_float": module.deblur_float})
-        extra = posixpath.join(temporary, "assets.extra")
-        tf.io.gfile.makedirs(extra)
-        _warmup_requests(posixpath.join(extra, WARMUP_FILE), posixpath.basename(export_dir.rstrip("/")))
-        write_text(posixpath.join(extra, METADATA_FILE), json.dumps(
-            {"num_scales": len(generator.outputs), **(metadata or {})}, indent=2, default=str))
-        tf.io.gfile.rename(temporary, target)
-    finally:
-        if tf.io.gfile.exists(temporary):
-            tf.io.gfile.rmtree(temporary)
+        # Hidden: TF Serving only loads folders named by an integer, and lists the others' names.
+        with temp_files.atomic_path(target, overwrite=False, hidden=True) as temporary:
+            module = DeblurModule(generator)
+            tf.saved_model.save(module, temporary, signatures={
+                "serving_default": module.deblur_encoded, "deblur_float": module.deblur_float})
+            extra = posixpath.join(temporary, "assets.extra")
+            tf.io.gfile.makedirs(extra)
+            _warmup_requests(posixpath.join(extra, WARMUP_FILE), posixpath.basename(export_dir.rstrip("/")))
+            write_text(posixpath.join(extra, METADATA_FILE), json.dumps(
+                {"num_scales": len(generator.outputs), **(metadata or {})}, indent=2, default=str))
+    except tf.errors.AlreadyExistsError:
+        raise FileExistsError(f"{target} was written by another export meanwhile; versions are never "
+                              "overwritten: run the export again for the next version") from None
     write_models_config(posixpath.dirname(export_dir.rstrip("/")) or ".")
     return target
 

@@ -35,7 +35,9 @@ def _axis_weights(start, length, size, overlap):
     return weights
 
 
-def check_tiling(tile_size, overlap, align):
+def check_tiling(tile_size, overlap, align, batch_size=1):
+    if batch_size < 1:
+        raise ValueError(f"--tile_batch must be >= 1, got {batch_size}")
     if tile_size < 1 or tile_size % align:
         raise ValueError(f"--tile_size must be a positive multiple of {align} (2^(K-1)), got {tile_size}")
     if overlap < 0 or overlap % align or overlap >= tile_size:
@@ -56,7 +58,7 @@ def deblur_tiled(run_batch, image, tile_size, overlap, align, batch_size=4):
       align: 2^(K-1) of the model.
       batch_size: tiles per call of `run_batch`.
     """
-    check_tiling(tile_size, overlap, align)
+    check_tiling(tile_size, overlap, align, batch_size)
     height, width = image.shape[:2]
     padded_h, padded_w = -(-height // align) * align, -(-width // align) * align
     padded = np.pad(image, ((0, padded_h - height), (0, padded_w - width), (0, 0)), mode="edge")

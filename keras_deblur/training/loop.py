@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from keras_deblur import precision
+from keras_deblur import precision, temp_files
 from keras_deblur.data.images import read_json, write_text
 from keras_deblur.data.input_pipeline import evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import LAYOUT, discover_pairs
@@ -105,6 +105,18 @@ def build_gan(config, planned_steps=None):
                 content_loss=config.content_loss, adversarial_weight=config.adversarial_weight)
     gan.build_optimizers()
     return gan
+
+
+def _remove_leftovers(run_dir, checkpoint_dir, is_chief):
+    """Removes what a killed training left half-written: TensorFlow's `ckpt-N_temp` folders (each
+    as large as a checkpoint; this worker owns its checkpoint folders under the run lock) and the
+    package's temporaries of dead writers."""
+    folders = [checkpoint_dir] + ([posixpath.join(run_dir, "best")] if is_chief else [])
+    removed = [path for folder in folders for path in temp_files.remove_dead_leftovers(folder, also=r".+_temp")]
+    removed += temp_files.remove_dead_leftovers(run_dir)
+    if removed:
+        print(f"removed {len(removed)} half-written file(s) of an earlier, killed run: {', '.join(removed)}",
+              flush=True)
 
 
 def _init_generator(generator, source):
@@ -229,6 +241,7 @@ def _train(config, flags_text, cleanup):
     if not topology.is_chief:
         checkpoint_dir = posixpath.join(checkpoint_dir, f"worker{topology.worker_index}")
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
+    _remove_leftovers(config.run_dir, checkpoint_dir, topology.is_chief)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
         print(f"resuming from {manager.latest_checkpoint} at step {int(step_var)}", flush=True)

@@ -61,6 +61,18 @@ def test_synthesize_tree_writes_the_gopro_layout(tmp_path, rng):
     )
     assert train[1].name == f"{sequence}/000010.png"  # second window: frames 7-13
 
+    # Pointed at it again: the same settings skip what is there; others are refused, or replace it.
+    os.remove(train[1].sharp)
+    written_before = os.path.getmtime(train[0].sharp)
+    assert synthesize_tree(str(tmp_path / "frames"), output, config)["pairs"] == result["pairs"]
+    assert os.path.exists(train[1].sharp) and os.path.getmtime(train[0].sharp) == written_before
+    other = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0.34, seed=3, gamma=1.8)
+    with pytest.raises(DataError, match="holds a dataset written with other settings .gamma 2.2 there, 1.8 now"):
+        synthesize_tree(str(tmp_path / "frames"), output, other)
+    synthesize_tree(str(tmp_path / "frames"), output, other, overwrite=True)
+    assert not np.array_equal(images.read_png(f"{output}/train/{sequence}/blur_gamma/000003.png") * 255,
+                              synthesize_blur(frames[sequence][0:7], gamma=2.2))
+
 
 def test_existing_split_is_kept(tmp_path, rng):
     _write_frames(str(tmp_path / "frames" / "test" / "only"), 8, rng)

@@ -93,3 +93,5 @@ def test_bad_batch_config_is_named():
         InputConfig(batch_size=0)
     with pytest.raises(ValueError, match="--crops_per_image must be >= 1, got 0"):
         InputConfig(crops_per_image=0)
+    with pytest.raises(ValueError, match="--shuffle_buffer must be >= 1"):
+        InputConfig(shuffle_buffer=0)

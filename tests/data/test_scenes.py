@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from keras_deblur.data.pairs import discover_pairs
+from keras_deblur.data.png_info import DataError
 from keras_deblur.data.scene_rendering import SceneConfig, render_pair
 from keras_deblur.data.scenes import render_dataset, split_sizes
 
@@ -67,6 +68,26 @@ def test_workers_do_not_change_pixels(tmp_path):
     render_dataset(str(tmp_path / "two"), 3, seed=1, config=config, num_workers=2)
     for name in ("train/scene000/sharp/000000.png", "train/scene000/blur/000001.png", "test/scene000/blur_gamma/000000.png"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_a_rerun_resumes_the_same_dataset_and_never_mixes_in_another(tmp_path):
+    output, config = str(tmp_path / "scenes"), SceneConfig(size=32)
+    render_dataset(output, 3, seed=0, config=config)
+    pair = tmp_path / "scenes" / "train" / "scene000" / "blur" / "000001.png"
+    first = pair.read_bytes()
+    pair.unlink()  # as if killed while writing it
+    assert render_dataset(output, 3, seed=0, config=config)["resumed_pairs"] == 2
+    assert pair.read_bytes() == first
+
+    with pytest.raises(DataError, match=r"other settings \(num_pairs 3 there, 4 now\).*--overwrite"):
+        render_dataset(output, 4, seed=0, config=config)
+    assert render_dataset(output, 4, seed=0, config=config, overwrite=True)["resumed_pairs"] == 0
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("years of work")
+    with pytest.raises(DataError, match="not empty and holds no dataset written by"):
+        render_dataset(str(tmp_path / "mine"), 3, seed=0, config=config, overwrite=True)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "years of work"
 
 
 def test_bad_arguments_are_named(tmp_path):

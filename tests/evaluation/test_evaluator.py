@@ -90,12 +90,16 @@ def test_evaluation_writes_every_output(test_tree, generator_file, tmp_path):
     assert {"evaluation/deblurred/psnr", "evaluation/gain/ssim", "evaluation/psnr_gain"} <= tags
 
 
-def test_the_blurry_baseline_is_the_input_scored(test_tree, tmp_path):
+def test_the_blurry_baseline_is_the_input_scored(test_tree, tmp_path, leftover):
+    killed = leftover(tmp_path / "figures", "example_0.png")  # a figure write killed midway
+    in_progress = leftover(tmp_path / "figures", "example_1.png", pid=os.getpid())  # another writer's, alive
     identity = evaluator.ModelUnderTest(lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras"})
     summary = evaluator.evaluate(identity, load_test_set(test_tree), str(tmp_path), num_examples=0, verbose=0)
     for key in ("psnr", "ssim", "ms_ssim"):
         assert summary["gain"][key] == pytest.approx(0.0, abs=1e-6)
     assert 15 < summary["blurry"]["psnr"] < 40
+    assert sorted(os.listdir(tmp_path / "figures")) == [in_progress, "psnr_gain.png"]  # killed's is gone
+    assert killed not in os.listdir(tmp_path / "figures")
 
 
 def test_an_interrupted_evaluation_resumes_where_it_stopped(test_tree, generator_file, tmp_path):

@@ -12,14 +12,19 @@ from pipelines.ingest import ingest, shard_pattern
 
 
 def test_ingest_writes_shards_that_hold_the_same_pairs(scenes_dir, tmp_path):
-    manifest = ingest(scenes_dir, str(tmp_path / "ingest"), blur_key="blur", num_shards=2)
+    manifest = ingest(scenes_dir, str(tmp_path / "ingest"), blur_key="blur", num_shards=4)
     assert manifest["splits"]["train"]["pairs"] == 6 and manifest["splits"]["test"]["pairs"] == 2
     assert manifest["splits"]["test"]["sizes"] == ["48x48"]
     assert 15 < manifest["splits"]["test"]["mean_blurry_psnr"] < 40
     assert json.loads((tmp_path / "ingest" / "manifest.json").read_text()) == manifest
-    assert len(os.listdir(tmp_path / "ingest")) == 5  # 2 + 2 shards and the manifest
+    assert len(os.listdir(tmp_path / "ingest")) == 7  # 4 + 2 shards (2 test pairs) and the manifest
     from_shards = load_test_set(test_tfrecords=[shard_pattern(str(tmp_path / "ingest"), "test")])
     assert from_shards.fingerprint() == load_test_set(scenes_dir, blur_key="blur").fingerprint()
+
+    # The same data and settings give the same bytes, so the stages after ingest are reused.
+    ingest(scenes_dir, str(tmp_path / "again"), blur_key="blur", num_shards=4)
+    for name in os.listdir(tmp_path / "ingest"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "ingest" / name).read_bytes(), name
 
 
 def _copy(scenes_dir, tmp_path):

@@ -16,6 +16,7 @@ from keras_deblur.serving import saved_model
 from keras_deblur.serving.client import GrpcClient, RestClient
 from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
 from keras_deblur.serving.tiling import deblur_tiled
+from tests.serving.test_image_files import _png_claiming
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -62,6 +63,8 @@ def test_bad_tiling_is_named(export_base):
         Deblurrer(export_base, tile_size=250)
     with pytest.raises(ValueError, match="--tile_overlap must be a multiple of 4"):
         Deblurrer(export_base, tile_size=256, tile_overlap=256)
+    with pytest.raises(ValueError, match="--tile_batch must be >= 1, got 0"):
+        Deblurrer(export_base, tile_batch=0)
 
 
 def _run(*args):
@@ -84,15 +87,23 @@ def _write_inputs(folder, rng):
     rotated.save(os.path.join(folder, "turned.jpg"), exif=exif.tobytes(), quality=95)
     with open(os.path.join(folder, "broken.png"), "wb") as f:
         f.write(b"\x89PNG\r\n\x1a\n not really")
+    deep_bomb = _png_claiming(20000, 20000, bit_depth=16, colour_type=2)
+    with open(os.path.join(folder, "bomb.png"), "wb") as f:
+        f.write(deep_bomb)
+    frames = [Image.fromarray(colour), Image.fromarray(255 - colour)]
+    frames[0].save(os.path.join(folder, "moving.gif"), save_all=True, append_images=frames[1:])
 
 
-def test_command_keeps_formats_and_goes_on_after_a_bad_file(export_base, tmp_path, rng):
+def test_command_keeps_formats_and_goes_on_after_bad_files(export_base, tmp_path, rng, leftover):
     inputs, outputs = str(tmp_path / "in"), str(tmp_path / "out")
     _write_inputs(inputs, rng)
+    leftover(outputs, ".photo.png")  # a killed run's half-written output
     result = _run(f"--model={export_base}", f"--input={inputs}", f"--output_dir={outputs}")
-    assert result.returncode == 1  # one file failed
-    assert f"error: {inputs}/broken.png" in result.stdout
-    assert "deblurred 5 of 6 images" in result.stdout
+    assert result.returncode == 1
+    for bad in ("broken.png", "bomb.png", "moving.gif"):  # each named, and the files after it done
+        assert f"error: {inputs}/{bad}" in result.stdout
+    assert "deblurred 5 of 8 images" in result.stdout
+    assert "error: 3 of 8 images failed" in result.stderr
     assert sorted(os.listdir(outputs)) == ["alpha.png", "deep.png", "gray.jpg", "photo.png", "turned.jpg"]
     assert Image.open(os.path.join(outputs, "gray.jpg")).mode == "L"
     assert Image.open(os.path.join(outputs, "gray.jpg")).format == "JPEG"

@@ -71,18 +71,34 @@ def test_warmup_requests_parse_and_run(exported):
         assert all(value.shape[0] == 1 for value in outputs.values())
 
 
-def test_second_export_is_version_2_and_leaves_1_intact(exported, tmp_path):
+def test_second_export_is_version_2_and_leaves_1_intact(exported, tmp_path, leftover):
     generator, _, _ = exported
     base = str(tmp_path / "deblur")
     first = saved_model.export(generator, base)
     before = open(os.path.join(first, "saved_model.pb"), "rb").read()
+    leftover(base, ".2")  # an export killed midway
     second = saved_model.export(generator, base)
     assert (first, second) == (f"{base}/1", f"{base}/2")
     assert open(os.path.join(first, "saved_model.pb"), "rb").read() == before
-    assert not [name for name in os.listdir(base) if name.startswith(".tmp")]
+    assert sorted(os.listdir(base)) == ["1", "2"]
     with pytest.raises(FileExistsError, match=r"deblur/2 exists already; versions are never overwritten"):
         saved_model.export(generator, base, version=2)
     assert "name: 'deblur'" in open(tmp_path / "models.config").read()
+
+
+def test_an_export_that_finishes_second_is_refused_and_leaves_nothing(exported, tmp_path, monkeypatch):
+    generator, _, _ = exported
+    base = str(tmp_path / "deblur")
+    save = tf.saved_model.save
+
+    def another_export_finishes_first(module, path, **kwargs):
+        save(module, path, **kwargs)
+        os.makedirs(os.path.join(base, "1"))
+
+    monkeypatch.setattr(tf.saved_model, "save", another_export_finishes_first)
+    with pytest.raises(FileExistsError, match="deblur/1 was written by another export meanwhile"):
+        saved_model.export(generator, base)
+    assert os.listdir(base) == ["1"]
 
 
 def test_bytes_that_are_not_an_image_are_refused(exported):

@@ -32,12 +32,18 @@ def test_run_writes_tensorboard_checkpoints_and_config(scenes_dir, tmp_path):
     assert '"git_commit"' in (run_dir / "config.json").read_text()
 
 
-def test_resume_continues_from_the_last_checkpoint(scenes_dir, tmp_path):
+def test_resume_continues_from_the_last_checkpoint_and_cleans_a_kill(scenes_dir, tmp_path, leftover):
     config = tiny_config(tmp_path / "run", scenes_dir, train_steps=4, num_validation_images=0)
     train(config)
+    # What a kill during a save leaves: TensorFlow's temporary checkpoint folder, a half-written file.
+    os.makedirs(tmp_path / "run" / "checkpoints" / "ckpt-5_temp")
+    (tmp_path / "run" / "checkpoints" / "ckpt-5_temp" / "part-00000-of-00001.data").write_bytes(b"\0" * 1000)
+    half = leftover(tmp_path / "run", "generator.keras")
     summary = train(tiny_config(tmp_path / "run", scenes_dir, train_steps=6, num_validation_images=0))
     assert summary["step"] == 6
-    assert sorted(os.listdir(tmp_path / "run" / "checkpoints")).count("ckpt-6.index") == 1
+    checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
+    assert checkpoints.count("ckpt-6.index") == 1 and "ckpt-5_temp" not in checkpoints
+    assert half not in os.listdir(tmp_path / "run")
 
 
 def test_missing_dataset_says_how_to_get_one(tmp_path):

@@ -1,11 +1,12 @@
-"""A resumable record of scored images: `<output_dir>/per_image.jsonl`.
+"""A resumable record of work done item by item, as JSON lines (evaluation's `per_image.jsonl`,
+the scene renderer's log).
 
-The first line is a header naming what is evaluated (the model's and the test set's fingerprints
-and the settings); each later line is one image's row, written and fsynced as soon as the image is
-scored. A rerun with the same header skips the images already in the file, so an evaluation that
-was killed (hours with the paper model on a CPU) resumes where it stopped. A line cut short by the
-kill is dropped and that image scored again. A file with another header (a different model, test
-set or setting) is set aside as `per_image.jsonl.replaced`, never silently mixed in.
+The first line is a header naming what the work is (for evaluation: the model's and the test set's
+fingerprints and the settings); each later line is one item's row (a dict with a "name"), written
+and fsynced as soon as the item is done. A rerun with the same header skips the items already in
+the file, so work that was killed (hours of evaluating the paper model on a CPU) resumes where it
+stopped. A line cut short by the kill is dropped and that item done again. A file with another
+header is set aside as `<file>.replaced`, never silently mixed in.
 """
 
 import json
@@ -13,7 +14,7 @@ import os
 
 from absl import logging
 
-LOG_NAME = "per_image.jsonl"
+from keras_deblur import temp_files
 
 
 def _read_lines(path):
@@ -28,27 +29,27 @@ def _read_lines(path):
         except json.JSONDecodeError:
             if index < len(lines) - 2:  # only the last line can be cut short by a kill
                 raise ValueError(f"{path}: line {index + 1} is not JSON; the log is damaged, delete it") from None
-            logging.warning("%s: dropping a last line cut short (that image is scored again)", path)
+            logging.warning("%s: dropping a last line cut short (that item is done again)", path)
     return records
 
 
 class ProgressLog:
-    """Rows already scored for `header`, and appends new ones durably."""
+    """Rows already done for `header`, and appends new ones durably."""
 
-    def __init__(self, output_dir, header):
-        self.path = os.path.join(output_dir, LOG_NAME)
+    def __init__(self, path, header):
+        self.path = path
+        header = json.loads(json.dumps(header))  # as it reads back: tuples become lists
         self.rows = {}
         records = _read_lines(self.path) if os.path.exists(self.path) else []
         if records and records[0].get("header") == header:
             self.rows = {row["name"]: row for row in records[1:]}
         elif records:
-            logging.warning("%s records another model, test set or setting: moved to %s.replaced",
+            logging.warning("%s records other work (another model, data or setting): moved to %s.replaced",
                             self.path, self.path)
             os.replace(self.path, f"{self.path}.replaced")
         # Rewritten whole (then renamed) so that a line cut short is gone before we append after it.
-        temporary = f"{self.path}.tmp"
-        self._write_lines(temporary, [{"header": header}, *self.rows.values()], mode="w")
-        os.replace(temporary, self.path)
+        with temp_files.atomic_path(self.path) as temporary:
+            self._write_lines(temporary, [{"header": header}, *self.rows.values()], mode="w")
 
     def append(self, row):
         self._write_lines(self.path, [row], mode="a")

@@ -1,0 +1,90 @@
+"""Temporary names for atomic writes: one scheme, so readers skip them and leftovers can be cleaned.
+
+Every file or folder the package writes atomically is first written as `<name>.tmp-<pid>-<host>-<hex>`
+(hidden when the final name is) and then renamed. A writer that is killed, or whose disk fills,
+leaves that temporary behind: readers ignore such names (`is_temporary`), and the next command that
+writes into the folder removes those whose writer is dead (`remove_dead_leftovers`): the process
+named by the PID no longer runs on this host. Temporaries of live writers, or of writers on other
+hosts (a shared or gs:// folder), are left alone.
+"""
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import uuid
+
+_PATTERN = re.compile(r"\.tmp-(?P<pid>\d+)-(?P<host>[A-Za-z0-9_]+)-[0-9a-f]{8}$")
+
+
+def _host():
+    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname()) or "host"
+
+
+def temporary_path(path):
+    """A unique temporary name beside `path`, marked with this process and host."""
+    return f"{path}.tmp-{os.getpid()}-{_host()}-{uuid.uuid4().hex[:8]}"
+
+
+@contextlib.contextmanager
+def atomic_path(path, overwrite=True, hidden=False):
+    """Yields a temporary path to write `path` (a file or a folder) at; renames it into place when
+    the block succeeds, and removes it when the block fails. Any tf.io.gfile path.
+
+    `hidden`: the temporary's name starts with a dot (in users' folders, and where a reader such as
+    TF Serving lists the folder). With `overwrite=False` an existing `path` is tf.errors.AlreadyExistsError.
+    """
+    import tensorflow as tf
+
+    folder, name = os.path.split(path)
+    temporary = temporary_path(os.path.join(folder, f".{name}" if hidden else name))
+    try:
+        yield temporary
+        tf.io.gfile.rename(temporary, path, overwrite=overwrite)
+    finally:
+        if tf.io.gfile.isdir(temporary):
+            tf.io.gfile.rmtree(temporary)
+        elif tf.io.gfile.exists(temporary):
+            tf.io.gfile.remove(temporary)
+
+
+def is_temporary(name):
+    """True for a name `temporary_path` made (a write in progress, or a dead writer's leftover)."""
+    return bool(_PATTERN.search(name))
+
+
+def _writer_is_dead(name):
+    match = _PATTERN.search(name)
+    if not match or match["host"] != _host():
+        return False
+    try:
+        os.kill(int(match["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, but another user's
+        return False
+    return False
+
+
+def remove_dead_leftovers(folder, also=None):
+    """Removes temporaries of dead writers directly in `folder` (a local path); returns their paths.
+
+    `also`: a regular expression of other names to remove as leftovers, for a caller that owns the
+    folder while it runs (a training, under its run lock, and TensorFlow's `ckpt-N_temp` folders).
+    """
+    if "://" in folder or not os.path.isdir(folder):
+        return []
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        if (also and re.fullmatch(also, name)) or _writer_is_dead(name):
+            path = os.path.join(folder, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.remove(path)
+                except FileNotFoundError:
+                    pass
+            removed.append(path)
+    return removed

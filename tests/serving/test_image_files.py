@@ -1,0 +1,76 @@
+"""read_image / write_image on files that users have: huge, broken, animated, turned."""
+
+import zlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from keras_deblur.data.png_info import DataError, read_png_exif, with_exif_chunk
+from keras_deblur.serving.image_files import read_image, write_image
+
+
+def _chunk(kind, data):
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def _png_claiming(width, height, bit_depth, colour_type):
+    """A small, well-formed PNG file whose header claims a huge image (a decompression bomb's header)."""
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([bit_depth, colour_type, 0, 0, 0])
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+            + _chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("bit_depth, colour_type", [(1, 0), (16, 2)])
+def test_a_huge_image_is_refused_from_its_header(tmp_path, bit_depth, colour_type):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_claiming(20000, 20000, bit_depth, colour_type))
+    with pytest.raises(DataError, match=r"bomb.png is 20000x20000 \(400 megapixels\), more than --max_megapixels=128"):
+        read_image(str(path))
+
+
+def test_the_size_limit_applies_to_every_format(tmp_path):
+    path = str(tmp_path / "photo.jpg")
+    Image.fromarray(np.zeros((100, 100, 3), np.uint8)).save(path)
+    assert read_image(path).pixels.shape == (100, 100, 3)
+    with pytest.raises(DataError, match="more than --max_megapixels=0.001"):
+        read_image(path, max_megapixels=0.001)
+
+
+def test_a_corrupt_16_bit_png_is_a_data_error(tmp_path, rng):
+    data = bytearray(tf.io.encode_png(rng.integers(0, 65536, (64, 64, 3), dtype=np.uint16)).numpy())
+    data[100:140] = bytes(40)  # inside IDAT: header and trailer intact
+    path = tmp_path / "corrupt.png"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="corrupt.png is not an image this command can read"):
+        read_image(str(path))
+
+
+def test_an_animation_is_refused(tmp_path):
+    frames = [Image.fromarray(np.full((8, 8, 3), value, np.uint8)) for value in (0, 255)]
+    path = str(tmp_path / "moving.gif")
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    with pytest.raises(DataError, match="moving.gif holds 2 frames"):
+        read_image(path)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_16_bit_pngs_are_turned_upright_like_8_bit_ones(tmp_path, rng, orientation):
+    colour = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "keras_deblur test camera"  # Make: kept through the round trip
+    Image.fromarray(colour).save(tmp_path / "eight.png", exif=exif.tobytes())
+    sixteen = with_exif_chunk(tf.io.encode_png(colour.astype(np.uint16) * 257).numpy(), exif.tobytes())
+    (tmp_path / "sixteen.png").write_bytes(sixteen)
+
+    eight_bit, sixteen_bit = read_image(str(tmp_path / "eight.png")), read_image(str(tmp_path / "sixteen.png"))
+    np.testing.assert_array_equal(sixteen_bit.pixels // 257, eight_bit.pixels)
+    assert sixteen_bit.pixels.dtype == np.uint16
+
+    write_image(str(tmp_path / "out.png"), sixteen_bit.pixels, sixteen_bit)
+    written = Image.Exif()
+    written.load(read_png_exif(str(tmp_path / "out.png")))
+    assert written.get(0x0112, 1) == 1 and written[0x010F] == "keras_deblur test camera"
+    np.testing.assert_array_equal(read_image(str(tmp_path / "out.png")).pixels, sixteen_bit.pixels)

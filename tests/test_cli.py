@@ -1,0 +1,38 @@
+import errno
+
+import pytest
+import tensorflow as tf
+
+from keras_deblur import cli
+
+
+def _raising(error):
+    def main(argv):
+        raise error
+    return main
+
+
+def test_a_full_or_read_only_disk_is_one_error_line(capsys):
+    assert cli.call_reporting_errors(_raising(OSError(errno.ENOSPC, "No space left", "/runs/a/x.png")), []) == 1
+    assert capsys.readouterr().err.startswith("error: cannot write /runs/a/x.png: the disk is full; free space")
+    saving = tf.errors.ResourceExhaustedError(
+        None, None, "{{function_node __wrapped__SaveV2_dtypes_158}} /runs/a/ckpt-20_temp/part; No space left on "
+        "device [Op:SaveV2]")
+    assert cli.call_reporting_errors(_raising(saving), []) == 1
+    assert capsys.readouterr().err.startswith("error: cannot write /runs/a/ckpt-20_temp/part; No space left on device; ")
+
+    def wrapped(argv):
+        try:
+            raise OSError(errno.EROFS, "Read-only file system", "/ro/model.keras")
+        except OSError as error:
+            raise RuntimeError("saving failed") from error
+
+    assert cli.call_reporting_errors(wrapped, []) == 1
+    assert "cannot write /ro/model.keras: the file system is read-only" in capsys.readouterr().err
+
+
+def test_other_errors_keep_their_traceback():
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.call_reporting_errors(_raising(RuntimeError("a bug")), [])
+    with pytest.raises(tf.errors.ResourceExhaustedError):
+        cli.call_reporting_errors(_raising(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating")), [])
