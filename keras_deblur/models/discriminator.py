@@ -56,7 +56,14 @@ def build_discriminator(
     x = keras.layers.Rescaling(1.0, offset=-0.5, name="centre")(images)
     for index, (width, stride) in enumerate(zip(filters, strides), start=1):
         x = blocks.conv(x, width, kernel_size, f"conv{index:02d}", strides=stride)
-        x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"lrelu{index:02d}")(x)
+        if index < len(filters):
+            x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"lrelu{index:02d}")(x)
+        else:
+            # The same function as max(x, 0.2 x): with LeakyReLU here, TensorFlow's grappler remapper
+            # fails on CPUs with oneDNN's fused ops (AVX-512 Xeon, Zen 4) when the gradient is taken,
+            # printing "remapper failed: ... LeakyReluGrad exist for missing node conv10/BiasAdd".
+            x = keras.layers.Maximum(name=f"lrelu{index:02d}")(
+                [x, keras.layers.Rescaling(LEAKY_SLOPE, name=f"lrelu{index:02d}_slope")(x)])
     x = keras.layers.Flatten(name="flatten")(x)
     logits = keras.layers.Dense(1, name="fc", **blocks.torch_default_initializers(x.shape[-1]))(x)
     return keras.Model(images, logits, name=name)

@@ -26,10 +26,13 @@ def test_every_layer_shape_for_256_input():
 
 
 def test_leaky_relu_slope_is_the_authors():
-    layers = [layer for layer in build_discriminator_from_spec("tiny").layers
-              if isinstance(layer, keras.layers.LeakyReLU)]
-    assert len(layers) == 10
+    model = build_discriminator_from_spec("tiny")
+    layers = [layer for layer in model.layers if isinstance(layer, keras.layers.LeakyReLU)]
+    assert len(layers) == 9
     assert all(layer.negative_slope == pytest.approx(0.2) for layer in layers)
+    # The tenth is max(x, 0.2 x) (see discriminator.py on TensorFlow's remapper).
+    assert isinstance(model.get_layer("lrelu10"), keras.layers.Maximum)
+    assert model.get_layer("lrelu10_slope").scale == pytest.approx(0.2)
 
 
 def test_tiny_forward_gives_one_logit_per_image(rng):
