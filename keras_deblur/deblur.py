@@ -16,7 +16,7 @@ import sys
 
 from absl import flags
 
-from keras_deblur import cli, temp_files
+from keras_deblur import cli, file_io
 from keras_deblur import flags as f
 from keras_deblur.progress import Progress
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
@@ -27,7 +27,7 @@ def input_files(pattern):
     if os.path.isdir(pattern):
         files = sorted(os.path.join(pattern, n) for n in os.listdir(pattern)
                        if os.path.isfile(os.path.join(pattern, n)) and not n.startswith(".")
-                       and not temp_files.is_temporary(n))
+                       and not file_io.is_temporary(n))
     elif os.path.isfile(pattern):
         files = [pattern]
     else:
@@ -68,7 +68,7 @@ def deblur_files(deblurrer, files, output_dir, overwrite=False, max_megapixels=D
 
     _check_distinct_names(files, output_dir)
     _check_output_dir(output_dir)
-    temp_files.remove_dead_leftovers(output_dir)
+    file_io.remove_dead_leftovers(output_dir)
     failures = {}
     progress = Progress(len(files), "image", "deblur")
     for index, path in enumerate(files, start=1):

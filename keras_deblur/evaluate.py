@@ -14,19 +14,19 @@ Table 2 instead (they must share the test-set fingerprint).
 """
 
 import os
-import posixpath
 
 from absl import flags
 
 from keras_deblur import cli
 from keras_deblur import flags as f
+from keras_deblur.run_layout import RunLayout, is_keras_file
 
 
 def _output_dir(run_dir):
     if f.OUTPUT_DIR.value:
         return f.OUTPUT_DIR.value
-    if run_dir and not run_dir.endswith(".keras"):
-        return posixpath.join(run_dir, "evaluation")
+    if run_dir and not is_keras_file(run_dir):
+        return RunLayout(run_dir).evaluation.root
     raise ValueError("--output_dir is required unless --run_dir is a run directory (then <run>/evaluation)")
 
 
@@ -36,7 +36,7 @@ def _compare():
     table = compare_table(f.COMPARE.value, f.COMPARE_LABELS.value)
     print(table)
     if f.OUTPUT_DIR.value:
-        from keras_deblur.data.images import write_text
+        from keras_deblur.file_io import write_text
 
         write_text(os.path.join(f.OUTPUT_DIR.value, "compare.md"), table + "\n")
     return 0

@@ -14,7 +14,7 @@ import os
 
 from absl import logging
 
-from keras_deblur import temp_files
+from keras_deblur import file_io
 
 
 def _read_lines(path):
@@ -48,7 +48,7 @@ class ProgressLog:
                             self.path, self.path)
             os.replace(self.path, f"{self.path}.replaced")
         # Rewritten whole (then renamed) so that a line cut short is gone before we append after it.
-        with temp_files.atomic_path(self.path) as temporary:
+        with file_io.atomic_path(self.path) as temporary:
             self._write_lines(temporary, [{"header": header}, *self.rows.values()], mode="w")
 
     def append(self, row):

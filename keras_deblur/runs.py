@@ -7,8 +7,9 @@ import tempfile
 import keras
 import tensorflow as tf
 
-from keras_deblur import temp_files
-from keras_deblur.data.images import read_json
+from keras_deblur import file_io
+from keras_deblur.file_io import read_json
+from keras_deblur.run_layout import RunLayout, generator_file, is_keras_file
 
 
 def save_generator(generator, path, overwrite=True):
@@ -17,7 +18,7 @@ def save_generator(generator, path, overwrite=True):
     A killed process never leaves a half-written file under `path`; with `overwrite=False` an
     existing file is a FileExistsError.
     """
-    if not path.endswith(".keras"):
+    if not is_keras_file(path):
         raise ValueError(f"{path} must end in .keras")
     if not overwrite and tf.io.gfile.exists(path):
         raise FileExistsError(f"{path} exists already; choose another name or delete it")
@@ -27,13 +28,13 @@ def save_generator(generator, path, overwrite=True):
     with tempfile.TemporaryDirectory() as scratch:
         local = os.path.join(scratch, "generator.keras")
         generator.save(local)  # Keras writes .keras files to local paths only
-        with temp_files.atomic_path(path, overwrite=overwrite) as temporary:
+        with file_io.atomic_path(path, overwrite=overwrite) as temporary:
             tf.io.gfile.copy(local, temporary)
 
 
 def load_generator(model_dir):
     """The generator of a run directory (its final `generator.keras`) or of a `.keras` file."""
-    path = model_dir if model_dir.endswith(".keras") else posixpath.join(model_dir, "generator.keras")
+    path = generator_file(model_dir)
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(
             f"--run_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
@@ -50,8 +51,8 @@ def trained_blur_key(model_dir=None, saved_model=None):
         from keras_deblur.serving.saved_model import read_metadata, resolve_version
 
         run = read_metadata(resolve_version(saved_model)).get("run") or {}
-    elif model_dir and not model_dir.endswith(".keras"):
-        run = read_json(posixpath.join(model_dir, "config.json")) or {}
+    elif model_dir and not is_keras_file(model_dir):
+        run = read_json(RunLayout(model_dir).config) or {}
     else:
         return None
     return (run.get("config") or {}).get("blur_key")
@@ -59,11 +60,12 @@ def trained_blur_key(model_dir=None, saved_model=None):
 
 def run_metadata(model_dir):
     """What a run recorded: config.json, the best validation score and the last evaluation, if any."""
-    if model_dir.endswith(".keras"):
+    if is_keras_file(model_dir):
         return {"source": model_dir}
+    layout = RunLayout(model_dir)
     return {
         "source": model_dir,
-        "run": read_json(posixpath.join(model_dir, "config.json")),
-        "best_validation": read_json(posixpath.join(model_dir, "best", "best.json")),
-        "evaluation": read_json(posixpath.join(model_dir, "evaluation", "metrics.json")),
+        "run": read_json(layout.config),
+        "best_validation": read_json(layout.best_record),
+        "evaluation": read_json(layout.evaluation.metrics),
     }

@@ -40,9 +40,9 @@ finally:
     logging.getLogger().setLevel(_root_level)
 logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
-from keras_deblur import temp_files
+from keras_deblur import file_io
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, SPLITS, Pair, discover_pairs
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 from keras_deblur.data.tfrecords import write_tfrecord
 
 PROBLEM = "problem"
@@ -131,8 +131,8 @@ def ingest(source_dir, output_dir, blur_key=DEFAULT_BLUR_KEY, num_shards=4, skip
     if os.path.exists(output_dir):
         raise FileExistsError(f"ingest: {output_dir} exists; the stage runner gives each run a new folder")
     entries = _listing(source_dir, blur_key, num_shards)
-    temp_files.remove_dead_leftovers(os.path.dirname(os.path.abspath(output_dir)))
-    with temp_files.atomic_path(output_dir, overwrite=False) as scratch:
+    file_io.remove_dead_leftovers(os.path.dirname(os.path.abspath(output_dir)))
+    with file_io.atomic_path(output_dir, overwrite=False) as scratch:
         os.makedirs(scratch)
         with beam.Pipeline(runner=_runner(beam_args), options=PipelineOptions(list(beam_args))) as pipeline:
             checked = (pipeline | "List" >> beam.Create(entries)

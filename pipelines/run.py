@@ -13,7 +13,7 @@ import os
 
 from keras_deblur import cli
 from keras_deblur import flags as f
-from keras_deblur.data.images import read_json
+from keras_deblur.file_io import read_json
 from pipelines import stages
 from pipelines.stage_runner import fingerprint, run_stage
 

@@ -18,8 +18,8 @@ import os
 import time
 
 
-from keras_deblur.data.images import write_text
-from keras_deblur.evaluation.evaluator import files_digest
+from keras_deblur.file_io import write_text
+from keras_deblur.file_io import files_digest
 
 RECORD = "stage.json"
 

@@ -3,7 +3,8 @@
 import json
 import os
 
-from keras_deblur.data.images import read_json, write_text
+from keras_deblur.file_io import read_json, write_text
+from keras_deblur.run_layout import BLESSING_FILE, EvaluationLayout, RunLayout
 from pipelines.ingest import shard_pattern
 
 
@@ -14,12 +15,11 @@ def train_body(config, ingest_dir):
     from keras_deblur.training.loop import train
 
     def body(output_dir):
-        run_dir = os.path.join(output_dir, "run")
+        run = RunLayout(os.path.join(output_dir, "run"))
         train(dataclasses.replace(
-            config, run_dir=run_dir, data_dir="",
+            config, run_dir=run.root, data_dir="",
             train_tfrecords=(shard_pattern(ingest_dir, "train"),), test_tfrecords=(shard_pattern(ingest_dir, "test"),)))
-        return {"outputs": {"generator": os.path.join(run_dir, "generator.keras")},
-                "metrics": {"best_validation": read_json(os.path.join(run_dir, "best", "best.json"))}}
+        return {"outputs": {"generator": run.generator}, "metrics": {"best_validation": read_json(run.best_record)}}
 
     return body
 
@@ -36,7 +36,7 @@ def evaluate_body(generator_path, ingest_dir):
 
     def body(output_dir):
         summary = evaluator.evaluate(evaluator.keras_model(generator_path), _test_set(ingest_dir), output_dir)
-        return {"outputs": {"metrics": os.path.join(output_dir, "metrics.json")}, "metrics": summary}
+        return {"outputs": {"metrics": EvaluationLayout(output_dir).metrics}, "metrics": summary}
 
     return body
 
@@ -100,7 +100,7 @@ def gate_body(metrics_path, ingest_dir, serving_dir, min_gain=0.0, max_drop=0.0)
             pushed_metrics, how = _pushed_metrics(pushed, _test_set(ingest_dir), candidate["test_set"]["fingerprint"],
                                                   output_dir)
         decision = _gate_decision(candidate, pushed, pushed_metrics, how, min_gain, max_drop)
-        path = os.path.join(output_dir, "blessing.json")
+        path = os.path.join(output_dir, BLESSING_FILE)
         write_text(path, json.dumps(decision, indent=2))
         return {"outputs": {"blessing": path}, "metrics": decision}
 

@@ -38,10 +38,10 @@ def dead_pid():
 def leftover(dead_pid):
     """leftover(folder, name, pid=dead, host=this one): writes a temporary as a writer with that PID
     would have left it beside `name`, and returns its file name."""
-    from keras_deblur import temp_files
+    from keras_deblur import file_io
 
     def make(folder, name, pid=dead_pid, host=None):
-        prefix, _, rest = temp_files.temporary_path(os.path.join(str(folder), name)).rpartition(".tmp-")
+        prefix, _, rest = file_io.temporary_path(os.path.join(str(folder), name)).rpartition(".tmp-")
         _, this_host, suffix = rest.split("-", 2)
         path = f"{prefix}.tmp-{pid}-{host or this_host}-{suffix}"
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -15,7 +15,7 @@ from absl import logging
 
 from keras_deblur.data import images
 from keras_deblur.data.dataset_folder import claim
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 
 DEFAULT_GAMMA = 2.2
 

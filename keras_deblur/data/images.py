@@ -8,13 +8,11 @@ Inside the package pixels are float32 RGB in [0, 1]. How other PNGs are converte
 - Palette images are expanded to their RGB colours.
 """
 
-import json
-import os
 
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur import temp_files
+from keras_deblur import file_io
 
 
 def decode_png_uint16(png_bytes):
@@ -38,35 +36,5 @@ def to_uint8(pixels):
 
 
 def write_png(path, pixels_uint8):
-    """Writes an [H, W, 3] uint8 image as PNG, atomically on local disks.
-
-    The bytes go to a temporary file in the same folder that is then renamed, so a killed process
-    never leaves a half-written PNG under the final name. (On object stores such as gs://, a
-    single-object upload is atomic already.)
-    """
-    write_bytes(path, tf.io.encode_png(np.asarray(pixels_uint8, np.uint8)).numpy())
-
-
-def write_bytes(path, data):
-    """Writes `data` to `path` atomically: a temporary file in the same folder, then a rename.
-
-    A write that fails (a full disk) removes its temporary; one killed leaves it for
-    `temp_files.remove_dead_leftovers`, and readers skip it (`temp_files.is_temporary`).
-    """
-    folder = os.path.dirname(path)
-    if folder:
-        tf.io.gfile.makedirs(folder)
-    with temp_files.atomic_path(path) as temporary, tf.io.gfile.GFile(temporary, "wb") as f:
-        f.write(data)
-
-
-def read_json(path):
-    """The JSON document in `path` (any tf.io.gfile path), or None if there is no such file."""
-    if not tf.io.gfile.exists(path):
-        return None
-    return json.loads(tf.io.gfile.GFile(path).read())
-
-
-def write_text(path, text):
-    """Writes a small text file atomically (temporary file, then rename), like `write_png`."""
-    write_bytes(path, text.encode("utf-8"))
+    """Writes an [H, W, 3] uint8 image as PNG, atomically (`file_io.write_bytes`)."""
+    file_io.write_bytes(path, tf.io.encode_png(np.asarray(pixels_uint8, np.uint8)).numpy())

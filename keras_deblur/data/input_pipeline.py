@@ -20,7 +20,7 @@ import tensorflow as tf
 from keras_deblur.data import images, tfrecords
 from keras_deblur.data.augment import AugmentConfig, augment_pair
 from keras_deblur.data.pairs import Pair
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,8 @@ import posixpath
 import tensorflow as tf
 from absl import logging
 
-from keras_deblur.data.png_info import DataError, read_png_info
+from keras_deblur.errors import DataError
+from keras_deblur.data.png_info import read_png_info
 
 SPLITS = ("train", "test")
 BLUR_KEYS = ("blur", "blur_gamma")

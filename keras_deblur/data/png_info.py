@@ -10,13 +10,11 @@ import zlib
 
 import tensorflow as tf
 
+from keras_deblur.errors import DataError
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_TRAILER = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # The IEND chunk: length 0, type, CRC.
 COLOR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
-
-
-class DataError(ValueError):
-    """A data file or folder that cannot be used; the message names it."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -118,7 +118,7 @@ def render_dataset(output_dir, num_pairs, seed, config, test_fraction=0.3, num_w
         "object_fraction_mean": float(np.mean([s["object_fraction"] for s in stats])),
         "frames_mean": float(np.mean([s["num_frames"] for s in stats])),
     }
-    from keras_deblur.data.images import write_text
+    from keras_deblur.file_io import write_text
 
     write_text(posixpath.join(output_dir, "scenes_summary.json"), json.dumps(summary, indent=2))
     return summary

@@ -12,7 +12,7 @@ Keeping the PNG bytes makes shards as small as the PNG tree and lets one decoder
 
 import tensorflow as tf
 
-from keras_deblur import temp_files
+from keras_deblur import file_io
 
 FEATURES = {
     "blurry_png": tf.io.FixedLenFeature([], tf.string),
@@ -42,7 +42,7 @@ def pair_example(blurry_png, sharp_png, name, height, width):
 
 def write_tfrecord(path, pairs):
     """Writes `pairs` (data.pairs.Pair) to one TFRecord file, atomically: temporary name, then rename."""
-    with temp_files.atomic_path(path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
+    with file_io.atomic_path(path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
         for pair in pairs:
             writer.write(pair_example(
                 tf.io.gfile.GFile(pair.blurry, "rb").read(), tf.io.gfile.GFile(pair.sharp, "rb").read(),

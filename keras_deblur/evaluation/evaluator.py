@@ -6,7 +6,6 @@ events (scalars under `evaluation/`, the figures as images).
 """
 
 import dataclasses
-import hashlib
 import json
 import os
 import posixpath
@@ -15,8 +14,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur import metrics, temp_files
-from keras_deblur.data import images
+from keras_deblur import file_io, metrics
+from keras_deblur.file_io import files_digest
+from keras_deblur.run_layout import EvaluationLayout, generator_file
 from keras_deblur.data.input_pipeline import decode_pair
 from keras_deblur.evaluation import figures, report, scores
 from keras_deblur.progress import Progress
@@ -31,16 +31,6 @@ class ModelUnderTest:
     info: dict
 
 
-def files_digest(paths):
-    """SHA-256 over the contents of `paths`, in the order given."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with tf.io.gfile.GFile(path, "rb") as file:
-            while chunk := file.read(1 << 22):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
 def keras_model(model_dir, precision="float32"):
     """A run directory's `generator.keras` (or a .keras file); every output scale is available.
 
@@ -53,7 +43,7 @@ def keras_model(model_dir, precision="float32"):
     loaded = load_generator(model_dir)
     trained_in = loaded.get_layer("scale1_conv_first").dtype_policy.name
     generator = loaded if trained_in == precision else with_dtype_policy(loaded, precision)
-    path = model_dir if model_dir.endswith(".keras") else posixpath.join(model_dir, "generator.keras")
+    path = generator_file(model_dir)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     def forward(blurry):  # traced once: any image size runs without retracing
@@ -82,7 +72,7 @@ def exported_model(path):
 
 
 def _write_figure(output_dir, filename, png):
-    images.write_bytes(os.path.join(output_dir, "figures", filename), png)
+    file_io.write_bytes(EvaluationLayout(output_dir).figure(filename), png)
 
 
 def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step=0, verbose=1):
@@ -95,13 +85,14 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
     """
     if all_scales and model.info["kind"] != "keras":
         raise ValueError("--all_scales needs --run_dir: an export returns the finest scale only")
-    os.makedirs(os.path.join(output_dir, "figures"), exist_ok=True)
-    for folder in (output_dir, os.path.join(output_dir, "figures")):
-        temp_files.remove_dead_leftovers(folder)
+    layout = EvaluationLayout(output_dir)
+    os.makedirs(layout.figures, exist_ok=True)
+    for folder in (output_dir, layout.figures):
+        file_io.remove_dead_leftovers(folder)
     fingerprint, count = test_set.fingerprint()
     settings = {"all_scales": all_scales, "max_images": test_set.max_images,
                 "precision": model.info.get("precision", "float32")}
-    log = ProgressLog(os.path.join(output_dir, "per_image.jsonl"), {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
+    log = ProgressLog(layout.per_image_log, {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
     progress = Progress(count, "image", "evaluate", verbose=bool(verbose))
     rows = []
     for index, encoded in enumerate(test_set.encoded()):
@@ -116,8 +107,8 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
         rows, model.info, {"description": test_set.description, "fingerprint": fingerprint, "num_images": count},
         settings)
     _write_figure(output_dir, "psnr_gain.png", figures.gain_histogram(rows))
-    images.write_text(os.path.join(output_dir, "per_image.csv"), report.csv_text(rows))
-    images.write_text(os.path.join(output_dir, "metrics.json"), json.dumps(summary, indent=2))
+    file_io.write_text(layout.per_image_csv, report.csv_text(rows))
+    file_io.write_text(layout.metrics, json.dumps(summary, indent=2))
     _log_to_tensorboard(output_dir, summary, step)
     return summary
 
@@ -142,8 +133,9 @@ def _log_to_tensorboard(output_dir, summary, step):
         for group in ("deblurred", "blurry", "gain"):
             for key, value in summary[group].items():
                 tf.summary.scalar(f"evaluation/{group}/{key}", value)
-        for filename in sorted(tf.io.gfile.listdir(os.path.join(output_dir, "figures"))):
-            if not filename.endswith(".png") or temp_files.is_temporary(filename):
+        layout = EvaluationLayout(output_dir)
+        for filename in sorted(tf.io.gfile.listdir(layout.figures)):
+            if not filename.endswith(".png") or file_io.is_temporary(filename):
                 continue  # another writer's file in progress, or a killed writer's leftover
-            png = tf.io.read_file(os.path.join(output_dir, "figures", filename))
+            png = tf.io.read_file(layout.figure(filename))
             tf.summary.image(f"evaluation/{filename[:-len('.png')]}", tf.io.decode_png(png, channels=3)[None])

@@ -7,7 +7,8 @@ import posixpath
 
 import numpy as np
 
-from keras_deblur.data.images import read_json
+from keras_deblur.file_io import read_json
+from keras_deblur.run_layout import EvaluationLayout
 
 MEASURES = (("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.4f}"), ("ms_ssim", "MS-SSIM", "{:.4f}"))
 HOW = ("per image, then the mean over images; RGB float in [0, 1], max_val 1; outputs clipped and "
@@ -63,7 +64,7 @@ def format_summary(summary):
 
 def load_metrics(path):
     """An evaluation's metrics.json: `path` is the file or the evaluation folder holding it."""
-    file = path if path.endswith(".json") else posixpath.join(path, "metrics.json")
+    file = path if path.endswith(".json") else EvaluationLayout(path).metrics
     summary = read_json(file)
     if summary is None:
         raise FileNotFoundError(f"--compare: no evaluation at {file} (run python -m keras_deblur.evaluate first)")

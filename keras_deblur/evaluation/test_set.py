@@ -13,7 +13,7 @@ import posixpath
 
 from keras_deblur.data.input_pipeline import encoded_pairs, evaluation_dataset
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, discover_pairs
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -18,8 +18,9 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
-from keras_deblur import temp_files
-from keras_deblur.data.png_info import DataError, read_png_exif, read_png_info, with_exif_chunk
+from keras_deblur import file_io
+from keras_deblur.errors import DataError
+from keras_deblur.data.png_info import read_png_exif, read_png_info, with_exif_chunk
 
 # The default size limit: 128 megapixels is above every phone and most camera sensors (108 MP,
 # 100 MP medium format) and, at 16 bits, about 0.8 GB of pixels before the model's own memory.
@@ -117,7 +118,7 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
 
 def write_image(path, pixels, source):
     """Writes deblurred `pixels` ([H, W, 3], the dtype of source.pixels) like `source`, atomically."""
-    with temp_files.atomic_path(path, hidden=True) as temporary:
+    with file_io.atomic_path(path, hidden=True) as temporary:
         if pixels.dtype == np.uint16:
             import tensorflow as tf
 

@@ -23,8 +23,8 @@ import posixpath
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur import temp_files
-from keras_deblur.data.images import read_json, write_text
+from keras_deblur import file_io
+from keras_deblur.file_io import read_json, write_text
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 METADATA_FILE = "keras_deblur.json"
@@ -123,10 +123,10 @@ def export(generator, export_dir, version=None, metadata=None):
     if tf.io.gfile.exists(target):
         raise FileExistsError(f"{target} exists already; versions are never overwritten")
     tf.io.gfile.makedirs(export_dir)
-    temp_files.remove_dead_leftovers(export_dir)
+    file_io.remove_dead_leftovers(export_dir)
     try:
         # Hidden: TF Serving only loads folders named by an integer, and lists the others' names.
-        with temp_files.atomic_path(target, overwrite=False, hidden=True) as temporary:
+        with file_io.atomic_path(target, overwrite=False, hidden=True) as temporary:
             module = DeblurModule(generator)
             tf.saved_model.save(module, temporary, signatures={
                 "serving_default": module.deblur_encoded, "deblur_float": module.deblur_float})

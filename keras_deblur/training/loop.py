@@ -23,16 +23,17 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from keras_deblur import precision, temp_files
-from keras_deblur.data.images import read_json, write_text
+from keras_deblur import file_io, precision
+from keras_deblur.file_io import read_json, write_text
 from keras_deblur.data.input_pipeline import evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import LAYOUT, discover_pairs
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
 from keras_deblur.models.generator import dtype_policy, with_dtype_policy
 from keras_deblur.progress import Progress
+from keras_deblur.run_layout import RunLayout
 from keras_deblur.runs import save_generator
 from keras_deblur.training import budget, run_info, run_lock, validation
 from keras_deblur.training.strategy import make_strategy
@@ -111,9 +112,9 @@ def _remove_leftovers(run_dir, checkpoint_dir, is_chief):
     """Removes what a killed training left half-written: TensorFlow's `ckpt-N_temp` folders (each
     as large as a checkpoint; this worker owns its checkpoint folders under the run lock) and the
     package's temporaries of dead writers."""
-    folders = [checkpoint_dir] + ([posixpath.join(run_dir, "best")] if is_chief else [])
-    removed = [path for folder in folders for path in temp_files.remove_dead_leftovers(folder, also=r".+_temp")]
-    removed += temp_files.remove_dead_leftovers(run_dir)
+    folders = [checkpoint_dir] + ([RunLayout(run_dir).best] if is_chief else [])
+    removed = [path for folder in folders for path in file_io.remove_dead_leftovers(folder, also=r".+_temp")]
+    removed += file_io.remove_dead_leftovers(run_dir)
     if removed:
         print(f"removed {len(removed)} half-written file(s) of an earlier, killed run: {', '.join(removed)}",
               flush=True)
@@ -131,7 +132,7 @@ def _init_generator(generator, source):
         except ValueError as error:
             raise ValueError(f"--init_from={source} does not match the generator flags: {error}") from error
         return
-    latest = tf.train.latest_checkpoint(posixpath.join(source, "checkpoints"))
+    latest = tf.train.latest_checkpoint(RunLayout(source).checkpoints())
     if latest is None:
         raise FileNotFoundError(f"--init_from={source} is neither a .keras file nor a run directory with checkpoints")
     tf.train.Checkpoint(generator=generator).read(latest).expect_partial()
@@ -169,8 +170,8 @@ class _Best:
 
     def __init__(self, run_dir, generator):
         self.manager = tf.train.CheckpointManager(
-            tf.train.Checkpoint(generator=generator), posixpath.join(run_dir, "best"), max_to_keep=1)
-        self.record_path = posixpath.join(run_dir, "best", "best.json")
+            tf.train.Checkpoint(generator=generator), RunLayout(run_dir).best, max_to_keep=1)
+        self.record_path = RunLayout(run_dir).best_record
         self.record = read_json(self.record_path) or {"psnr": -math.inf}
 
     def offer(self, step, scores):
@@ -237,9 +238,7 @@ def _train(config, flags_text, cleanup):
         tracked.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
     checkpoint = tf.train.Checkpoint(**tracked)
     # Every worker keeps its own checkpoints: they share the weights but not the input position.
-    checkpoint_dir = posixpath.join(config.run_dir, "checkpoints")
-    if not topology.is_chief:
-        checkpoint_dir = posixpath.join(checkpoint_dir, f"worker{topology.worker_index}")
+    checkpoint_dir = RunLayout(config.run_dir).checkpoints(topology.worker_index)
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
     _remove_leftovers(config.run_dir, checkpoint_dir, topology.is_chief)
     if manager.latest_checkpoint:
@@ -289,7 +288,7 @@ def _train(config, flags_text, cleanup):
     if topology.is_chief:
         # Saved in float32 whatever it trained in: the precision to run it in is chosen where it runs.
         saved = generator if policy == "float32" else with_dtype_policy(generator, "float32")
-        save_generator(saved, posixpath.join(config.run_dir, "generator.keras"))
+        save_generator(saved, RunLayout(config.run_dir).generator)
     return {"step": step, "planned_steps": plan.planned, "minutes": float(plan.elapsed_seconds) / 60.0,
             "checkpoint": manager.latest_checkpoint,
             "best": reporter.best.record if reporter.best else None}
@@ -304,7 +303,7 @@ class _Profiler:
     """
 
     def __init__(self, config, chief):
-        self.logdir = posixpath.join(config.run_dir, "train")
+        self.logdir = RunLayout(config.run_dir).events("train")
         self.first, self.last = config.profile_steps if chief and config.profile_steps else (0, -1)
         self.running = False
 
@@ -332,7 +331,7 @@ class _Reporter:
 
     def __init__(self, config, gan, train_pairs, validation_pairs, chief):
         self.config, self.gan = config, gan
-        self.writers = {name: tf.summary.create_file_writer(posixpath.join(config.run_dir, name)) if chief
+        self.writers = {name: tf.summary.create_file_writer(RunLayout(config.run_dir).events(name)) if chief
                         else tf.summary.create_noop_writer() for name in ("train", "validation")}
         _write_hparams(self.writers["train"], config)
         self.forward = validation.make_forward(gan.generator)

@@ -3,11 +3,11 @@
 import dataclasses
 import json
 import os
-import posixpath
 import subprocess
 import sys
 
-from keras_deblur.data.images import write_text
+from keras_deblur.file_io import write_text
+from keras_deblur.run_layout import RunLayout
 
 
 def git_commit():
@@ -47,7 +47,7 @@ def write_run_info(run_dir, config, flags_text=None, extra=None):
         "versions": package_versions(),
         **(extra or {}),
     }
-    write_text(posixpath.join(run_dir, "config.json"), json.dumps(info, indent=2, default=str))
+    write_text(RunLayout(run_dir).config, json.dumps(info, indent=2, default=str))
     if flags_text is not None:
-        write_text(posixpath.join(run_dir, "flags.txt"), flags_text)
+        write_text(RunLayout(run_dir).flags, flags_text)
     return info

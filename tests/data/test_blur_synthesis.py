@@ -8,7 +8,7 @@ from keras_deblur.data.blur_synthesis import (
     SynthesisConfig, middle_index, synthesize_blur, synthesize_tree,
 )
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 
 
 @pytest.mark.parametrize("gamma", [1.0, 2.2])

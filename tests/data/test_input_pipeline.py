@@ -5,7 +5,7 @@ from keras_deblur.data import images
 from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig, evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 from keras_deblur.data.tfrecords import write_tfrecord
 
 

@@ -6,7 +6,8 @@ import tensorflow as tf
 
 from keras_deblur.data import images
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.data.png_info import DataError, read_png_info
+from keras_deblur.errors import DataError
+from keras_deblur.data.png_info import read_png_info
 
 
 def test_discovers_every_pair_sorted(gopro_tree):

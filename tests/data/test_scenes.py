@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 from keras_deblur.data.scene_rendering import SceneConfig, render_pair
 from keras_deblur.data.scenes import render_dataset, split_sizes
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from keras_deblur.data import images
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 from keras_deblur.evaluation.test_set import load_test_set
 from pipelines.ingest import ingest, shard_pattern
 

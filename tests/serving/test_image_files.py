@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_deblur.data.png_info import DataError, read_png_exif, with_exif_chunk
+from keras_deblur.errors import DataError
+from keras_deblur.data.png_info import read_png_exif, with_exif_chunk
 from keras_deblur.serving.image_files import read_image, write_image
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_deblur.data.png_info import DataError
+from keras_deblur.errors import DataError
 from keras_deblur.training.loop import train
 from tests.training.conftest import tiny_config
 

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from keras_deblur import temp_files
+from keras_deblur import file_io
 from keras_deblur.data import images
 
 
@@ -13,9 +13,9 @@ def test_only_dead_writers_leftovers_are_removed(tmp_path, leftover):
     (tmp_path / "ckpt-3_temp").mkdir()
     (tmp_path / "ckpt-3_temp" / "part").write_text("x")
     (tmp_path / "kept.png").write_text("x")
-    assert temp_files.is_temporary(dead) and not temp_files.is_temporary("kept.png")
+    assert file_io.is_temporary(dead) and not file_io.is_temporary("kept.png")
 
-    removed = temp_files.remove_dead_leftovers(str(tmp_path), also=r".+_temp")
+    removed = file_io.remove_dead_leftovers(str(tmp_path), also=r".+_temp")
     assert sorted(os.path.basename(p) for p in removed) == sorted([dead, "ckpt-3_temp"])
     assert sorted(os.listdir(tmp_path)) == sorted([mine, elsewhere, "kept.png"])
 
@@ -26,5 +26,5 @@ def test_a_failed_write_leaves_no_temporary(tmp_path, monkeypatch):
 
     monkeypatch.setattr(images.tf.io.gfile, "rename", full_disk)
     with pytest.raises(OSError):
-        images.write_bytes(str(tmp_path / "figure.png"), b"png")
+        file_io.write_bytes(str(tmp_path / "figure.png"), b"png")
     assert os.listdir(tmp_path) == []

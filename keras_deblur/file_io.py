@@ -1,4 +1,4 @@
-"""Temporary names for atomic writes: one scheme, so readers skip them and leftovers can be cleaned.
+"""Reading and writing the project's files safely: atomic writes, their temporaries, JSON, digests.
 
 Every file or folder the package writes atomically is first written as `<name>.tmp-<pid>-<host>-<hex>`
 (hidden when the final name is) and then renamed. A writer that is killed, or whose disk fills,
@@ -9,6 +9,8 @@ hosts (a shared or gs:// folder), are left alone.
 """
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -88,3 +90,44 @@ def remove_dead_leftovers(folder, also=None):
                     pass
             removed.append(path)
     return removed
+
+
+def write_bytes(path, data):
+    """Writes `data` to `path` (any tf.io.gfile path) atomically: a temporary beside it, then a rename.
+
+    A killed process never leaves a half-written file under `path`. (On object stores such as gs://,
+    a single-object upload is atomic already.)
+    """
+    import tensorflow as tf
+
+    folder = os.path.dirname(path)
+    if folder:
+        tf.io.gfile.makedirs(folder)
+    with atomic_path(path) as temporary, tf.io.gfile.GFile(temporary, "wb") as f:
+        f.write(data)
+
+
+def write_text(path, text):
+    """Writes a small text file atomically, like `write_bytes`."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def read_json(path):
+    """The JSON document in `path` (any tf.io.gfile path), or None if there is no such file."""
+    import tensorflow as tf
+
+    if not tf.io.gfile.exists(path):
+        return None
+    return json.loads(tf.io.gfile.GFile(path).read())
+
+
+def files_digest(paths):
+    """SHA-256 over the contents of `paths`, in the order given."""
+    import tensorflow as tf
+
+    digest = hashlib.sha256()
+    for path in paths:
+        with tf.io.gfile.GFile(path, "rb") as file:
+            while chunk := file.read(1 << 22):
+                digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,69 @@
+"""A dataset writer's claim on its output folder: two datasets are never mixed, one is resumed.
+
+`claim(output_dir, writer, settings, overwrite)` runs before a writer (`data.scenes`,
+`data.synthesize`) writes anything:
+- a missing or empty folder: the writer and its settings are recorded in `<output_dir>/dataset.json`;
+- a folder whose dataset.json records the same writer and settings: resumed; the writer skips the
+  pairs that are done (its files are written atomically, so a file that exists is complete);
+- a dataset written with other settings: refused, naming them, unless `overwrite`: then the folder
+  is deleted and written anew;
+- a non-empty folder without dataset.json: refused even with `overwrite` (it is not a dataset this
+  package wrote, and deleting it could delete someone's data).
+(The pipeline's ingest stage writes a new folder by design and refuses an existing one.)
+"""
+
+import json
+import posixpath
+
+import tensorflow as tf
+
+from keras_deblur import file_io
+from keras_deblur.errors import DataError
+
+SETTINGS_FILE = "dataset.json"
+
+
+def claim(output_dir, writer, settings, overwrite=False):
+    """Makes `output_dir` ready for `writer` (a module name) with `settings` (JSON-able).
+
+    Returns True if it resumes a dataset begun with the same settings. Raises DataError otherwise
+    when the folder holds something else (see the module docstring).
+    """
+    record = {"writer": writer, "settings": json.loads(json.dumps(settings))}
+    if tf.io.gfile.isdir(output_dir) and tf.io.gfile.listdir(output_dir):
+        found = file_io.read_json(posixpath.join(output_dir, SETTINGS_FILE))
+        if found == record:
+            file_io.remove_dead_leftovers(output_dir)
+            return True
+        if found is None:
+            raise DataError(f"--output_dir={output_dir} is not empty and holds no dataset written by {writer} "
+                            f"(no {SETTINGS_FILE}); choose a new or empty folder")
+        if not overwrite:
+            raise DataError(f"--output_dir={output_dir} holds a dataset written with other settings "
+                            f"({_differences(found, record)}); choose another folder, or pass --overwrite "
+                            "to delete it and write this one")
+        tf.io.gfile.rmtree(output_dir)
+    elif tf.io.gfile.exists(output_dir) and not tf.io.gfile.isdir(output_dir):
+        raise DataError(f"--output_dir={output_dir} is a file, not a folder")
+    tf.io.gfile.makedirs(output_dir)
+    file_io.write_text(posixpath.join(output_dir, SETTINGS_FILE), json.dumps(record, indent=2))
+    return False
+
+
+def _differences(found, wanted):
+    if found.get("writer") != wanted["writer"]:
+        return f"written by {found.get('writer')}, not {wanted['writer']}"
+    old, new = _flatten(found.get("settings", {})), _flatten(wanted["settings"])
+    changed = [f"{key} {old.get(key)!r} there, {new.get(key)!r} now" for key in sorted(set(old) | set(new))
+               if old.get(key) != new.get(key)]
+    return "; ".join(changed[:5])
+
+
+def _flatten(settings, prefix=""):
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
