@@ -33,14 +33,16 @@ setup(
         "matplotlib>=3.8",
         "numpy>=1.26",
         # The pipeline's ingest stage. The tfrecord extra brings crcmod for WriteToTFRecord; 2.77
-        # is the release measured beside TF 2.21 (DESIGN.md: it moves protobuf and pillow, tests pass).
+        # is the release measured beside TF 2.21 (DESIGN.md: it moves protobuf and pillow, tests
+        # pass).
         "apache-beam[tfrecord]==2.77.0",
     ],
     extras_require={
         # jax runs the models on Keras's JAX backend in a test, to keep them backend-agnostic;
         # torch builds the authors' PyTorch generator that the weight import is checked against
         # (importing needs no PyTorch). 2.13.0 is pinned: the CPU build these machines hold locally.
-        "test": ["pytest>=8", "jax>=0.4.30", "torch==2.13.0"],
+        # ruff is pinned: its formatting and rules change between versions, and .ci/run checks both.
+        "test": ["pytest>=8", "jax>=0.4.30", "torch==2.13.0", "ruff==0.17.6"],
         # On a machine with an NVIDIA GPU: pip install -e ".[cuda]" pulls TF's CUDA libraries.
         "cuda": ["tensorflow[and-cuda]>=2.21,<2.22"],
         # TensorBoard's Profile tab, to read the traces that `train --profile_steps` writes.

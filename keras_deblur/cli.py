@@ -8,11 +8,19 @@ from absl import app, flags, logging
 
 # Errors of the disk, not of the program: a full disk, a read-only mount, a folder not ours.
 _DISK_ERRNOS = {
-    errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
-    errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
 }
 # How TensorFlow's file system reports the same (its errors carry the message, not an errno).
-_TF_DISK_MESSAGES = ("No space left on device", "Disk quota exceeded", "Read-only file system", "Permission denied")
+_TF_DISK_MESSAGES = (
+    "No space left on device",
+    "Disk quota exceeded",
+    "Read-only file system",
+    "Permission denied",
+)
 _WHAT_TO_DO = "free space or choose another folder and rerun: files written completely are kept"
 
 
@@ -27,7 +35,8 @@ def disk_problem(error):
             return f"cannot write {where}: {_DISK_ERRNOS[error.errno]}; {_WHAT_TO_DO}"
         message = getattr(error, "message", None)  # tf.errors.OpError
         if isinstance(message, str) and any(text in message for text in _TF_DISK_MESSAGES):
-            # Without the op's internals around the path: "{{function_node ...}} PATH; WHAT [Op:SaveV2]".
+            # Without the op's internals around the path: "{{function_node ...}} PATH; WHAT
+            # [Op:SaveV2]".
             message = re.sub(r"\s*\[Op:\w+\]", "", re.sub(r"\{\{.*?\}\}\s*", "", message))
             return f"cannot write {message}; {_WHAT_TO_DO}"
         error = error.__cause__ or error.__context__
@@ -58,8 +67,10 @@ def call_reporting_errors(main, argv):
 def run(main):
     """`absl.app.run(main)`, with `call_reporting_errors`'s one-line errors instead of tracebacks.
 
-    Commands take flags only: a positional argument (often a flag missing its "--") is a usage error.
+    Commands take flags only: a positional argument (often a flag missing its "--") is a usage
+    error.
     """
+
     def guarded(argv):
         if len(argv) > 1:
             raise app.UsageError(f"unexpected arguments {argv[1:]}: every option is a --flag")

@@ -25,9 +25,13 @@ from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 def input_files(pattern):
     """The files to deblur: one file, every file in a folder (sorted), or a glob's matches."""
     if os.path.isdir(pattern):
-        files = sorted(os.path.join(pattern, n) for n in os.listdir(pattern)
-                       if os.path.isfile(os.path.join(pattern, n)) and not n.startswith(".")
-                       and not file_io.is_temporary(n))
+        files = sorted(
+            os.path.join(pattern, n)
+            for n in os.listdir(pattern)
+            if os.path.isfile(os.path.join(pattern, n))
+            and not n.startswith(".")
+            and not file_io.is_temporary(n)
+        )
     elif os.path.isfile(pattern):
         files = [pattern]
     else:
@@ -45,22 +49,30 @@ def _check_output_dir(output_dir):
             pass
         os.remove(probe)
     except OSError as error:
-        raise ValueError(f"--output_dir={output_dir} cannot be written: {error.strerror}") from error
+        raise ValueError(
+            f"--output_dir={output_dir} cannot be written: {error.strerror}"
+        ) from error
 
 
 def _check_distinct_names(files, output_dir):
-    """Refuses inputs that share a file name: their outputs would overwrite each other in output_dir."""
+    """Refuses inputs that share a file name: their outputs would overwrite each other in
+    output_dir."""
     by_name = collections.defaultdict(list)
     for path in files:
         by_name[os.path.basename(path)].append(path)
     clashes = {name: paths for name, paths in by_name.items() if len(paths) > 1}
     if clashes:
         name, paths = sorted(clashes.items())[0]
-        raise ValueError(f"{len(clashes)} file name(s) occur in several inputs, e.g. {' and '.join(paths)} would "
-                         f"both be written to {os.path.join(output_dir, name)}; deblur each folder on its own")
+        raise ValueError(
+            f"{len(clashes)} file name(s) occur in several inputs, e.g. {' and '.join(paths)} "
+            f"would "
+            f"both be written to {os.path.join(output_dir, name)}; deblur each folder on its own"
+        )
 
 
-def deblur_files(deblurrer, files, output_dir, overwrite=False, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
+def deblur_files(
+    deblurrer, files, output_dir, overwrite=False, max_megapixels=DEFAULT_MAX_MEGAPIXELS
+):
     """Deblurs each file into output_dir; returns {input path: error message} for the failures."""
     import tensorflow as tf
 
@@ -83,7 +95,11 @@ def deblur_files(deblurrer, files, output_dir, overwrite=False, max_megapixels=D
             source = read_image(path, max_megapixels)
             write_image(target, deblurrer.deblur(source.pixels), source)
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:
-            message = error.message if isinstance(error, tf.errors.OpError) else str(error) or type(error).__name__
+            message = (
+                error.message
+                if isinstance(error, tf.errors.OpError)
+                else str(error) or type(error).__name__
+            )
             failures[path] = message
             print(f"\nerror: {path}: {message}", flush=True)
         progress.update(index)
@@ -98,11 +114,20 @@ def main(argv):
     if f.SERVER.value:
         deblurrer = RemoteDeblurrer(f.SERVER.value, f.MODEL_NAME.value)
     else:
-        deblurrer = Deblurrer(f.MODEL_PATH.value, f.TILE_SIZE_PX.value, f.TILE_OVERLAP_PX.value, f.TILE_BATCH.value)
-    failures = deblur_files(deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value)
-    print(f"deblurred {len(files) - len(failures)} of {len(files)} images into {f.OUTPUT_DIR.value}")
+        deblurrer = Deblurrer(
+            f.MODEL_PATH.value, f.TILE_SIZE_PX.value, f.TILE_OVERLAP_PX.value, f.TILE_BATCH.value
+        )
+    failures = deblur_files(
+        deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value
+    )
+    print(
+        f"deblurred {len(files) - len(failures)} of {len(files)} images into {f.OUTPUT_DIR.value}"
+    )
     if failures:
-        print(f"error: {len(failures)} of {len(files)} images failed (each named above)", file=sys.stderr)
+        print(
+            f"error: {len(failures)} of {len(files)} images failed (each named above)",
+            file=sys.stderr,
+        )
     return 1 if failures else 0
 
 

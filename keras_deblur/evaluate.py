@@ -1,4 +1,5 @@
-"""Evaluates a model on a test set: `python -m keras_deblur.evaluate --run_dir=<run> --data_dir=<root>`.
+"""Evaluates a model on a test set: `python -m keras_deblur.evaluate --run_dir=<run>
+--data_dir=<root>`.
 
 The model is a run (`--run_dir`, its generator.keras; or a .keras file) or an export
 (`--saved_model`); the test set is the test split of a GOPRO-layout `--data_dir` or TFRecord shards
@@ -27,7 +28,9 @@ def _output_dir(run_dir):
         return f.OUTPUT_DIR.value
     if run_dir and not is_keras_file(run_dir):
         return RunLayout(run_dir).evaluation.root
-    raise ValueError("--output_dir is required unless --run_dir is a run directory (then <run>/evaluation)")
+    raise ValueError(
+        "--output_dir is required unless --run_dir is a run directory (then <run>/evaluation)"
+    )
 
 
 def _compare():
@@ -63,13 +66,21 @@ def main(argv):
 
     run_dir = f.run_dir()
     if bool(run_dir) == bool(f.SAVED_MODEL.value):
-        raise ValueError("give the model as exactly one of --run_dir (a run or .keras file) or --saved_model (an export)")
+        raise ValueError(
+            "give the model as exactly one of --run_dir (a run or .keras file) or --saved_model "
+            "(an export)"
+        )
     output_dir = _output_dir(run_dir)
     blur_key, why = _blur_key(run_dir)
     if f.DATA_DIR.value:
         print(f"blurry images: {blur_key}/ ({why})")
-    test_set = load_test_set(f.DATA_DIR.value, f.TEST_TFRECORDS.value, blur_key, f.SKIP_BAD_PAIRS.value,
-                             f.MAX_IMAGES.value)
+    test_set = load_test_set(
+        f.DATA_DIR.value,
+        f.TEST_TFRECORDS.value,
+        blur_key,
+        f.SKIP_BAD_PAIRS.value,
+        f.MAX_IMAGES.value,
+    )
     if run_dir:
         from keras_deblur.precision import describe, resolve
 
@@ -78,13 +89,19 @@ def main(argv):
         model = evaluator.keras_model(run_dir, policy)
     else:
         if f.MIXED_PRECISION.value not in ("auto", "float32", "none"):
-            raise ValueError("--mixed_precision applies to --run_dir; an export runs in the precision it was "
-                             "exported in")
+            raise ValueError(
+                "--mixed_precision applies to --run_dir; an export runs in the precision it was "
+                "exported in"
+            )
         model = evaluator.exported_model(f.SAVED_MODEL.value)
-    summary = evaluator.evaluate(model, test_set, output_dir, f.ALL_SCALES.value, f.NUM_EXAMPLES.value)
+    summary = evaluator.evaluate(
+        model, test_set, output_dir, f.ALL_SCALES.value, f.NUM_EXAMPLES.value
+    )
     print(report.format_summary(summary))
-    print(f"wrote {output_dir}/metrics.json, per_image.csv and figures/; see them with: "
-          f"tensorboard --logdir={output_dir}")
+    print(
+        f"wrote {output_dir}/metrics.json, per_image.csv and figures/; see them with: "
+        f"tensorboard --logdir={output_dir}"
+    )
     return 0
 
 

@@ -1,5 +1,6 @@
 """Exports a trained generator for TF Serving:
-`python -m keras_deblur.export --run_dir=<run> --export_dir=savedmodels/<model_name> [--export_version=N]`.
+`python -m keras_deblur.export --run_dir=<run> --export_dir=savedmodels/<model_name>
+[--export_version=N]`.
 
 Writes `<export_dir>/<version>/` (see `serving/saved_model.py` for the signatures and the atomic
 write), its warm-up requests, the run's metadata, and `models.config` beside the model folders.
@@ -23,13 +24,24 @@ def main(argv):
     if not run_dir:
         raise ValueError("--run_dir is required: the training run (or .keras file) to export")
     generator = load_generator(run_dir)
-    metadata = {**run_metadata(run_dir), "exported_with": {
-        "git_commit": run_info.git_commit(), "versions": run_info.package_versions()}}
+    metadata = {
+        **run_metadata(run_dir),
+        "exported_with": {
+            "git_commit": run_info.git_commit(),
+            "versions": run_info.package_versions(),
+        },
+    }
     path = saved_model.export(generator, f.EXPORT_DIR.value, f.EXPORT_VERSION.value, metadata)
     print(f"exported {path}")
-    base = os.path.abspath(f.EXPORT_DIR.value) if "://" not in f.EXPORT_DIR.value else f.EXPORT_DIR.value
-    print(f"serve it: tensorflow_model_server --rest_api_port=8501 --port=8500 "
-          f"--model_name={os.path.basename(base.rstrip('/'))} --model_base_path={base}")
+    base = (
+        os.path.abspath(f.EXPORT_DIR.value)
+        if "://" not in f.EXPORT_DIR.value
+        else f.EXPORT_DIR.value
+    )
+    print(
+        f"serve it: tensorflow_model_server --rest_api_port=8501 --port=8500 "
+        f"--model_name={os.path.basename(base.rstrip('/'))} --model_base_path={base}"
+    )
 
 
 if __name__ == "__main__":

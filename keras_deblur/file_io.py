@@ -1,6 +1,7 @@
 """Reading and writing the project's files safely: atomic writes, their temporaries, JSON, digests.
 
-Every file or folder the package writes atomically is first written as `<name>.tmp-<pid>-<host>-<hex>`
+Every file or folder the package writes atomically is first written as
+`<name>.tmp-<pid>-<host>-<hex>`
 (hidden when the final name is) and then renamed. A writer that is killed, or whose disk fills,
 leaves that temporary behind: readers ignore such names (`is_temporary`), and the next command that
 writes into the folder removes those whose writer is dead (`remove_dead_leftovers`): the process
@@ -35,7 +36,8 @@ def atomic_path(path, overwrite=True, hidden=False):
     the block succeeds, and removes it when the block fails. Any tf.io.gfile path.
 
     `hidden`: the temporary's name starts with a dot (in users' folders, and where a reader such as
-    TF Serving lists the folder). With `overwrite=False` an existing `path` is tf.errors.AlreadyExistsError.
+    TF Serving lists the folder). With `overwrite=False` an existing `path` is
+    tf.errors.AlreadyExistsError.
     """
     import tensorflow as tf
 
@@ -93,7 +95,8 @@ def remove_dead_leftovers(folder, also=None):
 
 
 def write_bytes(path, data):
-    """Writes `data` to `path` (any tf.io.gfile path) atomically: a temporary beside it, then a rename.
+    """Writes `data` to `path` (any tf.io.gfile path) atomically: a temporary beside it, then a
+    rename.
 
     A killed process never leaves a half-written file under `path`. (On object stores such as gs://,
     a single-object upload is atomic already.)

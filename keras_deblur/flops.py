@@ -11,10 +11,15 @@ _COUNTED = (keras.layers.Conv2D, keras.layers.Conv2DTranspose, keras.layers.Dens
 
 
 def _with_static_input(model, height, width):
-    """The same functional graph rebuilt for one [1, height, width, C] input, so shapes are known."""
+    """The same functional graph rebuilt for one [1, height, width, C] input, so shapes are
+    known."""
     config = model.get_config()
-    if "layers" not in config:  # a model that builds its own graph from arguments (models.Generator)
-        return model.__class__.from_config({**config, "input_shape": (height, width, config["input_shape"][-1])})
+    if (
+        "layers" not in config
+    ):  # a model that builds its own graph from arguments (models.Generator)
+        return model.__class__.from_config(
+            {**config, "input_shape": (height, width, config["input_shape"][-1])}
+        )
     for layer_config in config["layers"]:
         if layer_config["class_name"] == "InputLayer":
             batch_shape = layer_config["config"]["batch_shape"]

@@ -20,7 +20,9 @@ def import_checkpoint(torch_checkpoint):
     """(Keras generator, architecture dict) of a DeepDeblur PyTorch checkpoint file."""
     from keras_deblur.importing import deepdeblur_torch, torch_pickle
 
-    state = deepdeblur_torch.generator_state_dict(torch_pickle.load(torch_checkpoint), torch_checkpoint)
+    state = deepdeblur_torch.generator_state_dict(
+        torch_pickle.load(torch_checkpoint), torch_checkpoint
+    )
     return deepdeblur_torch.build_imported_generator(state, torch_checkpoint)
 
 
@@ -31,13 +33,18 @@ def main(argv):
     output = f.OUTPUT_KERAS.value
     if output and not output.endswith(".keras"):
         raise ValueError(f"--output={output} must end in .keras")
-    if output and os.path.exists(output):  # checked before the import too: fail before the slow part
+    if output and os.path.exists(
+        output
+    ):  # checked before the import too: fail before the slow part
         raise FileExistsError(f"--output={output} exists already; choose another name or delete it")
     from keras_deblur.runs import save_generator
 
     generator, architecture = import_checkpoint(f.TORCH_CHECKPOINT.value)
-    print(f"imported {f.TORCH_CHECKPOINT.value}: " + ", ".join(f"{k}={v}" for k, v in architecture.items())
-          + f", {generator.count_params():,} parameters")
+    print(
+        f"imported {f.TORCH_CHECKPOINT.value}: "
+        + ", ".join(f"{k}={v}" for k, v in architecture.items())
+        + f", {generator.count_params():,} parameters"
+    )
     if output:
         save_generator(generator, output, overwrite=False)
         print(f"wrote {output}")
@@ -45,9 +52,20 @@ def main(argv):
         from keras_deblur.serving import saved_model
         from keras_deblur.training import run_info
 
-        metadata = {"source": {"torch_checkpoint": os.path.abspath(f.TORCH_CHECKPOINT.value), **architecture},
-                    "exported_with": {"git_commit": run_info.git_commit(), "versions": run_info.package_versions()}}
-        print(f"exported {saved_model.export(generator, f.EXPORT_DIR.value, f.EXPORT_VERSION.value, metadata)}")
+        metadata = {
+            "source": {
+                "torch_checkpoint": os.path.abspath(f.TORCH_CHECKPOINT.value),
+                **architecture,
+            },
+            "exported_with": {
+                "git_commit": run_info.git_commit(),
+                "versions": run_info.package_versions(),
+            },
+        }
+        print(
+            f"exported "
+            f"{saved_model.export(generator, f.EXPORT_DIR.value, f.EXPORT_VERSION.value, metadata)}"
+        )
     return 0
 
 

@@ -21,14 +21,17 @@ def _per_scale_means(sharp, latents, error):
     """[K, N]: the mean of `error(L_k - S_k)` over each example's elements, at each scale k."""
     if not isinstance(latents, (list, tuple)) or not latents:
         raise ValueError(
-            f"latents must be the generator's output pyramid (a non-empty list), got {type(latents)}"
+            f"latents must be the generator's output pyramid (a non-empty list), got "
+            f"{type(latents)}"
         )
     # In float32 even under a mixed-precision policy: bf16 has 8 bits of mantissa, too few for
     # differences of a few 1/255 between images.
     targets = gaussian_pyramid(ops.cast(sharp, "float32"), len(latents))
     return ops.stack(
-        [_per_example_mean(error(ops.cast(latent, "float32") - target))
-         for latent, target in zip(latents, targets)],
+        [
+            _per_example_mean(error(ops.cast(latent, "float32") - target))
+            for latent, target in zip(latents, targets)
+        ],
         axis=0,
     )
 
@@ -51,7 +54,8 @@ def multiscale_mse(sharp, latents):
 
 
 def multiscale_l1(sharp, latents):
-    """Mean absolute error at each scale, summed over scales (the authors' released recipe), per example."""
+    """Mean absolute error at each scale, summed over scales (the authors' released recipe), per
+    example."""
     return ops.sum(_per_scale_means(sharp, latents, ops.abs), axis=0)
 
 

@@ -50,7 +50,8 @@ def _gpu_capabilities():
 
 
 def bf16_probe(repeats=5):
-    """bf16 speed-up over fp32 (fp32 seconds / bf16 seconds) of a 3x3 conv's forward and backward pass.
+    """bf16 speed-up over fp32 (fp32 seconds / bf16 seconds) of a 3x3 conv's forward and backward
+    pass.
 
     The shape is that of a small generator's training step (batch 8, 64 x 64, 32 maps); each
     precision's best time over `repeats` interleaved rounds is compared.
@@ -103,7 +104,11 @@ def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
     if not present:
         return "float32", f"CPU without bf16 instructions: no {' or '.join(BF16_CPU_FLAGS)}"
     speedup = probe()
-    measured = f"bf16 probe {speedup:.2f}x as fast as fp32" if speedup >= 1 else f"bf16 probe {1 / speedup:.2f}x slower"
+    measured = (
+        f"bf16 probe {speedup:.2f}x as fast as fp32"
+        if speedup >= 1
+        else f"bf16 probe {1 / speedup:.2f}x slower"
+    )
     if speedup >= BF16_MIN_SPEEDUP:
         return "mixed_bfloat16", f"CPU with {', '.join(present)}: {measured}"
     return "float32", f"CPU with {', '.join(present)}: {measured}"
@@ -111,7 +116,8 @@ def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
 
 @functools.cache
 def resolve(requested):
-    """`choose` on this machine's GPUs and CPU (measured once per process). Returns (policy, why)."""
+    """`choose` on this machine's GPUs and CPU (measured once per process). Returns (policy,
+    why)."""
     if requested != "auto":
         return choose(requested)
     return choose(requested, _gpu_capabilities(), frozenset(cpu_flags()))

@@ -29,7 +29,9 @@ class Progress:
       stream: where plain lines go (default stdout); a terminal gets Keras's live bar.
     """
 
-    def __init__(self, total, unit, label, verbose=True, interval_seconds=LINE_INTERVAL_SECONDS, stream=None):
+    def __init__(
+        self, total, unit, label, verbose=True, interval_seconds=LINE_INTERVAL_SECONDS, stream=None
+    ):
         self.total, self.unit, self.label = total, unit, label
         self.verbose, self.interval = verbose, interval_seconds
         self.stream = stream or sys.stdout
@@ -44,7 +46,9 @@ class Progress:
             return
         if self.live:
             self._bar.target = self.total
-            self._bar.stateful_metrics.update(name for name, _ in values)  # shown as given, not averaged
+            self._bar.stateful_metrics.update(
+                name for name, _ in values
+            )  # shown as given, not averaged
             self._bar.update(done, list(values))
             return
         if self._first_done is None:
@@ -57,5 +61,10 @@ class Progress:
         rate = (done - self._first_done) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - done) / rate if rate > 0 and done < self.total else 0.0
         shown = " ".join(f"{name}={_format(value)}" for name, value in values)
-        print(f"{self.label}: {done}/{self.total} {self.unit}s, {elapsed:.0f} s, {rate:.3g} {self.unit}s/s, "
-              f"ETA {eta:.0f} s{' ' + shown if shown else ''}", file=self.stream, flush=True)
+        print(
+            f"{self.label}: {done}/{self.total} {self.unit}s, {elapsed:.0f} s, {rate:.3g} "
+            f"{self.unit}s/s, "
+            f"ETA {eta:.0f} s{' ' + shown if shown else ''}",
+            file=self.stream,
+            flush=True,
+        )

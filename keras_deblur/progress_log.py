@@ -28,7 +28,9 @@ def _read_lines(path):
             records.append(json.loads(line))
         except json.JSONDecodeError:
             if index < len(lines) - 2:  # only the last line can be cut short by a kill
-                raise ValueError(f"{path}: line {index + 1} is not JSON; the log is damaged, delete it") from None
+                raise ValueError(
+                    f"{path}: line {index + 1} is not JSON; the log is damaged, delete it"
+                ) from None
             logging.warning("%s: dropping a last line cut short (that item is done again)", path)
     return records
 
@@ -44,8 +46,11 @@ class ProgressLog:
         if records and records[0].get("header") == header:
             self.rows = {row["name"]: row for row in records[1:]}
         elif records:
-            logging.warning("%s records other work (another model, data or setting): moved to %s.replaced",
-                            self.path, self.path)
+            logging.warning(
+                "%s records other work (another model, data or setting): moved to %s.replaced",
+                self.path,
+                self.path,
+            )
             os.replace(self.path, f"{self.path}.replaced")
         # Rewritten whole (then renamed) so that a line cut short is gone before we append after it.
         with file_io.atomic_path(self.path) as temporary:

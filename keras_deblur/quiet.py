@@ -13,7 +13,8 @@ import sys
 
 
 def _keras_backend():
-    """The backend Keras will load: KERAS_BACKEND, else keras.json's, else TensorFlow (Keras's rules)."""
+    """The backend Keras will load: KERAS_BACKEND, else keras.json's, else TensorFlow (Keras's
+    rules)."""
     if os.environ.get("KERAS_BACKEND"):
         return os.environ["KERAS_BACKEND"]
     home = os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
@@ -25,7 +26,8 @@ def _keras_backend():
 
 
 def import_tensorflow():
-    """Imports TensorFlow quietly (once per process) where Keras runs on it; a no-op on other backends."""
+    """Imports TensorFlow quietly (once per process) where Keras runs on it; a no-op on other
+    backends."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # C++ INFO and WARNING after start-up
     if "tensorflow" in sys.modules or _keras_backend() != "tensorflow":
         return

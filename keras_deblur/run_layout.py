@@ -4,7 +4,8 @@
       config.json        the TrainConfig, package versions, git commit (training/run_info.py)
       flags.txt          the flags the run was started with
       .lock              the run lock (training/run_lock.py; .lock-worker<i> for other workers)
-      checkpoints/       the latest checkpoints (workers other than the chief: checkpoints/worker<i>/)
+      checkpoints/       the latest checkpoints (workers other than the chief:
+      checkpoints/worker<i>/)
       best/              the best checkpoint by validation PSNR, and best.json (its step and scores)
       generator.keras    the final generator, written when the training finishes
       train/, validation/  TensorBoard events (the profiler's traces under train/plugins/profile/)

@@ -38,15 +38,19 @@ def load_generator(model_dir):
     if not tf.io.gfile.exists(path):
         raise FileNotFoundError(
             f"--run_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
-            "(rerun the training command to finish it)")
+            "(rerun the training command to finish it)"
+        )
     from keras_deblur.models.generator import dtype_policy
 
-    with dtype_policy("float32"):  # runs save float32 layers; whatever policy is global now is not theirs
+    with dtype_policy(
+        "float32"
+    ):  # runs save float32 layers; whatever policy is global now is not theirs
         return keras.saving.load_model(path)
 
 
 def trained_blur_key(model_dir=None, saved_model=None):
-    """The --blur_key a run (or the run behind an export) was trained on; None if it did not record one."""
+    """The --blur_key a run (or the run behind an export) was trained on; None if it did not record
+    one."""
     if saved_model:
         from keras_deblur.serving.saved_model import read_metadata, resolve_version
 
@@ -59,7 +63,8 @@ def trained_blur_key(model_dir=None, saved_model=None):
 
 
 def run_metadata(model_dir):
-    """What a run recorded: config.json, the best validation score and the last evaluation, if any."""
+    """What a run recorded: config.json, the best validation score and the last evaluation, if
+    any."""
     if is_keras_file(model_dir):
         return {"source": model_dir}
     layout = RunLayout(model_dir)

@@ -19,7 +19,9 @@ def _steps(name, values):
     try:
         return tuple(int(v) for v in values)
     except ValueError as error:
-        raise ValueError(f"--{name} must be a comma-separated list of steps, got {values}") from error
+        raise ValueError(
+            f"--{name} must be a comma-separated list of steps, got {values}"
+        ) from error
 
 
 def train_config_from_flags():
@@ -32,15 +34,25 @@ def train_config_from_flags():
         blur_key=f.BLUR_KEY.value,
         skip_bad_pairs=f.SKIP_BAD_PAIRS.value,
         generator=GeneratorSpec(
-            num_scales=f.NUM_SCALES.value, num_resblocks=f.NUM_RESBLOCKS.value, filters=f.FILTERS.value,
-            kernel_size=f.KERNEL_SIZE.value, upsample=f.UPSAMPLE.value,
-            global_residual=f.GLOBAL_RESIDUAL.value),
+            num_scales=f.NUM_SCALES.value,
+            num_resblocks=f.NUM_RESBLOCKS.value,
+            filters=f.FILTERS.value,
+            kernel_size=f.KERNEL_SIZE.value,
+            upsample=f.UPSAMPLE.value,
+            global_residual=f.GLOBAL_RESIDUAL.value,
+        ),
         discriminator=f.DISCRIMINATOR_SPEC.value,
         input=InputConfig(
-            batch_size=f.GLOBAL_BATCH_SIZE.value, crops_per_image=f.CROPS_PER_IMAGE.value,
-            shuffle_buffer=f.SHUFFLE_BUFFER_CROPS.value, seed=f.SEED.value,
-            augment=AugmentConfig(crop_size=f.CROP_SIZE_PX.value, rotation=f.ROTATION.value,
-                                  augmentations=tuple(f.AUGMENTATIONS.value))),
+            batch_size=f.GLOBAL_BATCH_SIZE.value,
+            crops_per_image=f.CROPS_PER_IMAGE.value,
+            shuffle_buffer=f.SHUFFLE_BUFFER_CROPS.value,
+            seed=f.SEED.value,
+            augment=AugmentConfig(
+                crop_size=f.CROP_SIZE_PX.value,
+                rotation=f.ROTATION.value,
+                augmentations=tuple(f.AUGMENTATIONS.value),
+            ),
+        ),
         train_steps=f.TRAIN_STEPS.value,
         train_minutes=f.TRAIN_MINUTES.value,
         learning_rate=f.LEARNING_RATE.value,
@@ -66,7 +78,9 @@ def train_config_from_flags():
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     config = train_config_from_flags()
-    from keras_deblur.training.loop import train  # TensorFlow starts here, after the flags are checked
+    from keras_deblur.training.loop import (
+        train,
+    )  # TensorFlow starts here, after the flags are checked
 
     summary = train(config, flags_text=flags.FLAGS.flags_into_string())
     print(f"trained to step {summary['step']}; latest checkpoint {summary['checkpoint']}")

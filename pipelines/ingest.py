@@ -1,7 +1,9 @@
-"""Stage 1, ingest: a GOPRO-layout tree -> validated, sharded TFRecords plus a manifest, on Apache Beam.
+"""Stage 1, ingest: a GOPRO-layout tree -> validated, sharded TFRecords plus a manifest, on Apache
+Beam.
 
 Runs in process on Beam's Python runner (FnApiRunner) by default, touching no network; `beam_args`
-(the pipeline's `--beam_pipeline_args`) selects any other runner (`--runner=FlinkRunner ...`, `--runner=DataflowRunner --project=...`) for data that outgrow
+(the pipeline's `--beam_pipeline_args`) selects any other runner (`--runner=FlinkRunner ...`,
+`--runner=DataflowRunner --project=...`) for data that outgrow
 one machine. Listing the tree happens in the driver (cheap); reading, validating and encoding every
 pair happens in Beam workers.
 
@@ -42,8 +44,8 @@ logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
 from keras_deblur import file_io
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, SPLITS, Pair, discover_pairs
-from keras_deblur.errors import DataError
 from keras_deblur.data.tfrecords import write_tfrecord
+from keras_deblur.errors import DataError
 
 PROBLEM = "problem"
 
@@ -61,21 +63,35 @@ def _validate(entry):
         blurry = tf.io.decode_png(blurry_png, channels=3).numpy()
         sharp = tf.io.decode_png(sharp_png, channels=3).numpy()
     except (OSError, tf.errors.OpError) as error:
-        yield beam.pvalue.TaggedOutput(PROBLEM, f"{split}/{name}: cannot read or decode: {str(error)[:200]}")
+        yield beam.pvalue.TaggedOutput(
+            PROBLEM, f"{split}/{name}: cannot read or decode: {str(error)[:200]}"
+        )
         return
     if blurry.shape != sharp.shape:
         yield beam.pvalue.TaggedOutput(
-            PROBLEM, f"{split}/{name}: blurry {blurry.shape[1]}x{blurry.shape[0]} vs sharp {sharp.shape[1]}x{sharp.shape[0]}")
+            PROBLEM,
+            f"{split}/{name}: blurry {blurry.shape[1]}x{blurry.shape[0]} vs sharp "
+            f"{sharp.shape[1]}x{sharp.shape[0]}",
+        )
         return
     if sharp.min() == sharp.max():
-        yield beam.pvalue.TaggedOutput(PROBLEM, f"{split}/{name}: the sharp image is one flat value {sharp.min()}")
+        yield beam.pvalue.TaggedOutput(
+            PROBLEM, f"{split}/{name}: the sharp image is one flat value {sharp.min()}"
+        )
         return
     height, width = sharp.shape[:2]
     psnr = float(metrics.psnr(blurry[None] / 255.0, sharp[None] / 255.0, quantized=False)[0])
     yield {
-        "split": split, "shard": shard, "name": name, "height": int(height), "width": int(width), "psnr": psnr,
-        "blurry": blurry_path, "sharp": sharp_path,
-        "blurry_sha256": hashlib.sha256(blurry_png).hexdigest(), "sharp_sha256": hashlib.sha256(sharp_png).hexdigest(),
+        "split": split,
+        "shard": shard,
+        "name": name,
+        "height": int(height),
+        "width": int(width),
+        "psnr": psnr,
+        "blurry": blurry_path,
+        "sharp": sharp_path,
+        "blurry_sha256": hashlib.sha256(blurry_png).hexdigest(),
+        "sharp_sha256": hashlib.sha256(sharp_png).hexdigest(),
     }
 
 
@@ -83,8 +99,10 @@ def _write_shard(shard_and_records, folder, num_shards):
     """Writes one shard, its pairs in name order (the files are read again: grouping the encoded
     pairs would hold a whole shard's images in memory)."""
     (split, shard), records = shard_and_records
-    pairs = sorted((Pair(r["blurry"], r["sharp"], r["name"], r["height"], r["width"]) for r in records),
-                   key=lambda pair: pair.name)
+    pairs = sorted(
+        (Pair(r["blurry"], r["sharp"], r["name"], r["height"], r["width"]) for r in records),
+        key=lambda pair: pair.name,
+    )
     write_tfrecord(os.path.join(folder, f"{split}-{shard:05d}-of-{num_shards:05d}.tfrecord"), pairs)
 
 
@@ -96,12 +114,15 @@ def _duplicates(content_and_names):
 
 
 def _listing(source_dir, blur_key, num_shards):
-    """(split, shard, name, blurry path, sharp path) of every pair; header checks only, pixels are Beam's job."""
+    """(split, shard, name, blurry path, sharp path) of every pair; header checks only, pixels are
+    Beam's job."""
     entries = []
     for split in SPLITS:
         if not os.path.isdir(os.path.join(source_dir, split)):
             continue
-        found = discover_pairs(source_dir, split, blur_key, skip_bad_pairs=False, check_pixels=False).pairs
+        found = discover_pairs(
+            source_dir, split, blur_key, skip_bad_pairs=False, check_pixels=False
+        ).pairs
         for index, pair in enumerate(sorted(found, key=lambda pair: pair.name)):
             entries.append((split, index % num_shards, pair.name, pair.blurry, pair.sharp))
     if not entries:
@@ -124,51 +145,90 @@ def _summary(records, skipped):
     return {"splits": splits, "skipped": sorted(skipped)}
 
 
-def ingest(source_dir, output_dir, blur_key=DEFAULT_BLUR_KEY, num_shards=4, skip_bad_pairs=False, beam_args=()):
+def ingest(
+    source_dir,
+    output_dir,
+    blur_key=DEFAULT_BLUR_KEY,
+    num_shards=4,
+    skip_bad_pairs=False,
+    beam_args=(),
+):
     """Runs the ingest pipeline; returns the manifest dict. See the module docstring."""
     if num_shards < 1:
         raise ValueError(f"--num_shards must be >= 1, got {num_shards}")
     if os.path.exists(output_dir):
-        raise FileExistsError(f"ingest: {output_dir} exists; the stage runner gives each run a new folder")
+        raise FileExistsError(
+            f"ingest: {output_dir} exists; the stage runner gives each run a new folder"
+        )
     entries = _listing(source_dir, blur_key, num_shards)
     file_io.remove_dead_leftovers(os.path.dirname(os.path.abspath(output_dir)))
     with file_io.atomic_path(output_dir, overwrite=False) as scratch:
         os.makedirs(scratch)
-        with beam.Pipeline(runner=_runner(beam_args), options=PipelineOptions(list(beam_args))) as pipeline:
-            checked = (pipeline | "List" >> beam.Create(entries)
-                       | "Validate" >> beam.FlatMap(_validate).with_outputs(PROBLEM, main="pairs"))
-            duplicates = (checked.pairs
-                          | "ByContent" >> beam.Map(lambda r: (r["blurry_sha256"] + r["sharp_sha256"],
-                                                               f"{r['split']}/{r['name']}"))
-                          | "Group" >> beam.GroupByKey() | "Duplicates" >> beam.FlatMap(_duplicates))
-            (checked.pairs
-             | "ByShard" >> beam.Map(lambda r: ((r["split"], r["shard"]), r))
-             | "GroupShards" >> beam.GroupByKey()
-             | "WriteShards" >> beam.Map(_write_shard, folder=scratch, num_shards=num_shards))
-            (checked.pairs | "Describe" >> beam.Map(json.dumps)
-             | "WriteRecords" >> beam.io.WriteToText(os.path.join(scratch, "records"), num_shards=1,
-                                                      shard_name_template=""))
-            ((checked[PROBLEM], duplicates) | "AllProblems" >> beam.Flatten()
-             | "WriteProblems" >> beam.io.WriteToText(os.path.join(scratch, "problems"), num_shards=1,
-                                                       shard_name_template=""))
+        with beam.Pipeline(
+            runner=_runner(beam_args), options=PipelineOptions(list(beam_args))
+        ) as pipeline:
+            checked = (
+                pipeline
+                | "List" >> beam.Create(entries)
+                | "Validate" >> beam.FlatMap(_validate).with_outputs(PROBLEM, main="pairs")
+            )
+            duplicates = (
+                checked.pairs
+                | "ByContent"
+                >> beam.Map(
+                    lambda r: (r["blurry_sha256"] + r["sharp_sha256"], f"{r['split']}/{r['name']}")
+                )
+                | "Group" >> beam.GroupByKey()
+                | "Duplicates" >> beam.FlatMap(_duplicates)
+            )
+            (
+                checked.pairs
+                | "ByShard" >> beam.Map(lambda r: ((r["split"], r["shard"]), r))
+                | "GroupShards" >> beam.GroupByKey()
+                | "WriteShards" >> beam.Map(_write_shard, folder=scratch, num_shards=num_shards)
+            )
+            (
+                checked.pairs
+                | "Describe" >> beam.Map(json.dumps)
+                | "WriteRecords"
+                >> beam.io.WriteToText(
+                    os.path.join(scratch, "records"), num_shards=1, shard_name_template=""
+                )
+            )
+            (
+                (checked[PROBLEM], duplicates)
+                | "AllProblems" >> beam.Flatten()
+                | "WriteProblems"
+                >> beam.io.WriteToText(
+                    os.path.join(scratch, "problems"), num_shards=1, shard_name_template=""
+                )
+            )
         records = [json.loads(line) for line in _read_lines(os.path.join(scratch, "records"))]
         problems = sorted(_read_lines(os.path.join(scratch, "problems")))
         duplicated = [p for p in problems if p.startswith("the same pair content")]
         if duplicated or (problems and not skip_bad_pairs):
-            raise DataError(f"ingest: {len(problems)} bad pairs in {source_dir}"
-                            + ("" if duplicated else " (--skip_bad_pairs leaves them out)") + ":\n  "
-                            + "\n  ".join(problems[:50]))
+            raise DataError(
+                f"ingest: {len(problems)} bad pairs in {source_dir}"
+                + ("" if duplicated else " (--skip_bad_pairs leaves them out)")
+                + ":\n  "
+                + "\n  ".join(problems[:50])
+            )
         os.remove(os.path.join(scratch, "records"))
         os.remove(os.path.join(scratch, "problems"))
-        manifest = {"source": os.path.abspath(source_dir), "blur_key": blur_key, "num_shards": num_shards,
-                    **_summary(records, problems)}
+        manifest = {
+            "source": os.path.abspath(source_dir),
+            "blur_key": blur_key,
+            "num_shards": num_shards,
+            **_summary(records, problems),
+        }
         with open(os.path.join(scratch, "manifest.json"), "w") as file:
             json.dump(manifest, file, indent=2)
     return manifest
 
 
 def _runner(beam_args):
-    """Beam's in-process Python runner unless --runner is among `beam_args` (None: Beam reads it there).
+    """Beam's in-process Python runner unless --runner is among `beam_args` (None: Beam reads it
+    there).
 
     Beam 2.77's default DirectRunner first tries its Prism runner, which downloads a binary from
     the internet when the pipeline starts (a hang or a policy breach on a locked-down machine), and

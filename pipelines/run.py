@@ -1,4 +1,5 @@
-"""The whole pipeline: `python -m pipelines.run --flagfile=gopro.flags --data_dir=<GOPRO-layout tree>`.
+"""The whole pipeline: `python -m pipelines.run --flagfile=gopro.flags --data_dir=<GOPRO-layout
+tree>`.
 
 ingest (Beam) -> train -> evaluate -> gate -> push, each a stage of `stage_runner.run_stage` under
 `--pipeline_root`, so a rerun skips what is unchanged and resumes what was interrupted. It takes
@@ -10,14 +11,20 @@ import dataclasses
 import json
 import os
 
-
 from keras_deblur import cli
 from keras_deblur import flags as f
 from keras_deblur.file_io import read_json
 from pipelines import stages
 from pipelines.stage_runner import fingerprint, run_stage
 
-_NOT_TRAINING = ("run_dir", "data_dir", "train_tfrecords", "test_tfrecords", "blur_key", "skip_bad_pairs")
+_NOT_TRAINING = (
+    "run_dir",
+    "data_dir",
+    "train_tfrecords",
+    "test_tfrecords",
+    "blur_key",
+    "skip_bad_pairs",
+)
 
 
 def _pushed_model(serving_dir):
@@ -38,44 +45,98 @@ def _ingest_body(source_dir, config, num_shards, beam_args):
         if not os.path.exists(os.path.join(data, "manifest.json")):  # else: finished before a kill
             ingest(source_dir, data, config.blur_key, num_shards, config.skip_bad_pairs, beam_args)
         manifest = read_json(os.path.join(data, "manifest.json"))
-        return {"outputs": {"data": data}, "metrics": {
-            split: {k: v for k, v in figures.items() if k != "checksums"} for split, figures in manifest["splits"].items()}}
+        return {
+            "outputs": {"data": data},
+            "metrics": {
+                split: {k: v for k, v in figures.items() if k != "checksums"}
+                for split, figures in manifest["splits"].items()
+            },
+        }
 
     return body
 
 
-def run_pipeline(config, source_dir, root, serving_dir, gate_min_gain=0.0, gate_max_drop=0.0, num_shards=4,
-                 beam_args=()):
+def run_pipeline(
+    config,
+    source_dir,
+    root,
+    serving_dir,
+    gate_min_gain=0.0,
+    gate_max_drop=0.0,
+    num_shards=4,
+    beam_args=(),
+):
     """Runs the five stages; returns {stage name: record}."""
     if not source_dir or not os.path.isdir(source_dir):
         raise FileNotFoundError(f"--data_dir={source_dir!r}: no such folder (a GOPRO-layout tree)")
     records = {}
     records["ingest"] = run_stage(
-        root, "ingest", {"source": fingerprint(source_dir)},
-        {"blur_key": config.blur_key, "num_shards": num_shards, "skip_bad_pairs": config.skip_bad_pairs},
-        _ingest_body(source_dir, config, num_shards, beam_args))
-    data, data_fp = records["ingest"]["outputs"]["data"], records["ingest"]["output_fingerprints"]["data"]
+        root,
+        "ingest",
+        {"source": fingerprint(source_dir)},
+        {
+            "blur_key": config.blur_key,
+            "num_shards": num_shards,
+            "skip_bad_pairs": config.skip_bad_pairs,
+        },
+        _ingest_body(source_dir, config, num_shards, beam_args),
+    )
+    data, data_fp = (
+        records["ingest"]["outputs"]["data"],
+        records["ingest"]["output_fingerprints"]["data"],
+    )
 
     train_params = {k: v for k, v in dataclasses.asdict(config).items() if k not in _NOT_TRAINING}
-    records["train"] = run_stage(root, "train", {"data": data_fp}, train_params, stages.train_body(config, data))
-    generator, generator_fp = records["train"]["outputs"]["generator"], records["train"]["output_fingerprints"]["generator"]
+    records["train"] = run_stage(
+        root, "train", {"data": data_fp}, train_params, stages.train_body(config, data)
+    )
+    generator, generator_fp = (
+        records["train"]["outputs"]["generator"],
+        records["train"]["output_fingerprints"]["generator"],
+    )
 
-    records["evaluate"] = run_stage(root, "evaluate", {"generator": generator_fp, "data": data_fp}, {},
-                                    stages.evaluate_body(generator, data))
-    metrics, metrics_fp = records["evaluate"]["outputs"]["metrics"], records["evaluate"]["output_fingerprints"]["metrics"]
+    records["evaluate"] = run_stage(
+        root,
+        "evaluate",
+        {"generator": generator_fp, "data": data_fp},
+        {},
+        stages.evaluate_body(generator, data),
+    )
+    metrics, metrics_fp = (
+        records["evaluate"]["outputs"]["metrics"],
+        records["evaluate"]["output_fingerprints"]["metrics"],
+    )
 
     serving_dir = os.path.abspath(serving_dir)
     pushed_before = _pushed_model(serving_dir)
     records["gate"] = run_stage(
-        root, "gate", {"metrics": metrics_fp},
-        {"gate_min_gain": gate_min_gain, "gate_max_drop": gate_max_drop, "serving_dir": serving_dir},
-        _recording(stages.gate_body(metrics, data, serving_dir, gate_min_gain, gate_max_drop), pushed_before),
-        # The decision compared against the model pushed then: it holds while that (or this) model is pushed.
-        still_valid=lambda record: _pushed_model(serving_dir) in (record["metrics"]["pushed_model"], generator_fp))
+        root,
+        "gate",
+        {"metrics": metrics_fp},
+        {
+            "gate_min_gain": gate_min_gain,
+            "gate_max_drop": gate_max_drop,
+            "serving_dir": serving_dir,
+        },
+        _recording(
+            stages.gate_body(metrics, data, serving_dir, gate_min_gain, gate_max_drop),
+            pushed_before,
+        ),
+        # The decision compared against the model pushed then: it holds while that (or this) model
+        # is pushed.
+        still_valid=lambda record: (
+            _pushed_model(serving_dir) in (record["metrics"]["pushed_model"], generator_fp)
+        ),
+    )
     records["push"] = run_stage(
-        root, "push", {"blessing": records["gate"]["output_fingerprints"]["blessing"], "generator": generator_fp},
+        root,
+        "push",
+        {"blessing": records["gate"]["output_fingerprints"]["blessing"], "generator": generator_fp},
         {"serving_dir": serving_dir},
-        stages.push_body(records["gate"]["outputs"]["blessing"], generator, generator_fp, metrics, serving_dir))
+        stages.push_body(
+            records["gate"]["outputs"]["blessing"], generator, generator_fp, metrics, serving_dir
+        ),
+    )
     return records
 
 
@@ -94,9 +155,16 @@ def main(argv):
     from keras_deblur.train import train_config_from_flags
 
     config = train_config_from_flags()
-    records = run_pipeline(config, f.DATA_DIR.value, f.PIPELINE_ROOT.value, f.SERVING_DIR.value,
-                           f.GATE_MIN_GAIN.value, f.GATE_MAX_DROP.value, f.NUM_SHARDS.value,
-                           f.BEAM_PIPELINE_ARGS.value)
+    records = run_pipeline(
+        config,
+        f.DATA_DIR.value,
+        f.PIPELINE_ROOT.value,
+        f.SERVING_DIR.value,
+        f.GATE_MIN_GAIN.value,
+        f.GATE_MAX_DROP.value,
+        f.NUM_SHARDS.value,
+        f.BEAM_PIPELINE_ARGS.value,
+    )
     print(format_summary(records["evaluate"]["metrics"]))
     gate = records["gate"]["metrics"]
     print(f"gate: {'blessed' if gate['blessed'] else 'REFUSED'}: {gate['reason']}")
@@ -106,9 +174,18 @@ def main(argv):
     print(f"TensorBoard: tensorboard --logdir={run_dir}")
     if pushed:
         base = os.path.dirname(pushed)
-        print(f"pushed {pushed}; serve it: tensorflow_model_server --rest_api_port=8501 --port=8500 "
-              f"--model_name={os.path.basename(base)} --model_base_path={base}")
-    print(json.dumps({name: {"skipped": r["skipped"], "seconds": round(r["seconds"], 1)} for name, r in records.items()}))
+        print(
+            f"pushed {pushed}; serve it: tensorflow_model_server --rest_api_port=8501 --port=8500 "
+            f"--model_name={os.path.basename(base)} --model_base_path={base}"
+        )
+    print(
+        json.dumps(
+            {
+                name: {"skipped": r["skipped"], "seconds": round(r["seconds"], 1)}
+                for name, r in records.items()
+            }
+        )
+    )
     return 0
 
 

@@ -17,9 +17,7 @@ import json
 import os
 import time
 
-
-from keras_deblur.file_io import write_text
-from keras_deblur.file_io import files_digest
+from keras_deblur.file_io import files_digest, write_text
 
 RECORD = "stage.json"
 
@@ -30,8 +28,11 @@ def fingerprint(path):
     if os.path.isfile(path):
         files = [(os.path.basename(path), path)]
     else:
-        files = sorted((os.path.relpath(os.path.join(folder, name), path), os.path.join(folder, name))
-                       for folder, _, names in os.walk(path) for name in names)
+        files = sorted(
+            (os.path.relpath(os.path.join(folder, name), path), os.path.join(folder, name))
+            for folder, _, names in os.walk(path)
+            for name in names
+        )
     if not files:
         raise FileNotFoundError(f"nothing to fingerprint at {path}")
     for relative, full in files:
@@ -52,7 +53,8 @@ def run_stage(root, name, inputs, params, body, still_valid=None):
       name: the stage's name, its folder under root.
       inputs: {input name: content fingerprint} (from `fingerprint` or an earlier stage's record).
       params: JSON-able parameters of the stage.
-      body: `body(output_dir) -> {"outputs": {name: path}, "metrics": {...}}`, resumable in output_dir.
+      body: `body(output_dir) -> {"outputs": {name: path}, "metrics": {...}}`, resumable in
+      output_dir.
       still_valid: for a stage that also depends on the world outside the pipeline (the gate: on
         the model pushed now), `still_valid(record)` says whether a finished record still holds;
         if not, the record is set aside (`stage.json.stale`) and the stage runs again.
@@ -64,7 +66,10 @@ def run_stage(root, name, inputs, params, body, still_valid=None):
         with open(record_path) as file:
             record = json.load(file)
         if still_valid is None or still_valid(record):
-            print(f"[pipeline] {name}: unchanged inputs and parameters, skipped ({output_dir})", flush=True)
+            print(
+                f"[pipeline] {name}: unchanged inputs and parameters, skipped ({output_dir})",
+                flush=True,
+            )
             return {**record, "skipped": True}
         os.replace(record_path, f"{record_path}.stale")
     resumed = os.path.isdir(output_dir)
@@ -74,12 +79,21 @@ def run_stage(root, name, inputs, params, body, still_valid=None):
     result = body(output_dir)
     outputs = result.get("outputs", {})
     record = {
-        "stage": name, "key": key, "inputs": inputs, "params": params,
-        "outputs": outputs, "output_fingerprints": {k: fingerprint(v) for k, v in outputs.items()},
-        "metrics": result.get("metrics", {}), "seconds": time.time() - start, "resumed": resumed,
+        "stage": name,
+        "key": key,
+        "inputs": inputs,
+        "params": params,
+        "outputs": outputs,
+        "output_fingerprints": {k: fingerprint(v) for k, v in outputs.items()},
+        "metrics": result.get("metrics", {}),
+        "seconds": time.time() - start,
+        "resumed": resumed,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_text(record_path, json.dumps(record, indent=2, default=str))
-    print(f"[pipeline] {name}: done in {record['seconds']:.1f} s; outputs: "
-          f"{', '.join(outputs.values()) or output_dir}", flush=True)
+    print(
+        f"[pipeline] {name}: done in {record['seconds']:.1f} s; outputs: "
+        f"{', '.join(outputs.values()) or output_dir}",
+        flush=True,
+    )
     return {**record, "skipped": False}

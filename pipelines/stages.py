@@ -9,17 +9,27 @@ from pipelines.ingest import shard_pattern
 
 
 def train_body(config, ingest_dir):
-    """Trains on the ingested shards in `<output_dir>/run` (a rerun resumes from its checkpoints)."""
+    """Trains on the ingested shards in `<output_dir>/run` (a rerun resumes from its
+    checkpoints)."""
     import dataclasses
 
     from keras_deblur.training.loop import train
 
     def body(output_dir):
         run = RunLayout(os.path.join(output_dir, "run"))
-        train(dataclasses.replace(
-            config, run_dir=run.root, data_dir="",
-            train_tfrecords=(shard_pattern(ingest_dir, "train"),), test_tfrecords=(shard_pattern(ingest_dir, "test"),)))
-        return {"outputs": {"generator": run.generator}, "metrics": {"best_validation": read_json(run.best_record)}}
+        train(
+            dataclasses.replace(
+                config,
+                run_dir=run.root,
+                data_dir="",
+                train_tfrecords=(shard_pattern(ingest_dir, "train"),),
+                test_tfrecords=(shard_pattern(ingest_dir, "test"),),
+            )
+        )
+        return {
+            "outputs": {"generator": run.generator},
+            "metrics": {"best_validation": read_json(run.best_record)},
+        }
 
     return body
 
@@ -35,7 +45,9 @@ def evaluate_body(generator_path, ingest_dir):
     from keras_deblur.evaluation import evaluator
 
     def body(output_dir):
-        summary = evaluator.evaluate(evaluator.keras_model(generator_path), _test_set(ingest_dir), output_dir)
+        summary = evaluator.evaluate(
+            evaluator.keras_model(generator_path), _test_set(ingest_dir), output_dir
+        )
         return {"outputs": {"metrics": EvaluationLayout(output_dir).metrics}, "metrics": summary}
 
     return body
@@ -50,37 +62,62 @@ def pushed_version(serving_dir):
 
 
 def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
-    """The pushed model's metrics on this test set: recorded ones if on the same data, else re-evaluated."""
+    """The pushed model's metrics on this test set: recorded ones if on the same data, else
+    re-evaluated."""
     from keras_deblur.evaluation import evaluator
     from keras_deblur.serving.saved_model import read_metadata
 
     recorded = read_metadata(version_dir).get("evaluation")
     if recorded and recorded.get("test_set", {}).get("fingerprint") == fingerprint:
         return recorded, "its recorded evaluation on the same test set"
-    summary = evaluator.evaluate(evaluator.exported_model(version_dir), test_set,
-                                 os.path.join(output_dir, "pushed_model_evaluation"), num_examples=0)
-    return summary, "re-evaluated on this test set (its recorded evaluation was on other data or missing)"
+    summary = evaluator.evaluate(
+        evaluator.exported_model(version_dir),
+        test_set,
+        os.path.join(output_dir, "pushed_model_evaluation"),
+        num_examples=0,
+    )
+    return (
+        summary,
+        "re-evaluated on this test set (its recorded evaluation was on other data or missing)",
+    )
 
 
 def _gate_decision(candidate, pushed, pushed_metrics, how, min_gain, max_drop):
     """{"blessed", "reason", "rules": [...]}: every rule with its numbers and whether it passed."""
     psnr, gain = candidate["deblurred"]["psnr"], candidate["gain"]["psnr"]
-    rules = [{"rule": f"gain over the blurry input > --gate_min_gain={min_gain:g} dB",
-              "passed": gain > min_gain,
-              "detail": f"{psnr:.3f} dB deblurred vs {candidate['blurry']['psnr']:.3f} dB blurry: "
-                        f"gain {gain:+.3f} dB"}]
+    rules = [
+        {
+            "rule": f"gain over the blurry input > --gate_min_gain={min_gain:g} dB",
+            "passed": gain > min_gain,
+            "detail": f"{psnr:.3f} dB deblurred vs {candidate['blurry']['psnr']:.3f} dB blurry: "
+            f"gain {gain:+.3f} dB",
+        }
+    ]
     if pushed_metrics is not None:
         pushed_psnr = pushed_metrics["deblurred"]["psnr"]
-        rules.append({"rule": f"not worse than the pushed model {pushed} by more than --gate_max_drop={max_drop:g} dB",
-                      "passed": psnr >= pushed_psnr - max_drop,
-                      "detail": f"{psnr:.3f} dB vs its {pushed_psnr:.3f} dB ({how})"})
+        rules.append(
+            {
+                "rule": f"not worse than the pushed model {pushed} by more than "
+                f"--gate_max_drop={max_drop:g} dB",
+                "passed": psnr >= pushed_psnr - max_drop,
+                "detail": f"{psnr:.3f} dB vs its {pushed_psnr:.3f} dB ({how})",
+            }
+        )
     blessed = all(rule["passed"] for rule in rules)
     failed = [rule for rule in rules if not rule["passed"]]
     shown = failed if failed else rules
-    reason = "; ".join(f"{'FAILED' if not r['passed'] else 'passed'} {r['rule']}: {r['detail']}" for r in shown)
+    reason = "; ".join(
+        f"{'FAILED' if not r['passed'] else 'passed'} {r['rule']}: {r['detail']}" for r in shown
+    )
     if pushed_metrics is None:
         reason += "; no model pushed yet"
-    decision = {"blessed": blessed, "candidate_psnr": psnr, "candidate_gain": gain, "reason": reason, "rules": rules}
+    decision = {
+        "blessed": blessed,
+        "candidate_psnr": psnr,
+        "candidate_gain": gain,
+        "reason": reason,
+        "rules": rules,
+    }
     if pushed_metrics is not None:
         decision["pushed_psnr"] = pushed_metrics["deblurred"]["psnr"]
     return decision
@@ -97,8 +134,9 @@ def gate_body(metrics_path, ingest_dir, serving_dir, min_gain=0.0, max_drop=0.0)
         pushed = pushed_version(serving_dir)
         pushed_metrics, how = None, ""
         if pushed:
-            pushed_metrics, how = _pushed_metrics(pushed, _test_set(ingest_dir), candidate["test_set"]["fingerprint"],
-                                                  output_dir)
+            pushed_metrics, how = _pushed_metrics(
+                pushed, _test_set(ingest_dir), candidate["test_set"]["fingerprint"], output_dir
+            )
         decision = _gate_decision(candidate, pushed, pushed_metrics, how, min_gain, max_drop)
         path = os.path.join(output_dir, BLESSING_FILE)
         write_text(path, json.dumps(decision, indent=2))
@@ -121,12 +159,22 @@ def push_body(blessing_path, generator_path, generator_fingerprint, metrics_path
             return {"metrics": {"pushed": None, "reason": blessing["reason"]}}
         pushed = pushed_version(serving_dir)
         # A push killed after its export but before its record: that version is this model already.
-        if pushed and saved_model.read_metadata(pushed).get("model_fingerprint") == generator_fingerprint:
+        if (
+            pushed
+            and saved_model.read_metadata(pushed).get("model_fingerprint") == generator_fingerprint
+        ):
             return {"metrics": {"pushed": pushed, "reason": "already pushed by an interrupted run"}}
         with open(metrics_path) as file:
             evaluation = json.load(file)
-        path = saved_model.export(keras.saving.load_model(generator_path), serving_dir, metadata={
-            "model_fingerprint": generator_fingerprint, "evaluation": evaluation, "blessing": blessing})
+        path = saved_model.export(
+            keras.saving.load_model(generator_path),
+            serving_dir,
+            metadata={
+                "model_fingerprint": generator_fingerprint,
+                "evaluation": evaluation,
+                "blessing": blessing,
+            },
+        )
         return {"metrics": {"pushed": path}}
 
     return body

@@ -41,7 +41,9 @@ def leftover(dead_pid):
     from keras_deblur import file_io
 
     def make(folder, name, pid=dead_pid, host=None):
-        prefix, _, rest = file_io.temporary_path(os.path.join(str(folder), name)).rpartition(".tmp-")
+        prefix, _, rest = file_io.temporary_path(os.path.join(str(folder), name)).rpartition(
+            ".tmp-"
+        )
         _, this_host, suffix = rest.split("-", 2)
         path = f"{prefix}.tmp-{pid}-{host or this_host}-{suffix}"
         os.makedirs(os.path.dirname(path), exist_ok=True)

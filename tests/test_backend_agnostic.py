@@ -73,7 +73,11 @@ JAX_SCRIPT = textwrap.dedent(
 def test_tiny_models_train_on_jax_backend():
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
     result = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT], env=env, capture_output=True, text=True, timeout=600,
+        [sys.executable, "-c", JAX_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
         cwd=PACKAGE.parent,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -9,17 +9,31 @@ from keras_deblur import cli
 def _raising(error):
     def main(argv):
         raise error
+
     return main
 
 
 def test_a_full_or_read_only_disk_is_one_error_line(capsys):
-    assert cli.call_reporting_errors(_raising(OSError(errno.ENOSPC, "No space left", "/runs/a/x.png")), []) == 1
-    assert capsys.readouterr().err.startswith("error: cannot write /runs/a/x.png: the disk is full; free space")
+    assert (
+        cli.call_reporting_errors(
+            _raising(OSError(errno.ENOSPC, "No space left", "/runs/a/x.png")), []
+        )
+        == 1
+    )
+    assert capsys.readouterr().err.startswith(
+        "error: cannot write /runs/a/x.png: the disk is full; free space"
+    )
     saving = tf.errors.ResourceExhaustedError(
-        None, None, "{{function_node __wrapped__SaveV2_dtypes_158}} /runs/a/ckpt-20_temp/part; No space left on "
-        "device [Op:SaveV2]")
+        None,
+        None,
+        "{{function_node __wrapped__SaveV2_dtypes_158}} /runs/a/ckpt-20_temp/part; No space left "
+        "on "
+        "device [Op:SaveV2]",
+    )
     assert cli.call_reporting_errors(_raising(saving), []) == 1
-    assert capsys.readouterr().err.startswith("error: cannot write /runs/a/ckpt-20_temp/part; No space left on device; ")
+    assert capsys.readouterr().err.startswith(
+        "error: cannot write /runs/a/ckpt-20_temp/part; No space left on device; "
+    )
 
     def wrapped(argv):
         try:
@@ -35,4 +49,6 @@ def test_other_errors_keep_their_traceback():
     with pytest.raises(RuntimeError, match="a bug"):
         cli.call_reporting_errors(_raising(RuntimeError("a bug")), [])
     with pytest.raises(tf.errors.ResourceExhaustedError):
-        cli.call_reporting_errors(_raising(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating")), [])
+        cli.call_reporting_errors(
+            _raising(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating")), []
+        )

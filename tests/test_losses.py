@@ -22,14 +22,18 @@ def test_mse_content_loss_by_hand():
         ops.stack([_const(0.2, (4, 4, 3)), _const(0.6, (4, 4, 3))]),
     ]
     # Example 0: (0.2^2 + 0.3^2) / (2 * 2) = 0.0325; example 1: (0 + 0.1^2) / 4 = 0.0025.
-    np.testing.assert_allclose(_np(losses.multiscale_mse(sharp, latents)), [0.0325, 0.0025], atol=1e-7)
+    np.testing.assert_allclose(
+        _np(losses.multiscale_mse(sharp, latents)), [0.0325, 0.0025], atol=1e-7
+    )
 
 
 def test_mse_single_scale_on_a_non_constant_image():
     sharp = ops.convert_to_tensor(np.array([[[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]]], np.float32))
     latent = ops.convert_to_tensor(np.array([[[[0.1, 0.0, 0.0], [1.0, 0.7, 1.0]]]], np.float32))
     # K = 1: level 0 is the image itself; (0.01 + 0.09) / 6 elements / 2.
-    np.testing.assert_allclose(_np(losses.multiscale_mse(sharp, [latent])), [0.1 / 6 / 2], atol=1e-7)
+    np.testing.assert_allclose(
+        _np(losses.multiscale_mse(sharp, [latent])), [0.1 / 6 / 2], atol=1e-7
+    )
 
 
 def test_l1_content_loss_is_summed_over_scales():
@@ -49,12 +53,18 @@ def test_content_loss_on_generator_output_of_odd_size(rng):
 
 def test_adversarial_losses_by_hand():
     zero = ops.zeros((3, 1))
-    np.testing.assert_allclose(_np(losses.discriminator_loss(zero, zero)), [2 * np.log(2)] * 3, rtol=1e-6)
-    np.testing.assert_allclose(_np(losses.generator_adversarial_loss(zero)), [np.log(2)] * 3, rtol=1e-6)
+    np.testing.assert_allclose(
+        _np(losses.discriminator_loss(zero, zero)), [2 * np.log(2)] * 3, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        _np(losses.generator_adversarial_loss(zero)), [np.log(2)] * 3, rtol=1e-6
+    )
     # A confident, correct D: losses near 0 and finite even for huge logits.
     real, fake = _const(100.0, (2, 1)), _const(-100.0, (2, 1))
     np.testing.assert_allclose(_np(losses.discriminator_loss(real, fake)), [0.0, 0.0], atol=1e-6)
-    np.testing.assert_allclose(_np(losses.generator_adversarial_loss(fake)), [100.0, 100.0], rtol=1e-6)
+    np.testing.assert_allclose(
+        _np(losses.generator_adversarial_loss(fake)), [100.0, 100.0], rtol=1e-6
+    )
 
 
 def test_unknown_content_loss_names_it():

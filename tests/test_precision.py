@@ -11,32 +11,45 @@ def _never_probe():
 
 def test_explicit_values_win():
     assert precision.choose("mixed_bfloat16", flags={"avx2"}, probe=_never_probe) == (
-        "mixed_bfloat16", "--mixed_precision=mixed_bfloat16")
+        "mixed_bfloat16",
+        "--mixed_precision=mixed_bfloat16",
+    )
     assert precision.choose("none", gpu_capabilities=[(9, 0)], probe=_never_probe)[0] == "float32"
     assert precision.choose("float32", probe=_never_probe)[0] == "float32"
 
 
 def test_cpu_without_bf16_instructions_is_float32_without_probing():
     policy, why = precision.choose("auto", flags={"avx2", "fma"}, probe=_never_probe)
-    assert policy == "float32" and why == "CPU without bf16 instructions: no avx512_bf16 or amx_bf16"
+    assert (
+        policy == "float32" and why == "CPU without bf16 instructions: no avx512_bf16 or amx_bf16"
+    )
 
 
-@pytest.mark.parametrize("speedup, policy, measured", [
-    (2.0, "mixed_bfloat16", "bf16 probe 2.00x as fast as fp32"),
-    (1.05, "float32", "bf16 probe 1.05x as fast as fp32"),
-    (1 / 1.9, "float32", "bf16 probe 1.90x slower"),
-])
+@pytest.mark.parametrize(
+    "speedup, policy, measured",
+    [
+        (2.0, "mixed_bfloat16", "bf16 probe 2.00x as fast as fp32"),
+        (1.05, "float32", "bf16 probe 1.05x as fast as fp32"),
+        (1 / 1.9, "float32", "bf16 probe 1.90x slower"),
+    ],
+)
 def test_cpu_with_bf16_instructions_follows_the_probe(speedup, policy, measured):
     chosen, why = precision.choose("auto", flags={"avx512f", "avx512_bf16"}, probe=lambda: speedup)
     assert chosen == policy
     assert why == f"CPU with avx512_bf16: {measured}"
 
 
-@pytest.mark.parametrize("capability, policy", [((9, 0), "mixed_bfloat16"), ((7, 5), "mixed_float16"),
-                                                ((6, 1), "float32")])
+@pytest.mark.parametrize(
+    "capability, policy",
+    [((9, 0), "mixed_bfloat16"), ((7, 5), "mixed_float16"), ((6, 1), "float32")],
+)
 def test_gpus_by_compute_capability(capability, policy):
-    assert precision.choose("auto", gpu_capabilities=[capability], flags={"avx512_bf16"},
-                            probe=_never_probe)[0] == policy
+    assert (
+        precision.choose(
+            "auto", gpu_capabilities=[capability], flags={"avx512_bf16"}, probe=_never_probe
+        )[0]
+        == policy
+    )
 
 
 def test_unknown_value_is_named():

@@ -6,9 +6,7 @@ import os
 import platform
 import sys
 
-
-from keras_deblur import bench
-from keras_deblur import cli
+from keras_deblur import bench, cli
 from keras_deblur import flags as deblur_flags
 
 

@@ -25,7 +25,11 @@ CASE_MARK = "[bench-case] "
 def _test_image(height, width):
     """A deterministic photo-like image: smooth colour fields plus fine texture."""
     rng = np.random.default_rng(0)
-    coarse = rng.random((height // 64 + 2, width // 64 + 2, 3)).repeat(64, 0).repeat(64, 1)[:height, :width]
+    coarse = (
+        rng.random((height // 64 + 2, width // 64 + 2, 3))
+        .repeat(64, 0)
+        .repeat(64, 1)[:height, :width]
+    )
     return np.clip(0.8 * coarse + 0.2 * rng.random((height, width, 3)), 0, 1).astype(np.float32)
 
 
@@ -56,23 +60,35 @@ def case(path, height, width, tile_size, compare_whole):
     deblurred = deblurrer.deblur(image)
     result = {"seconds": time.perf_counter() - start}
     if compare_whole:
-        tiled = deblur_tiled(deblurrer._run_batch, image, tile_size, deblurrer.tile_overlap, deblurrer.align,
-                             batch_size=1)
-        result["tiled_vs_whole_psnr"] = float(metrics.psnr(tiled[None], deblurred[None], quantized=False)[0])
+        tiled = deblur_tiled(
+            deblurrer._run_batch,
+            image,
+            tile_size,
+            deblurrer.tile_overlap,
+            deblurrer.align,
+            batch_size=1,
+        )
+        result["tiled_vs_whole_psnr"] = float(
+            metrics.psnr(tiled[None], deblurred[None], quantized=False)[0]
+        )
     print(CASE_MARK + json.dumps(result), flush=True)
 
 
 def _run_case(path, height, width, tile_size, compare_whole=False):
-    code = (f"from keras_deblur.bench.deblur import case; "
-            f"case({path!r}, {height}, {width}, {tile_size}, {compare_whole})")
+    code = (
+        f"from keras_deblur.bench.deblur import case; "
+        f"case({path!r}, {height}, {width}, {tile_size}, {compare_whole})"
+    )
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise RuntimeError(f"bench deblur case {height}x{width} tile {tile_size} failed ({process.returncode})")
+        raise RuntimeError(
+            f"bench deblur case {height}x{width} tile {tile_size} failed ({process.returncode})"
+        )
     line = next(line for line in output.splitlines() if line.startswith(CASE_MARK))
-    return {**json.loads(line[len(CASE_MARK):]), "peak_gb": usage.ru_maxrss * 1024 / 1e9}
+    return {**json.loads(line[len(CASE_MARK) :]), "peak_gb": usage.ru_maxrss * 1024 / 1e9}
 
 
 def run(config):
@@ -84,19 +100,29 @@ def run(config):
         for precision in ("float32", "mixed_bfloat16"):
             exports[precision] = export_paper_model(os.path.join(scratch, precision), precision)
         sizes = [(720, 1280)] if config.quick else [(720, 1280), (3000, 4000)]
-        cases = [(precision, size, 512) for size in sizes for precision in ("float32", "mixed_bfloat16")]
+        cases = [
+            (precision, size, 512) for size in sizes for precision in ("float32", "mixed_bfloat16")
+        ]
         if not config.quick:
             cases.append(("float32", (3000, 4000), 256))
         for precision, (height, width), tile in cases:
             label = f"{width}x{height} {precision}, tile {tile}"
             print(f"[bench] deblur: {label} ...", flush=True)
             result = _run_case(exports[precision], height, width, tile)
-            rows += [Row("deblur", label, result["seconds"], "s/image"),
-                     Row("deblur", label + " peak memory", result["peak_gb"], "GB")]
+            rows += [
+                Row("deblur", label, result["seconds"], "s/image"),
+                Row("deblur", label + " peak memory", result["peak_gb"], "GB"),
+            ]
         trained = f.SAVED_MODEL.value
         print("[bench] deblur: tiled vs whole 1280x720 ...", flush=True)
         result = _run_case(trained or exports["float32"], 720, 1280, 512, compare_whole=True)
         which = f"trained model {trained}" if trained else "random-weight paper model"
-        rows.append(Row("deblur", f"tiled (512, overlap 64) vs whole 1280x720, {which}",
-                        result["tiled_vs_whole_psnr"], "dB"))
+        rows.append(
+            Row(
+                "deblur",
+                f"tiled (512, overlap 64) vs whole 1280x720, {which}",
+                result["tiled_vs_whole_psnr"],
+                "dB",
+            )
+        )
     return rows

@@ -1,4 +1,5 @@
-"""Bench section `inference`: the paper generator's forward pass, the product against the bare stack.
+"""Bench section `inference`: the paper generator's forward pass, the product against the bare
+stack.
 
 The paper generator (K=3, 19 ResBlocks, 64 maps; random weights: speed does not depend on them) at
 256x256 and 1280x720, batch 1, in fp32 and, where the CPU has bf16 instructions, mixed_bfloat16.
@@ -56,8 +57,12 @@ def _bare_stack(height, width):
     """The paper generator's scales and links alone, on centred levels in the compute dtype."""
     spec = generator_spec("paper")
     dtype = keras.config.dtype_policy().compute_dtype
-    levels = [keras.Input(shape=(height // 2**k, width // 2**k, 3), batch_size=1, dtype=dtype, name=f"level{k}")
-              for k in range(spec.num_scales)]
+    levels = [
+        keras.Input(
+            shape=(height // 2**k, width // 2**k, 3), batch_size=1, dtype=dtype, name=f"level{k}"
+        )
+        for k in range(spec.num_scales)
+    ]
     fields = dataclasses.asdict(spec)
     del fields["num_scales"]
     outputs = coarse_to_fine(levels, **fields)
@@ -71,7 +76,10 @@ def _ways(image, precision, export_dir):
         generator = build_generator_from_spec("paper")
         bare = _bare_stack(height, width)
     compute_dtype = bare.inputs[0].dtype
-    levels = [tf.cast(level - 0.5, compute_dtype) for level in pyramid.gaussian_pyramid(image, len(bare.inputs))]
+    levels = [
+        tf.cast(level - 0.5, compute_dtype)
+        for level in pyramid.gaussian_pyramid(image, len(bare.inputs))
+    ]
     bare_forward = tf.function(lambda xs: bare(xs, training=False))
     keras_forward = make_forward(generator)
     exported = tf.saved_model.load(export_paper_model(export_dir, precision))
@@ -82,7 +90,9 @@ def _ways(image, precision, export_dir):
         "bare stack": lambda: bare_forward(levels).numpy(),
         "keras": lambda: keras_forward(image).numpy(),
         "savedmodel deblur_float": lambda: float_signature(images=image)["deblurred"].numpy(),
-        "savedmodel serving_default": lambda: encoded_signature(images_bytes=png)["deblurred_bytes"].numpy(),
+        "savedmodel serving_default": lambda: encoded_signature(images_bytes=png)[
+            "deblurred_bytes"
+        ].numpy(),
     }
 
 
@@ -97,25 +107,46 @@ def _traces_for_mixed_sizes():
 def run(config):
     start = time.perf_counter()
     generator = build_generator_from_spec("paper")
-    rows = [Row("inference", "paper generator build", time.perf_counter() - start, "s"),
-            Row("inference", "paper generator parameters", generator.count_params(), "count")]
+    rows = [
+        Row("inference", "paper generator build", time.perf_counter() - start, "s"),
+        Row("inference", "paper generator parameters", generator.count_params(), "count"),
+    ]
     rng = np.random.default_rng(0)
     for height, width in SIZES[:1] if config.quick else SIZES:
         flops = count_flops(generator, height, width)["total"]
-        rows.append(Row("inference", f"paper generator FLOPs at {width}x{height}", flops / 1e12, "TFLOP"))
+        rows.append(
+            Row("inference", f"paper generator FLOPs at {width}x{height}", flops / 1e12, "TFLOP")
+        )
         image = tf.constant(rng.random((1, height, width, 3), dtype=np.float32))
         rounds = config.repeats if height * width <= 256 * 256 else 2
         for precision in precisions():
             print(f"[bench] inference: {width}x{height} {precision} ...", flush=True)
             with tempfile.TemporaryDirectory() as scratch:
-                seconds = median_seconds(_ways(image, precision, os.path.join(scratch, "export")), rounds)
+                seconds = median_seconds(
+                    _ways(image, precision, os.path.join(scratch, "export")), rounds
+                )
             for way, value in seconds.items():
                 label = f"{width}x{height} {precision} {way}"
-                rows += [Row("inference", label, value, "s/image"),
-                         Row("inference", label, height * width / value / 1e6, "MP/s"),
-                         Row("inference", label, flops / value / 1e9, "GFLOP/s")]
+                rows += [
+                    Row("inference", label, value, "s/image"),
+                    Row("inference", label, height * width / value / 1e6, "MP/s"),
+                    Row("inference", label, flops / value / 1e9, "GFLOP/s"),
+                ]
                 if way != "bare stack":
-                    rows.append(Row("inference", label + " vs bare stack", seconds["bare stack"] / value, "ratio"))
-    rows.append(Row("inference", f"keras path traces for {len(MIXED_SIZES)} mixed sizes",
-                    _traces_for_mixed_sizes(), "count"))
+                    rows.append(
+                        Row(
+                            "inference",
+                            label + " vs bare stack",
+                            seconds["bare stack"] / value,
+                            "ratio",
+                        )
+                    )
+    rows.append(
+        Row(
+            "inference",
+            f"keras path traces for {len(MIXED_SIZES)} mixed sizes",
+            _traces_for_mixed_sizes(),
+            "count",
+        )
+    )
     return rows

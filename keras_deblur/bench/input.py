@@ -32,12 +32,21 @@ def _write_hd_tree(root, num_pairs):
         tiles = [render_pair(np.random.default_rng([index, tile])) for tile in range(rows * cols)]
 
         def mosaic(key):
-            grid = [np.concatenate([getattr(t, key) for t in tiles[r * cols:(r + 1) * cols]], axis=1)
-                    for r in range(rows)]
+            grid = [
+                np.concatenate([getattr(t, key) for t in tiles[r * cols : (r + 1) * cols]], axis=1)
+                for r in range(rows)
+            ]
             return np.concatenate(grid, axis=0)[:HEIGHT, :WIDTH]
 
-        write_gopro_pair(root, "train", "hd", f"{index:06d}.png", sharp=mosaic("sharp"),
-                         blur=mosaic("blur"), blur_gamma=mosaic("blur_gamma"))
+        write_gopro_pair(
+            root,
+            "train",
+            "hd",
+            f"{index:06d}.png",
+            sharp=mosaic("sharp"),
+            blur=mosaic("blur"),
+            blur_gamma=mosaic("blur_gamma"),
+        )
 
 
 def _pairs_per_second(source, batches, one_core, rotation="any"):
@@ -80,16 +89,35 @@ def run(config):
         for i, shard in enumerate(shards):
             write_tfrecord(shard, pairs[i::2])
         cores = os.cpu_count() or 1
-        rows.append(Row("input", "PNG decode only (both images), 1 core",
-                        _decoded_pairs_per_second(pairs, 3 if config.quick else 10), "decoded pairs/s"))
+        rows.append(
+            Row(
+                "input",
+                "PNG decode only (both images), 1 core",
+                _decoded_pairs_per_second(pairs, 3 if config.quick else 10),
+                "decoded pairs/s",
+            )
+        )
         for label, source in (("PNG tree", pairs), ("TFRecords", shards)):
             every = _pairs_per_second(source, batches, one_core=False)
             rows += [
-                Row("input", f"{label}, rotation any, 1 core",
-                    _pairs_per_second(source, batches, one_core=True), "pairs/s"),
-                Row("input", f"{label}, rotation right_angles, 1 core",
-                    _pairs_per_second(source, batches, one_core=True, rotation="right_angles"), "pairs/s"),
+                Row(
+                    "input",
+                    f"{label}, rotation any, 1 core",
+                    _pairs_per_second(source, batches, one_core=True),
+                    "pairs/s",
+                ),
+                Row(
+                    "input",
+                    f"{label}, rotation right_angles, 1 core",
+                    _pairs_per_second(source, batches, one_core=True, rotation="right_angles"),
+                    "pairs/s",
+                ),
                 Row("input", f"{label}, rotation any, all {cores} cores", every, "pairs/s"),
-                Row("input", f"{label}, rotation any, all {cores} cores, per core", every / cores, "pairs/s"),
+                Row(
+                    "input",
+                    f"{label}, rotation any, all {cores} cores, per core",
+                    every / cores,
+                    "pairs/s",
+                ),
             ]
     return rows

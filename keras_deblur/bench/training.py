@@ -26,15 +26,21 @@ BATCH = 4
 def _steps_per_second(spec, discriminator, crop, precision, adversarial_weight, steps):
     with dtype_policy(precision):
         config = TrainConfig(
-            run_dir="", data_dir="", generator=GENERATOR_SPECS[spec], discriminator=discriminator,
+            run_dir="",
+            data_dir="",
+            generator=GENERATOR_SPECS[spec],
+            discriminator=discriminator,
             input=InputConfig(batch_size=BATCH, augment=AugmentConfig(crop_size=crop)),
             adversarial_weight=adversarial_weight,
-            mixed_precision=precision)
+            mixed_precision=precision,
+        )
         strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
         with strategy.scope():
             gan = build_gan(config)
         rng = np.random.default_rng(0)
-        batch = tuple(tf.constant(rng.random((BATCH, crop, crop, 3), dtype=np.float32)) for _ in range(2))
+        batch = tuple(
+            tf.constant(rng.random((BATCH, crop, crop, 3), dtype=np.float32)) for _ in range(2)
+        )
         iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
         step = make_step_function(gan, strategy, Topology(1, 1, 0), iterator, jit_compile=False)
         float(step()["g_loss"])  # warm-up: tracing
@@ -49,12 +55,18 @@ def run(config):
     paper_steps = 1 if config.quick else 3
     cases = [
         ("paper", "paper", 256, precision, weight, paper_steps)
-        for precision in ("float32", "mixed_bfloat16") for weight in (1e-4, 0.0)
+        for precision in ("float32", "mixed_bfloat16")
+        for weight in (1e-4, 0.0)
     ] + [("tiny", "tiny", 32, "float32", 1e-4, 50)]
     rows = []
     for spec, discriminator, crop, precision, weight, steps in cases:
-        label = f"{spec} {crop}x{crop} batch {BATCH} {precision}, " + ("with GAN" if weight else "no GAN")
+        label = f"{spec} {crop}x{crop} batch {BATCH} {precision}, " + (
+            "with GAN" if weight else "no GAN"
+        )
         print(f"[bench] training: {label} ...", flush=True)
         rate = _steps_per_second(spec, discriminator, crop, precision, weight, steps)
-        rows += [Row("training", label, rate, "steps/s"), Row("training", label, rate * BATCH, "pairs/s")]
+        rows += [
+            Row("training", label, rate, "steps/s"),
+            Row("training", label, rate * BATCH, "pairs/s"),
+        ]
     return rows

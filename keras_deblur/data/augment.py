@@ -77,14 +77,25 @@ def _rotate_and_crop(window, angle, crop_size):
     crop_centre = (crop_size - 1.0) / 2.0
     cos, sin = tf.cos(angle), tf.sin(angle)
     # input = R(angle) (output - crop_centre) + window_centre, for x and y.
-    transform = tf.stack([
-        cos, -sin, window_centre - cos * crop_centre + sin * crop_centre,
-        sin, cos, window_centre - sin * crop_centre - cos * crop_centre,
-        0.0, 0.0,
-    ])[None]
+    transform = tf.stack(
+        [
+            cos,
+            -sin,
+            window_centre - cos * crop_centre + sin * crop_centre,
+            sin,
+            cos,
+            window_centre - sin * crop_centre - cos * crop_centre,
+            0.0,
+            0.0,
+        ]
+    )[None]
     rotated = tf.raw_ops.ImageProjectiveTransformV3(
-        images=window[None], transforms=transform, output_shape=[crop_size, crop_size],
-        fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT",
+        images=window[None],
+        transforms=transform,
+        output_shape=[crop_size, crop_size],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
     )
     return rotated[0]
 
@@ -104,10 +115,13 @@ def _geometry(blurry, sharp, seeds, config):
     height, width = tf.shape(blurry)[0], tf.shape(blurry)[1]
     top = _uniform(seeds[0], 0, height - window + 1, dtype=tf.int32)
     left = _uniform(seeds[1], 0, width - window + 1, dtype=tf.int32)
-    pair = tf.concat([
-        _to_float(blurry[top : top + window, left : left + window]),
-        _to_float(sharp[top : top + window, left : left + window]),
-    ], axis=-1)
+    pair = tf.concat(
+        [
+            _to_float(blurry[top : top + window, left : left + window]),
+            _to_float(sharp[top : top + window, left : left + window]),
+        ],
+        axis=-1,
+    )
     if config.rotation == "right_angles":
         pair = tf.image.rot90(pair, _uniform(seeds[2], 0, 4, dtype=tf.int32))
     elif config.rotation == "any":

@@ -1,4 +1,5 @@
-"""The paper's blur synthesis (section 2, eq. 2-3): average consecutive sharp frames of a fast video.
+"""The paper's blur synthesis (section 2, eq. 2-3): average consecutive sharp frames of a fast
+video.
 
     B = g( 1/M * sum_i g^-1(S[i]) ),  with the camera response g(x) = x^(1/gamma)
 
@@ -43,7 +44,8 @@ def synthesize_blur(frames, gamma=DEFAULT_GAMMA):
 
 
 def middle_index(num_frames):
-    """Index of the sharp target among M frames: the middle one (the later middle one if M is even)."""
+    """Index of the sharp target among M frames: the middle one (the later middle one if M is
+    even)."""
     return num_frames // 2
 
 
@@ -72,21 +74,30 @@ GOPRO_KEYS = ("sharp", "blur", "blur_gamma")
 
 
 def write_gopro_pair(output_dir, split, sequence, frame_name, sharp, blur, blur_gamma):
-    """Writes one pair in the GOPRO layout: blur (linear), blur_gamma (camera response) and sharp."""
+    """Writes one pair in the GOPRO layout: blur (linear), blur_gamma (camera response) and
+    sharp."""
     for key, pixels in zip(GOPRO_KEYS, (sharp, blur, blur_gamma)):
         images.write_png(posixpath.join(output_dir, split, sequence, key, frame_name), pixels)
 
 
 def pair_written(output_dir, split, sequence, frame_name):
-    """Whether all three files of a pair exist (each is written atomically: existing means complete)."""
-    return all(tf.io.gfile.exists(posixpath.join(output_dir, split, sequence, key, frame_name)) for key in GOPRO_KEYS)
+    """Whether all three files of a pair exist (each is written atomically: existing means
+    complete)."""
+    return all(
+        tf.io.gfile.exists(posixpath.join(output_dir, split, sequence, key, frame_name))
+        for key in GOPRO_KEYS
+    )
 
 
 def _frame_sequences(frames_dir, config):
     """[(split, sequence folder, sorted frame paths)]; keeps a train/test split the folder has."""
+
     def sequences_in(folder):
-        names = sorted(n.rstrip("/") for n in tf.io.gfile.listdir(folder)
-                       if tf.io.gfile.isdir(posixpath.join(folder, n)))
+        names = sorted(
+            n.rstrip("/")
+            for n in tf.io.gfile.listdir(folder)
+            if tf.io.gfile.isdir(posixpath.join(folder, n))
+        )
         folders = [posixpath.join(folder, n) for n in names]
         return [(f, sorted(tf.io.gfile.glob(posixpath.join(f, "*.png")))) for f in folders]
 
@@ -94,15 +105,20 @@ def _frame_sequences(frames_dir, config):
         raise DataError(f"--frames_dir {frames_dir} is not a folder")
     own_splits = [s for s in ("train", "test") if tf.io.gfile.isdir(posixpath.join(frames_dir, s))]
     if own_splits:
-        found = [(s, folder, paths) for s in own_splits
-                 for folder, paths in sequences_in(posixpath.join(frames_dir, s))]
+        found = [
+            (s, folder, paths)
+            for s in own_splits
+            for folder, paths in sequences_in(posixpath.join(frames_dir, s))
+        ]
     else:
         found = sequences_in(frames_dir)
         order = np.random.default_rng(config.seed).permutation(len(found))
         num_test = int(round(len(found) * config.test_fraction))
         test = set(order[:num_test].tolist())
-        found = [("test" if i in test else "train", folder, paths)
-                 for i, (folder, paths) in enumerate(found)]
+        found = [
+            ("test" if i in test else "train", folder, paths)
+            for i, (folder, paths) in enumerate(found)
+        ]
     if not found:
         raise DataError(f"{frames_dir} holds no sequence folders of PNG frames")
     return found
@@ -126,9 +142,15 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=
     sequences = _frame_sequences(frames_dir, config)
     # skip_bad_pairs decides whether a bad sequence stops the run, not what a written pair holds.
     settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "skip_bad_pairs"}
-    claim(output_dir, "keras_deblur.data.synthesize",
-          {"frames_dir": posixpath.abspath(frames_dir) if "://" not in frames_dir else frames_dir, **settings},
-          overwrite)
+    claim(
+        output_dir,
+        "keras_deblur.data.synthesize",
+        {
+            "frames_dir": posixpath.abspath(frames_dir) if "://" not in frames_dir else frames_dir,
+            **settings,
+        },
+        overwrite,
+    )
     rng = np.random.default_rng(config.seed)
     counts = {"train": 0, "test": 0}
     skipped = []
@@ -148,10 +170,15 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=
             if len(window) < num_frames:
                 break
             frame_name = posixpath.basename(window[middle_index(num_frames)])
-            if not pair_written(output_dir, split, sequence, frame_name):  # else done by an earlier run
+            if not pair_written(
+                output_dir, split, sequence, frame_name
+            ):  # else done by an earlier run
                 frames = _read_frames(window)
                 write_gopro_pair(
-                    output_dir, split, sequence, frame_name,
+                    output_dir,
+                    split,
+                    sequence,
+                    frame_name,
                     sharp=images.to_uint8(frames[middle_index(num_frames)]),
                     blur=synthesize_blur(frames, gamma=1.0),
                     blur_gamma=synthesize_blur(frames, gamma=config.gamma),

@@ -2,7 +2,8 @@
 
 `claim(output_dir, writer, settings, overwrite)` runs before a writer (`data.scenes`,
 `data.synthesize`) writes anything:
-- a missing or empty folder: the writer and its settings are recorded in `<output_dir>/dataset.json`;
+- a missing or empty folder: the writer and its settings are recorded in
+`<output_dir>/dataset.json`;
 - a folder whose dataset.json records the same writer and settings: resumed; the writer skips the
   pairs that are done (its files are written atomically, so a file that exists is complete);
 - a dataset written with other settings: refused, naming them, unless `overwrite`: then the folder
@@ -36,12 +37,16 @@ def claim(output_dir, writer, settings, overwrite=False):
             file_io.remove_dead_leftovers(output_dir)
             return True
         if found is None:
-            raise DataError(f"--output_dir={output_dir} is not empty and holds no dataset written by {writer} "
-                            f"(no {SETTINGS_FILE}); choose a new or empty folder")
+            raise DataError(
+                f"--output_dir={output_dir} is not empty and holds no dataset written by {writer} "
+                f"(no {SETTINGS_FILE}); choose a new or empty folder"
+            )
         if not overwrite:
-            raise DataError(f"--output_dir={output_dir} holds a dataset written with other settings "
-                            f"({_differences(found, record)}); choose another folder, or pass --overwrite "
-                            "to delete it and write this one")
+            raise DataError(
+                f"--output_dir={output_dir} holds a dataset written with other settings "
+                f"({_differences(found, record)}); choose another folder, or pass --overwrite "
+                "to delete it and write this one"
+            )
         tf.io.gfile.rmtree(output_dir)
     elif tf.io.gfile.exists(output_dir) and not tf.io.gfile.isdir(output_dir):
         raise DataError(f"--output_dir={output_dir} is a file, not a folder")
@@ -54,8 +59,11 @@ def _differences(found, wanted):
     if found.get("writer") != wanted["writer"]:
         return f"written by {found.get('writer')}, not {wanted['writer']}"
     old, new = _flatten(found.get("settings", {})), _flatten(wanted["settings"])
-    changed = [f"{key} {old.get(key)!r} there, {new.get(key)!r} now" for key in sorted(set(old) | set(new))
-               if old.get(key) != new.get(key)]
+    changed = [
+        f"{key} {old.get(key)!r} there, {new.get(key)!r} now"
+        for key in sorted(set(old) | set(new))
+        if old.get(key) != new.get(key)
+    ]
     return "; ".join(changed[:5])
 
 

@@ -8,7 +8,6 @@ Inside the package pixels are float32 RGB in [0, 1]. How other PNGs are converte
 - Palette images are expanded to their RGB colours.
 """
 
-
 import numpy as np
 import tensorflow as tf
 
@@ -16,7 +15,8 @@ from keras_deblur import file_io
 
 
 def decode_png_uint16(png_bytes):
-    """Encoded PNG bytes (a scalar string tensor) to uint16 [H, W, 3], 8-bit values scaled by 257."""
+    """Encoded PNG bytes (a scalar string tensor) to uint16 [H, W, 3], 8-bit values scaled by
+    257."""
     return tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
 
 

@@ -8,7 +8,8 @@ Training follows one fixed order (STYLE.md):
   more than augmenting a 256x256 crop. The crops are shuffled again so one image does not fill a
   batch.
 - Randomness is stateless: crop j of the n-th decoded image gets a seed derived from
-  (seed, n, j), so the same seed gives the same batches (with the deterministic map order used here).
+  (seed, n, j), so the same seed gives the same batches (with the deterministic map order used
+  here).
 
 A source is either a sequence of `pairs.Pair` (a PNG tree) or a list of TFRecord files/patterns.
 """
@@ -39,7 +40,10 @@ class InputConfig:
         if self.crops_per_image < 1:
             raise ValueError(f"--crops_per_image must be >= 1, got {self.crops_per_image}")
         if self.shuffle_buffer < 1:
-            raise ValueError(f"--shuffle_buffer must be >= 1 (1: no shuffling of crops), got {self.shuffle_buffer}")
+            raise ValueError(
+                f"--shuffle_buffer must be >= 1 (1: no shuffling of crops), got "
+                f"{self.shuffle_buffer}"
+            )
 
 
 def _is_png_tree(source):
@@ -60,16 +64,23 @@ def _check_crop_fits(pairs, config):
 def encoded_pairs(source, shuffle_seed=None):
     """Encoded pairs {"blurry", "sharp", "name"}, shuffled (then repeated) if a seed is given."""
     if _is_png_tree(source):
-        ds = tf.data.Dataset.from_tensor_slices({
-            "blurry": [p.blurry for p in source],
-            "sharp": [p.sharp for p in source],
-            "name": [p.name for p in source],
-        })
+        ds = tf.data.Dataset.from_tensor_slices(
+            {
+                "blurry": [p.blurry for p in source],
+                "sharp": [p.sharp for p in source],
+                "name": [p.name for p in source],
+            }
+        )
         if shuffle_seed is not None:
             ds = ds.shuffle(len(source), seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
         return ds.map(
-            lambda p: {**p, "blurry": tf.io.read_file(p["blurry"]), "sharp": tf.io.read_file(p["sharp"])},
-            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
+            lambda p: {
+                **p,
+                "blurry": tf.io.read_file(p["blurry"]),
+                "sharp": tf.io.read_file(p["sharp"]),
+            },
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
         )
     files = tfrecords.tfrecord_files(list(source))
     ds = tf.data.Dataset.from_tensor_slices(files)
@@ -77,8 +88,12 @@ def encoded_pairs(source, shuffle_seed=None):
         return tf.data.TFRecordDataset(ds).map(tfrecords.parse_pair)
     ds = ds.shuffle(len(files), seed=shuffle_seed, reshuffle_each_iteration=True).repeat()
     # Read several shards at once so consecutive pairs come from different shards.
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
-                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.interleave(
+        tf.data.TFRecordDataset,
+        cycle_length=min(len(files), 8),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     return ds.map(tfrecords.parse_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
@@ -86,28 +101,46 @@ def decode_pair(encoded, decode=images.decode_png):
     """Decodes {"blurry", "sharp", "name"} with `decode`; a size mismatch fails naming the pair."""
     blurry, sharp = decode(encoded["blurry"]), decode(encoded["sharp"])
     same_size = tf.reduce_all(tf.equal(tf.shape(blurry), tf.shape(sharp)))
-    with tf.control_dependencies([tf.debugging.Assert(
-        same_size, ["blurry and sharp sizes differ for pair", encoded["name"], tf.shape(blurry), tf.shape(sharp)]
-    )]):
+    with tf.control_dependencies(
+        [
+            tf.debugging.Assert(
+                same_size,
+                [
+                    "blurry and sharp sizes differ for pair",
+                    encoded["name"],
+                    tf.shape(blurry),
+                    tf.shape(sharp),
+                ],
+            )
+        ]
+    ):
         return {"blurry": tf.identity(blurry), "sharp": tf.identity(sharp), "name": encoded["name"]}
 
 
 def _crops(index, encoded, config):
-    """`crops_per_image` augmented crops of one decoded pair, stacked: ([n, c, c, 3], [n, c, c, 3])."""
+    """`crops_per_image` augmented crops of one decoded pair, stacked: ([n, c, c, 3], [n, c, c,
+    3])."""
     # Kept as uint16 here: augment_pair converts only the crop windows to float.
     pair = decode_pair(encoded, decode=images.decode_png_uint16)
     window = config.augment.window_size
     fits = tf.reduce_all(tf.shape(pair["blurry"])[:2] >= window)
-    check = tf.debugging.Assert(fits, [
-        f"--crop_size={config.augment.crop_size} (--rotation={config.augment.rotation}) needs "
-        f"images of at least {window}x{window}; too small:", pair["name"], tf.shape(pair["blurry"]),
-    ])
+    check = tf.debugging.Assert(
+        fits,
+        [
+            f"--crop_size={config.augment.crop_size} (--rotation={config.augment.rotation}) needs "
+            f"images of at least {window}x{window}; too small:",
+            pair["name"],
+            tf.shape(pair["blurry"]),
+        ],
+    )
     seeds = tf.random.experimental.stateless_split(
         tf.stack([tf.cast(config.seed, tf.int64), index]), num=config.crops_per_image
     )
     with tf.control_dependencies([check]):
-        crops = [augment_pair(pair["blurry"], pair["sharp"], seeds[j], config.augment)
-                 for j in range(config.crops_per_image)]
+        crops = [
+            augment_pair(pair["blurry"], pair["sharp"], seeds[j], config.augment)
+            for j in range(config.crops_per_image)
+        ]
     return tf.stack([c[0] for c in crops]), tf.stack([c[1] for c in crops])
 
 
@@ -122,8 +155,11 @@ def training_dataset(source, config=InputConfig()):
         _check_crop_fits(source, config)
     ds = encoded_pairs(source, shuffle_seed=config.seed)
     ds = ds.enumerate()  # the n of the n-th decoded image, for its crops' seeds
-    ds = ds.map(lambda n, encoded: _crops(n, encoded, config),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(
+        lambda n, encoded: _crops(n, encoded, config),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     ds = ds.unbatch()
     ds = ds.shuffle(config.shuffle_buffer, seed=config.seed + 1)
     ds = ds.batch(config.batch_size, drop_remainder=True)
@@ -132,4 +168,6 @@ def training_dataset(source, config=InputConfig()):
 
 def evaluation_dataset(source):
     """Full-resolution pairs in a fixed order, unaugmented: {"blurry", "sharp", "name"} per pair."""
-    return encoded_pairs(source).map(decode_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return encoded_pairs(source).map(
+        decode_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+    )

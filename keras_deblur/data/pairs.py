@@ -13,8 +13,8 @@ import posixpath
 import tensorflow as tf
 from absl import logging
 
-from keras_deblur.errors import DataError
 from keras_deblur.data.png_info import read_png_info
+from keras_deblur.errors import DataError
 
 SPLITS = ("train", "test")
 BLUR_KEYS = ("blur", "blur_gamma")
@@ -90,9 +90,13 @@ def _sequence_candidates(split_dir, sequence, blur_key, problems):
         return []
     blurry_names, sharp_names = _png_names(folders[blur_key]), _png_names(folders[SHARP_KEY])
     for name in sorted(blurry_names - sharp_names):
-        problems.append((_join(folders[blur_key], name), f"has no sharp partner in {folders[SHARP_KEY]}"))
+        problems.append(
+            (_join(folders[blur_key], name), f"has no sharp partner in {folders[SHARP_KEY]}")
+        )
     for name in sorted(sharp_names - blurry_names):
-        problems.append((_join(folders[SHARP_KEY], name), f"has no blurry partner in {folders[blur_key]}"))
+        problems.append(
+            (_join(folders[SHARP_KEY], name), f"has no blurry partner in {folders[blur_key]}")
+        )
     return [
         (_join(folders[blur_key], name), _join(folders[SHARP_KEY], name), f"{sequence}/{name}")
         for name in sorted(blurry_names & sharp_names)
@@ -127,11 +131,14 @@ def discover_pairs(root, split, blur_key=DEFAULT_BLUR_KEY, skip_bad_pairs=False,
     if not tf.io.gfile.isdir(split_dir):
         raise DataError(f"{split_dir} does not exist; expected the GOPRO layout {LAYOUT}")
     sequences = sorted(
-        name.rstrip("/") for name in tf.io.gfile.listdir(split_dir)
+        name.rstrip("/")
+        for name in tf.io.gfile.listdir(split_dir)
         if tf.io.gfile.isdir(_join(split_dir, name))
     )
     if not sequences:
-        raise DataError(f"{split_dir} holds no sequence folders; expected the GOPRO layout {LAYOUT}")
+        raise DataError(
+            f"{split_dir} holds no sequence folders; expected the GOPRO layout {LAYOUT}"
+        )
 
     problems = []
     candidates = []
@@ -148,7 +155,9 @@ def discover_pairs(root, split, blur_key=DEFAULT_BLUR_KEY, skip_bad_pairs=False,
             pairs.append(Pair(blurry, sharp, name, check.height, check.width))
 
     if problems and not skip_bad_pairs:
-        listed = "\n".join(f"  {path}: {reason}" for path, reason in problems[:_MAX_LISTED_PROBLEMS])
+        listed = "\n".join(
+            f"  {path}: {reason}" for path, reason in problems[:_MAX_LISTED_PROBLEMS]
+        )
         more = len(problems) - _MAX_LISTED_PROBLEMS
         raise DataError(
             f"{len(problems)} bad pair(s) under {split_dir} (pass --skip_bad_pairs to skip them):\n"
@@ -157,7 +166,9 @@ def discover_pairs(root, split, blur_key=DEFAULT_BLUR_KEY, skip_bad_pairs=False,
     for path, reason in problems:
         logging.warning("skipping %s: %s", path, reason)
     if problems:
-        logging.warning("skipped %d bad pair(s) under %s; %d usable", len(problems), split_dir, len(pairs))
+        logging.warning(
+            "skipped %d bad pair(s) under %s; %d usable", len(problems), split_dir, len(pairs)
+        )
     if not pairs:
         raise DataError(f"no usable pairs under {split_dir}; expected the GOPRO layout {LAYOUT}")
     return Discovery(pairs=tuple(pairs), skipped=tuple(problems))

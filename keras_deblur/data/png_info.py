@@ -1,4 +1,5 @@
-"""Cheap structural checks of PNG files: size and format from the header, truncation from the trailer.
+"""Cheap structural checks of PNG files: size and format from the header, truncation from the
+trailer.
 
 Reading 33 bytes at the start and 12 at the end of a file finds a non-PNG, a truncated download (no
 IEND chunk at the end) and a pair whose sizes differ, without decoding pixels. Corruption inside a
@@ -52,7 +53,8 @@ def read_png_info(path):
 
 
 def read_png_exif(path):
-    """The data of a PNG's eXIf chunk (a TIFF-format EXIF block), or None; reads chunk headers only."""
+    """The data of a PNG's eXIf chunk (a TIFF-format EXIF block), or None; reads chunk headers
+    only."""
     with tf.io.gfile.GFile(path, "rb") as f:
         f.seek(len(PNG_SIGNATURE))
         while True:

@@ -76,8 +76,12 @@ def _value_noise(rng, height, width, octaves=5):
     for octave in range(octaves):
         cells = 3 * 2**octave
         grid = rng.random((cells + 1, cells + 1)).astype(np.float32)[..., None]
-        ys = np.linspace(0, cells, height, dtype=np.float32)[:, None] * np.ones((1, width), np.float32)
-        xs = np.linspace(0, cells, width, dtype=np.float32)[None, :] * np.ones((height, 1), np.float32)
+        ys = np.linspace(0, cells, height, dtype=np.float32)[:, None] * np.ones(
+            (1, width), np.float32
+        )
+        xs = np.linspace(0, cells, width, dtype=np.float32)[None, :] * np.ones(
+            (height, 1), np.float32
+        )
         # Smoothstep the fractional positions so the noise has no visible grid creases.
         fy, fx = ys - np.floor(ys), xs - np.floor(xs)
         ys = np.floor(ys) + fy * fy * (3 - 2 * fy)
@@ -89,7 +93,8 @@ def _value_noise(rng, height, width, octaves=5):
 
 
 def _palette_texture(rng, height, width):
-    """Colour noise: noise values mapped through a random three-colour palette, shaded by more noise."""
+    """Colour noise: noise values mapped through a random three-colour palette, shaded by more
+    noise."""
     colours = rng.random((3, 3)).astype(np.float32)
     t = _value_noise(rng, height, width)[..., None]
     t = (t - t.min()) / max(float(t.max() - t.min()), 1e-6)
@@ -144,7 +149,9 @@ def _photo(rng, side):
     top = rng.integers(photo.shape[0] - crop + 1)
     left = rng.integers(photo.shape[1] - crop + 1)
     grid = np.linspace(0, crop - 1, side, dtype=np.float32)
-    return sample_bilinear(photo, top + grid[:, None] + 0 * grid[None, :], left + grid[None, :] + 0 * grid[:, None])
+    return sample_bilinear(
+        photo, top + grid[:, None] + 0 * grid[None, :], left + grid[None, :] + 0 * grid[:, None]
+    )
 
 
 def _background(rng, side, config):
@@ -177,11 +184,15 @@ class _Object:
         cos, sin = np.cos(angle), np.sin(angle)
         local_y = cos * (ys - cy) + sin * (xs - cx)
         local_x = -sin * (ys - cy) + cos * (xs - cx)
-        radius = (np.abs(local_y / self.half_extent[0]) ** self.exponent
-                  + np.abs(local_x / self.half_extent[1]) ** self.exponent) ** (1 / self.exponent)
+        radius = (
+            np.abs(local_y / self.half_extent[0]) ** self.exponent
+            + np.abs(local_x / self.half_extent[1]) ** self.exponent
+        ) ** (1 / self.exponent)
         # (radius - 1) * extent approximates the signed distance to the outline, in pixels.
         alpha = np.clip(0.5 - (radius - 1.0) * float(self.half_extent.min()), 0.0, 1.0)[..., None]
-        colour = sample_bilinear(self.texture, local_y + self.half_extent[0], local_x + self.half_extent[1])
+        colour = sample_bilinear(
+            self.texture, local_y + self.half_extent[0], local_x + self.half_extent[1]
+        )
         return alpha, colour
 
 
@@ -189,20 +200,27 @@ def _objects(rng, config):
     side = config.size
     objects = []
     for _ in range(int(rng.integers(config.num_objects[0], config.num_objects[1] + 1))):
-        half = side * (config.object_size[0] + (config.object_size[1] - config.object_size[0]) * rng.random(2))
+        half = side * (
+            config.object_size[0] + (config.object_size[1] - config.object_size[0]) * rng.random(2)
+        )
         half = half.astype(np.float32)
-        texture = _draw_shapes(rng, _palette_texture(rng, int(2 * half[0]) + 2, int(2 * half[1]) + 2),
-                               count=int(rng.integers(4, 12)))
+        texture = _draw_shapes(
+            rng,
+            _palette_texture(rng, int(2 * half[0]) + 2, int(2 * half[1]) + 2),
+            count=int(rng.integers(4, 12)),
+        )
         travel = side * rng.uniform(*config.object_motion)
-        objects.append(_Object(
-            texture=texture,
-            half_extent=half,
-            exponent=float(rng.choice([2.0, 6.0])),
-            centre=(rng.random(2) * side).astype(np.float32),
-            velocity=travel * _unit(rng),
-            angle=float(rng.random() * np.pi),
-            spin=float(rng.uniform(-0.2, 0.2)),
-        ))
+        objects.append(
+            _Object(
+                texture=texture,
+                half_extent=half,
+                exponent=float(rng.choice([2.0, 6.0])),
+                centre=(rng.random(2) * side).astype(np.float32),
+                velocity=travel * _unit(rng),
+                angle=float(rng.random() * np.pi),
+                spin=float(rng.uniform(-0.2, 0.2)),
+            )
+        )
     return objects
 
 

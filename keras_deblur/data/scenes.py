@@ -65,8 +65,14 @@ def _render_and_write(job):
 
     output_dir, split, index, seed, config = job
     pair = render_pair(np.random.default_rng([seed, SPLIT_IDS[split], index]), config)
-    write_gopro_pair(output_dir, split, *_where(split, index),
-                     sharp=pair.sharp, blur=pair.blur, blur_gamma=pair.blur_gamma)
+    write_gopro_pair(
+        output_dir,
+        split,
+        *_where(split, index),
+        sharp=pair.sharp,
+        blur=pair.blur,
+        blur_gamma=pair.blur_gamma,
+    )
     return {
         "name": _pair_name(split, index),
         "split": split,
@@ -77,7 +83,9 @@ def _render_and_write(job):
     }
 
 
-def render_dataset(output_dir, num_pairs, seed, config, test_fraction=0.3, num_workers=1, overwrite=False):
+def render_dataset(
+    output_dir, num_pairs, seed, config, test_fraction=0.3, num_workers=1, overwrite=False
+):
     """Renders and writes `num_pairs` pairs (resuming a killed render of the same settings); returns
     the summary dict (also written as JSON)."""
     from keras_deblur.data.dataset_folder import claim
@@ -85,8 +93,12 @@ def render_dataset(output_dir, num_pairs, seed, config, test_fraction=0.3, num_w
 
     if num_pairs < 1:
         raise ValueError(f"--num_pairs must be >= 1, got {num_pairs}")
-    settings = {"num_pairs": num_pairs, "seed": seed, "test_fraction": test_fraction,
-                "config": dataclasses.asdict(config)}
+    settings = {
+        "num_pairs": num_pairs,
+        "seed": seed,
+        "test_fraction": test_fraction,
+        "config": dataclasses.asdict(config),
+    }
     claim(output_dir, "keras_deblur.data.scenes", settings, overwrite)
     log = ProgressLog(posixpath.join(output_dir, "render_log.jsonl"), settings)
     num_train, num_test = split_sizes(num_pairs, test_fraction)
@@ -113,8 +125,10 @@ def render_dataset(output_dir, num_pairs, seed, config, test_fraction=0.3, num_w
         "seconds": time.perf_counter() - start,
         "psnr_blur_gamma_mean": float(np.mean([s["psnr_blur_gamma"] for s in stats])),
         "psnr_blur_mean": float(np.mean([s["psnr_blur"] for s in stats])),
-        "psnr_blur_gamma_range": [float(min(s["psnr_blur_gamma"] for s in stats)),
-                                  float(max(s["psnr_blur_gamma"] for s in stats))],
+        "psnr_blur_gamma_range": [
+            float(min(s["psnr_blur_gamma"] for s in stats)),
+            float(max(s["psnr_blur_gamma"] for s in stats)),
+        ],
         "object_fraction_mean": float(np.mean([s["object_fraction"] for s in stats])),
         "frames_mean": float(np.mean([s["num_frames"] for s in stats])),
     }
@@ -139,16 +153,24 @@ class _InProcess:
 
 def format_summary(summary):
     resumed = summary.get("resumed_pairs", 0)
-    return "\n".join([
-        f"wrote {summary['pairs']['train']} train + {summary['pairs']['test']} test pairs "
-        f"to {summary['output_dir']} in {summary['seconds']:.1f} s"
-        + (f" ({resumed} of them rendered by an earlier run with the same settings)" if resumed else ""),
-        f"blurry vs sharp PSNR, blur_gamma: mean {summary['psnr_blur_gamma_mean']:.2f} dB "
-        f"(range {summary['psnr_blur_gamma_range'][0]:.2f} to {summary['psnr_blur_gamma_range'][1]:.2f})",
-        f"blurry vs sharp PSNR, blur (linear): mean {summary['psnr_blur_mean']:.2f} dB",
-        f"pixels moved by objects, not only the camera: {100 * summary['object_fraction_mean']:.1f}% on average",
-        f"frames averaged per pair: {summary['frames_mean']:.1f} on average",
-    ])
+    return "\n".join(
+        [
+            f"wrote {summary['pairs']['train']} train + {summary['pairs']['test']} test pairs "
+            f"to {summary['output_dir']} in {summary['seconds']:.1f} s"
+            + (
+                f" ({resumed} of them rendered by an earlier run with the same settings)"
+                if resumed
+                else ""
+            ),
+            f"blurry vs sharp PSNR, blur_gamma: mean {summary['psnr_blur_gamma_mean']:.2f} dB "
+            f"(range {summary['psnr_blur_gamma_range'][0]:.2f} to "
+            f"{summary['psnr_blur_gamma_range'][1]:.2f})",
+            f"blurry vs sharp PSNR, blur (linear): mean {summary['psnr_blur_mean']:.2f} dB",
+            f"pixels moved by objects, not only the camera: "
+            f"{100 * summary['object_fraction_mean']:.1f}% on average",
+            f"frames averaged per pair: {summary['frames_mean']:.1f} on average",
+        ]
+    )
 
 
 def main(argv):
@@ -163,8 +185,12 @@ def main(argv):
     )
     workers = deblur_flags.NUM_WORKERS.value or os.cpu_count() or 1
     summary = render_dataset(
-        deblur_flags.OUTPUT_DIR.value, deblur_flags.NUM_PAIRS.value, deblur_flags.SEED.value,
-        config, test_fraction=deblur_flags.TEST_FRACTION.value, num_workers=workers,
+        deblur_flags.OUTPUT_DIR.value,
+        deblur_flags.NUM_PAIRS.value,
+        deblur_flags.SEED.value,
+        config,
+        test_fraction=deblur_flags.TEST_FRACTION.value,
+        num_workers=workers,
         overwrite=deblur_flags.OVERWRITE.value,
     )
     print(format_summary(summary))

@@ -10,7 +10,6 @@ random by `--seed`). The output is a GOPRO-layout tree: `blur` (linear average),
 (the paper's eq. 3 with `--gamma`) and `sharp` (the middle frame). See `blur_synthesis.py`.
 """
 
-
 from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
 from keras_deblur.data.blur_synthesis import SynthesisConfig, synthesize_tree
@@ -26,8 +25,12 @@ def main(argv):
         seed=deblur_flags.SEED.value,
         skip_bad_pairs=deblur_flags.SKIP_BAD_PAIRS.value,
     )
-    result = synthesize_tree(deblur_flags.FRAMES_DIR.value, deblur_flags.OUTPUT_DIR.value, config,
-                             overwrite=deblur_flags.OVERWRITE.value)
+    result = synthesize_tree(
+        deblur_flags.FRAMES_DIR.value,
+        deblur_flags.OUTPUT_DIR.value,
+        config,
+        overwrite=deblur_flags.OVERWRITE.value,
+    )
     print(
         f"wrote {result['pairs']['train']} train + {result['pairs']['test']} test pairs "
         f"to {deblur_flags.OUTPUT_DIR.value}; skipped {len(result['skipped'])} sequence(s)"

@@ -15,17 +15,18 @@ import numpy as np
 import tensorflow as tf
 
 from keras_deblur import file_io, metrics
-from keras_deblur.file_io import files_digest
-from keras_deblur.run_layout import EvaluationLayout, generator_file
 from keras_deblur.data.input_pipeline import decode_pair
 from keras_deblur.evaluation import figures, report, scores
+from keras_deblur.file_io import files_digest
 from keras_deblur.progress import Progress
 from keras_deblur.progress_log import ProgressLog
+from keras_deblur.run_layout import EvaluationLayout, generator_file
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelUnderTest:
-    """A model to evaluate: `forward([1, H, W, 3]) -> outputs, finest first`, and what identifies it."""
+    """A model to evaluate: `forward([1, H, W, 3]) -> outputs, finest first`, and what identifies
+    it."""
 
     forward: object
     info: dict
@@ -49,12 +50,21 @@ def keras_model(model_dir, precision="float32"):
     def forward(blurry):  # traced once: any image size runs without retracing
         return [tf.cast(output, tf.float32) for output in generator(blurry, training=False)]
 
-    return ModelUnderTest(forward, {"source": model_dir, "kind": "keras", "fingerprint": files_digest([path]),
-                                    "num_scales": len(generator.outputs), "precision": precision})
+    return ModelUnderTest(
+        forward,
+        {
+            "source": model_dir,
+            "kind": "keras",
+            "fingerprint": files_digest([path]),
+            "num_scales": len(generator.outputs),
+            "precision": precision,
+        },
+    )
 
 
 def exported_model(path):
-    """An export (a version folder, or a base path: its highest version), through its float signature."""
+    """An export (a version folder, or a base path: its highest version), through its float
+    signature."""
     from keras_deblur.serving import saved_model
 
     version_dir = saved_model.resolve_version(path)
@@ -62,13 +72,21 @@ def exported_model(path):
     signature = model.signatures["deblur_float"]
     # The graph and the weights identify the model; assets.extra (metadata, warm-up) do not.
     files = [posixpath.join(version_dir, "saved_model.pb")] + sorted(
-        tf.io.gfile.glob(posixpath.join(version_dir, "variables", "*")))
+        tf.io.gfile.glob(posixpath.join(version_dir, "variables", "*"))
+    )
 
     def forward(blurry):
         return [signature(images=blurry)["deblurred"]]
 
-    return ModelUnderTest(forward, {"source": version_dir, "kind": "saved_model", "fingerprint": files_digest(files),
-                                    "num_scales": metadata.get("num_scales")})
+    return ModelUnderTest(
+        forward,
+        {
+            "source": version_dir,
+            "kind": "saved_model",
+            "fingerprint": files_digest(files),
+            "num_scales": metadata.get("num_scales"),
+        },
+    )
 
 
 def _write_figure(output_dir, filename, png):
@@ -90,9 +108,15 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
     for folder in (output_dir, layout.figures):
         file_io.remove_dead_leftovers(folder)
     fingerprint, count = test_set.fingerprint()
-    settings = {"all_scales": all_scales, "max_images": test_set.max_images,
-                "precision": model.info.get("precision", "float32")}
-    log = ProgressLog(layout.per_image_log, {"model": model.info["fingerprint"], "test_set": fingerprint, **settings})
+    settings = {
+        "all_scales": all_scales,
+        "max_images": test_set.max_images,
+        "precision": model.info.get("precision", "float32"),
+    }
+    log = ProgressLog(
+        layout.per_image_log,
+        {"model": model.info["fingerprint"], "test_set": fingerprint, **settings},
+    )
     progress = Progress(count, "image", "evaluate", verbose=bool(verbose))
     rows = []
     for index, encoded in enumerate(test_set.encoded()):
@@ -100,12 +124,20 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
         if name not in log.rows:
             log.append(_score(model, encoded, name, index, num_examples, all_scales, output_dir))
         rows.append(log.rows[name])
-        progress.update(index + 1, [("mean_psnr", np.mean([row["psnr"] for row in rows])),
-                                    ("mean_blurry_psnr", np.mean([row["blurry_psnr"] for row in rows]))])
+        progress.update(
+            index + 1,
+            [
+                ("mean_psnr", np.mean([row["psnr"] for row in rows])),
+                ("mean_blurry_psnr", np.mean([row["blurry_psnr"] for row in rows])),
+            ],
+        )
 
     summary = report.summarize(
-        rows, model.info, {"description": test_set.description, "fingerprint": fingerprint, "num_images": count},
-        settings)
+        rows,
+        model.info,
+        {"description": test_set.description, "fingerprint": fingerprint, "num_images": count},
+        settings,
+    )
     _write_figure(output_dir, "psnr_gain.png", figures.gain_histogram(rows))
     file_io.write_text(layout.per_image_csv, report.csv_text(rows))
     file_io.write_text(layout.metrics, json.dumps(summary, indent=2))
@@ -123,8 +155,11 @@ def _score(model, encoded, name, index, num_examples, all_scales, output_dir):
     row = {**scores.image_row(name, blurry, sharp, outputs, all_scales), "seconds": seconds}
     if index < num_examples:  # drawn before the row is logged, so a resumed run never lacks one
         deblurred = metrics.quantize(outputs[0])[0].numpy()
-        _write_figure(output_dir, f"example_{index}.png", figures.example_figure(
-            name, blurry[0].numpy(), deblurred, sharp[0].numpy(), row))
+        _write_figure(
+            output_dir,
+            f"example_{index}.png",
+            figures.example_figure(name, blurry[0].numpy(), deblurred, sharp[0].numpy(), row),
+        )
     return row
 
 
@@ -138,4 +173,6 @@ def _log_to_tensorboard(output_dir, summary, step):
             if not filename.endswith(".png") or file_io.is_temporary(filename):
                 continue  # another writer's file in progress, or a killed writer's leftover
             png = tf.io.read_file(layout.figure(filename))
-            tf.summary.image(f"evaluation/{filename[:-len('.png')]}", tf.io.decode_png(png, channels=3)[None])
+            tf.summary.image(
+                f"evaluation/{filename[: -len('.png')]}", tf.io.decode_png(png, channels=3)[None]
+            )

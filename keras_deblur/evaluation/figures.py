@@ -17,12 +17,18 @@ def _png(figure):
 
 
 def zoom_window(blurry, deblurred):
-    """(top, left, side) of the square where the model changed the image most: worth a close look."""
+    """(top, left, side) of the square where the model changed the image most: worth a close
+    look."""
     height, width = blurry.shape[:2]
     side = max(min(height, width) // 4, min(height, width, 16))
     change = np.abs(deblurred.astype(np.float64) - blurry).mean(axis=-1)
     integral = np.pad(change, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    sums = (integral[side:, side:] - integral[:-side, side:] - integral[side:, :-side] + integral[:-side, :-side])
+    sums = (
+        integral[side:, side:]
+        - integral[:-side, side:]
+        - integral[side:, :-side]
+        + integral[:-side, :-side]
+    )
     top, left = np.unravel_index(np.argmax(sums), sums.shape)
     return int(top), int(left), side
 
@@ -30,17 +36,23 @@ def zoom_window(blurry, deblurred):
 def example_figure(name, blurry, deblurred, sharp, row):
     """Blurry | deblurred | sharp with their PSNR/SSIM, and below them the same zoomed crop."""
     top, left, side = zoom_window(blurry, deblurred)
-    titles = (f"blurry  {row['blurry_psnr']:.2f} dB, SSIM {row['blurry_ssim']:.3f}",
-              f"deblurred  {row['psnr']:.2f} dB, SSIM {row['ssim']:.3f}", "sharp")
+    titles = (
+        f"blurry  {row['blurry_psnr']:.2f} dB, SSIM {row['blurry_ssim']:.3f}",
+        f"deblurred  {row['psnr']:.2f} dB, SSIM {row['ssim']:.3f}",
+        "sharp",
+    )
     height, width = sharp.shape[:2]
     figure, axes = plt.subplots(2, 3, figsize=(12, 4 * height / width + 4.2))
     for column, (image, title) in enumerate(zip((blurry, deblurred, sharp), titles)):
         image = np.clip(image, 0.0, 1.0)
         axes[0, column].imshow(image)
-        axes[0, column].add_patch(matplotlib.patches.Rectangle(
-            (left - 0.5, top - 0.5), side, side, fill=False, edgecolor="yellow", linewidth=1.5))
+        axes[0, column].add_patch(
+            matplotlib.patches.Rectangle(
+                (left - 0.5, top - 0.5), side, side, fill=False, edgecolor="yellow", linewidth=1.5
+            )
+        )
         axes[0, column].set_title(title, fontsize=9)
-        axes[1, column].imshow(image[top:top + side, left:left + side], interpolation="nearest")
+        axes[1, column].imshow(image[top : top + side, left : left + side], interpolation="nearest")
         for axis in axes[:, column]:
             axis.set_xticks([])
             axis.set_yticks([])

@@ -52,7 +52,8 @@ def ms_ssim_scales(height, width):
 
 
 # Traced once for any image size: run eagerly, SSIM and MS-SSIM dispatch hundreds of small ops per
-# image (measured here: ~1.2 s an image of 256 x 256 for both images of a pair, most of an evaluation).
+# image (measured here: ~1.2 s an image of 256 x 256 for both images of a pair, most of an
+# evaluation).
 _IMAGE = tf.TensorSpec([1, None, None, 3], tf.float32)
 
 
@@ -68,7 +69,9 @@ def _ms_ssim_graph(scales):
 
     @tf.function(input_signature=[_IMAGE, _IMAGE])
     def ms_ssim(output, target):
-        return tf.image.ssim_multiscale(output, target, max_val=metrics.MAX_VAL, power_factors=weights)[0]
+        return tf.image.ssim_multiscale(
+            output, target, max_val=metrics.MAX_VAL, power_factors=weights
+        )[0]
 
     return ms_ssim
 
@@ -114,7 +117,9 @@ def image_row(name, blurry, sharp, outputs, all_scales=False):
     baseline = pair_scores(blurry, sharp)
     row = {"name": name, "height": int(sharp.shape[1]), "width": int(sharp.shape[2])}
     row.update(deblurred)
-    row.update({f"blurry_{key}": value for key, value in baseline.items() if key != "ms_ssim_scales"})
+    row.update(
+        {f"blurry_{key}": value for key, value in baseline.items() if key != "ms_ssim_scales"}
+    )
     if all_scales and len(outputs) > 1:
         from keras_deblur.models.pyramid import gaussian_pyramid
 
@@ -122,7 +127,10 @@ def image_row(name, blurry, sharp, outputs, all_scales=False):
         blurry_levels = gaussian_pyramid(tf.convert_to_tensor(blurry), len(outputs))
         for k in range(1, len(outputs)):
             target = sharp_levels[k]
-            row[f"psnr_scale{k}"] = float(metrics.psnr(
-                tf.cast(outputs[k], tf.float32), target, quantized=False)[0])
-            row[f"blurry_psnr_scale{k}"] = float(metrics.psnr(blurry_levels[k], target, quantized=False)[0])
+            row[f"psnr_scale{k}"] = float(
+                metrics.psnr(tf.cast(outputs[k], tf.float32), target, quantized=False)[0]
+            )
+            row[f"blurry_psnr_scale{k}"] = float(
+                metrics.psnr(blurry_levels[k], target, quantized=False)[0]
+            )
     return row

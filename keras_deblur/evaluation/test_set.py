@@ -10,7 +10,6 @@ import dataclasses
 import hashlib
 import posixpath
 
-
 from keras_deblur.data.input_pipeline import encoded_pairs, evaluation_dataset
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, discover_pairs
 from keras_deblur.errors import DataError
@@ -48,7 +47,10 @@ class TestSet:
             name = pair["name"].decode("utf-8")
             if name in entries:
                 raise DataError(f"{self.description}: the pair name {name!r} occurs twice")
-            entries[name] = (hashlib.sha256(pair["blurry"]).hexdigest(), hashlib.sha256(pair["sharp"]).hexdigest())
+            entries[name] = (
+                hashlib.sha256(pair["blurry"]).hexdigest(),
+                hashlib.sha256(pair["sharp"]).hexdigest(),
+            )
         if not entries:
             raise DataError(f"{self.description}: no pairs to evaluate")
         digest = hashlib.sha256()
@@ -57,10 +59,19 @@ class TestSet:
         return digest.hexdigest(), len(entries)
 
 
-def load_test_set(data_dir=None, test_tfrecords=(), blur_key=DEFAULT_BLUR_KEY, skip_bad_pairs=False, max_images=None):
+def load_test_set(
+    data_dir=None,
+    test_tfrecords=(),
+    blur_key=DEFAULT_BLUR_KEY,
+    skip_bad_pairs=False,
+    max_images=None,
+):
     """The test split of a GOPRO-layout `data_dir`, or TFRecord shards (exactly one of the two)."""
     if bool(data_dir) == bool(test_tfrecords):
-        raise ValueError("give the test set as exactly one of --data_dir (GOPRO layout) or --test_tfrecords (shards)")
+        raise ValueError(
+            "give the test set as exactly one of --data_dir (GOPRO layout) or --test_tfrecords "
+            "(shards)"
+        )
     if max_images is not None and max_images < 1:
         raise ValueError(f"--max_images must be >= 1, got {max_images}")
     if data_dir:
@@ -72,4 +83,3 @@ def load_test_set(data_dir=None, test_tfrecords=(), blur_key=DEFAULT_BLUR_KEY, s
 
     files = tfrecord_files(list(test_tfrecords))
     return TestSet(tuple(files), f"--test_tfrecords={','.join(test_tfrecords)}", max_images)
-

@@ -33,8 +33,12 @@ def _warn_non_finite(state, path):
     for name, value in state.items():
         value = np.asarray(value)
         if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
-            logging.warning("--torch_checkpoint=%s: %s holds %d NaN or infinite values", path, name,
-                            int(np.size(value) - np.count_nonzero(np.isfinite(value))))
+            logging.warning(
+                "--torch_checkpoint=%s: %s holds %d NaN or infinite values",
+                path,
+                name,
+                int(np.size(value) - np.count_nonzero(np.isfinite(value))),
+            )
     return state
 
 
@@ -44,20 +48,27 @@ def generator_state_dict(checkpoint, path):
         return _warn_non_finite(checkpoint["G"], path)
     if isinstance(checkpoint, dict) and any(str(k).startswith("body_models.") for k in checkpoint):
         return _warn_non_finite(checkpoint, path)
-    keys = sorted(map(str, checkpoint)) if isinstance(checkpoint, dict) else type(checkpoint).__name__
-    raise CheckpointError(f"--torch_checkpoint={path}: no generator state_dict: expected a dict with key 'G' "
-                          f"holding body_models.* tensors, found {keys}")
+    keys = (
+        sorted(map(str, checkpoint)) if isinstance(checkpoint, dict) else type(checkpoint).__name__
+    )
+    raise CheckpointError(
+        f"--torch_checkpoint={path}: no generator state_dict: expected a dict with key 'G' "
+        f"holding body_models.* tensors, found {keys}"
+    )
 
 
 def infer_architecture(state, path):
     """(num_scales, num_resblocks, filters, kernel_size) read off the tensor names and shapes."""
     scales = {int(m.group(1)) for m in map(_BODY.match, state) if m} | {
-        int(m.group(1)) for m in map(_RESBLOCK.match, state) if m}
+        int(m.group(1)) for m in map(_RESBLOCK.match, state) if m
+    }
     blocks = [int(m.group(2)) for m in map(_RESBLOCK.match, state) if m]
     first = state.get("body_models.0.body.0.weight")
     if not scales or not blocks or first is None or np.ndim(first) != 4:
-        raise CheckpointError(f"--torch_checkpoint={path}: not a DeepDeblur MSResNet generator "
-                              "(no body_models.0.body.0.weight or no ResBlocks)")
+        raise CheckpointError(
+            f"--torch_checkpoint={path}: not a DeepDeblur MSResNet generator "
+            "(no body_models.0.body.0.weight or no ResBlocks)"
+        )
     filters, _, kernel_size, _ = first.shape
     return max(scales) + 1, max(blocks), int(filters), int(kernel_size)
 
@@ -73,10 +84,20 @@ def _expected(num_scales, num_resblocks, filters, kernel_size):
 
     for s in range(num_scales):
         ours = f"scale{s + 1}"
-        conv(f"body_models.{s}.body.0", f"{ours}_conv_first", filters, 3 if s == num_scales - 1 else 6)
+        conv(
+            f"body_models.{s}.body.0",
+            f"{ours}_conv_first",
+            filters,
+            3 if s == num_scales - 1 else 6,
+        )
         for i in range(1, num_resblocks + 1):
             for index, which in ((0, "conv1"), (2, "conv2")):
-                conv(f"body_models.{s}.body.{i}.body.{index}", f"{ours}_resblock{i:02d}_{which}", filters, filters)
+                conv(
+                    f"body_models.{s}.body.{i}.body.{index}",
+                    f"{ours}_resblock{i:02d}_{which}",
+                    filters,
+                    filters,
+                )
         conv(f"body_models.{s}.body.{num_resblocks + 1}", f"{ours}_conv_last", 3, filters)
         if s > 0:
             conv(f"conv_end_models.{s}.uppath.0", f"link{s + 1}to{s}_conv", 12, 3)
@@ -90,23 +111,41 @@ def build_imported_generator(state, path):
     """
     num_scales, num_resblocks, filters, kernel_size = infer_architecture(state, path)
     expected = _expected(num_scales, num_resblocks, filters, kernel_size)
-    problems = [f"missing {name} {shape}" for name, (_, _, shape) in expected.items() if name not in state]
-    problems += [f"unexpected {name} {tuple(np.shape(state[name]))}" for name in state if name not in expected]
-    problems += [f"mis-shaped {name}: {tuple(np.shape(state[name]))}, expected {shape}"
-                 for name, (_, _, shape) in expected.items()
-                 if name in state and tuple(np.shape(state[name])) != shape]
+    problems = [
+        f"missing {name} {shape}" for name, (_, _, shape) in expected.items() if name not in state
+    ]
+    problems += [
+        f"unexpected {name} {tuple(np.shape(state[name]))}"
+        for name in state
+        if name not in expected
+    ]
+    problems += [
+        f"mis-shaped {name}: {tuple(np.shape(state[name]))}, expected {shape}"
+        for name, (_, _, shape) in expected.items()
+        if name in state and tuple(np.shape(state[name])) != shape
+    ]
     if problems:
         raise CheckpointError(
-            f"--torch_checkpoint={path} does not fit a K={num_scales}, {num_resblocks}-ResBlock, {filters}-map, "
-            f"{kernel_size}x{kernel_size} DeepDeblur generator ({len(problems)} problems):\n  " + "\n  ".join(problems))
+            f"--torch_checkpoint={path} does not fit a K={num_scales}, {num_resblocks}-ResBlock, "
+            f"{filters}-map, "
+            f"{kernel_size}x{kernel_size} DeepDeblur generator ({len(problems)} problems):\n  "
+            + "\n  ".join(problems)
+        )
 
-    generator = build_generator(num_scales, num_resblocks, filters, kernel_size, upsample="pixel_shuffle")
+    generator = build_generator(
+        num_scales, num_resblocks, filters, kernel_size, upsample="pixel_shuffle"
+    )
     for name, (layer_name, kind, _) in expected.items():
         if kind == "bias":
             continue
         layer = generator.get_layer(layer_name)
         kernel = np.transpose(np.asarray(state[name], np.float32), (2, 3, 1, 0))  # OIHW -> HWIO
-        bias = np.asarray(state[name[:-len("weight")] + "bias"], np.float32) / PIXEL_SCALE
+        bias = np.asarray(state[name[: -len("weight")] + "bias"], np.float32) / PIXEL_SCALE
         layer.set_weights([kernel, bias])
-    return generator, {"num_scales": num_scales, "num_resblocks": num_resblocks, "filters": filters,
-                       "kernel_size": kernel_size, "upsample": "pixel_shuffle"}
+    return generator, {
+        "num_scales": num_scales,
+        "num_resblocks": num_resblocks,
+        "filters": filters,
+        "kernel_size": kernel_size,
+        "upsample": "pixel_shuffle",
+    }

@@ -22,9 +22,15 @@ import zipfile
 import numpy as np
 
 STORAGE_DTYPES = {
-    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16, "CharStorage": np.int8,
-    "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+    "FloatStorage": np.float32,
+    "DoubleStorage": np.float64,
+    "HalfStorage": np.float16,
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ShortStorage": np.int16,
+    "CharStorage": np.int8,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
 }
 
 
@@ -34,7 +40,8 @@ MAX_TENSOR_ELEMENTS = 1 << 28
 
 
 class CheckpointError(ValueError):
-    """The file is not a PyTorch checkpoint we can read safely; the message names the file and why."""
+    """The file is not a PyTorch checkpoint we can read safely; the message names the file and
+    why."""
 
 
 class _StorageType:
@@ -54,19 +61,31 @@ def _check_view(storage, offset, size, stride):
     [0, storage size).
     """
     described = f"offset {offset!r}, size {size!r}, stride {stride!r}"
-    if not (_is_count(offset) and isinstance(size, tuple) and isinstance(stride, tuple)
-            and all(map(_is_count, size)) and all(map(_is_count, stride)) and len(size) == len(stride)):
-        raise CheckpointError(f"a tensor with {described}: offsets, sizes and strides must be non-negative "
-                              "integers, as many strides as sizes")
+    if not (
+        _is_count(offset)
+        and isinstance(size, tuple)
+        and isinstance(stride, tuple)
+        and all(map(_is_count, size))
+        and all(map(_is_count, stride))
+        and len(size) == len(stride)
+    ):
+        raise CheckpointError(
+            f"a tensor with {described}: offsets, sizes and strides must be non-negative "
+            "integers, as many strides as sizes"
+        )
     elements = int(np.prod(size, dtype=object))
     if elements > MAX_TENSOR_ELEMENTS:
-        raise CheckpointError(f"a tensor with {described} has {elements} elements, more than the "
-                              f"{MAX_TENSOR_ELEMENTS} any DeepDeblur weight needs")
+        raise CheckpointError(
+            f"a tensor with {described} has {elements} elements, more than the "
+            f"{MAX_TENSOR_ELEMENTS} any DeepDeblur weight needs"
+        )
     if elements == 0:
         return
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= storage.size:
-        raise CheckpointError(f"a tensor with {described} reaches element {last} of a storage of {storage.size}")
+        raise CheckpointError(
+            f"a tensor with {described} reaches element {last} of a storage of {storage.size}"
+        )
 
 
 def _rebuild_tensor(storage, offset, size, stride, *unused):
@@ -76,11 +95,15 @@ def _rebuild_tensor(storage, offset, size, stride, *unused):
     _check_view(storage, offset, size, stride)
     itemsize = storage.itemsize
     if not size:
-        return storage[offset:offset + 1].reshape(()).copy()
+        return storage[offset : offset + 1].reshape(()).copy()
     if 0 in size:
         return np.zeros(size, storage.dtype)
     view = np.lib.stride_tricks.as_strided(
-        storage[offset:], shape=tuple(size), strides=tuple(s * itemsize for s in stride), writeable=False)
+        storage[offset:],
+        shape=tuple(size),
+        strides=tuple(s * itemsize for s in stride),
+        writeable=False,
+    )
     return np.array(view)
 
 
@@ -108,21 +131,31 @@ class _Unpickler(pickle.Unpickler):
         if module == "torch" and name in STORAGE_DTYPES:
             return _StorageType(name)
         raise CheckpointError(
-            f"{self.path}: refusing to unpickle {module}.{name}: only tensors, dicts and lists are read "
-            "from a checkpoint (anything else could run code)")
+            f"{self.path}: refusing to unpickle {module}.{name}: only tensors, dicts and lists are "
+            f"read "
+            "from a checkpoint (anything else could run code)"
+        )
 
     def persistent_load(self, pid):
-        if not (isinstance(pid, tuple) and len(pid) >= 3 and pid[0] == "storage" and isinstance(pid[1], _StorageType)):
+        if not (
+            isinstance(pid, tuple)
+            and len(pid) >= 3
+            and pid[0] == "storage"
+            and isinstance(pid[1], _StorageType)
+        ):
             raise CheckpointError(f"{self.path}: unknown persistent id {pid!r}")
         storage_type, key = pid[1], str(pid[2])
         if key not in self.storages:
             dtype = np.dtype(STORAGE_DTYPES[storage_type.name]).newbyteorder(
-                "<" if self.byteorder == "little" else ">")
+                "<" if self.byteorder == "little" else ">"
+            )
             member = f"{self.prefix}/data/{key}"
             try:
                 raw = self.archive.read(member)
             except KeyError:
-                raise CheckpointError(f"{self.path}: storage {member} is missing from the archive") from None
+                raise CheckpointError(
+                    f"{self.path}: storage {member} is missing from the archive"
+                ) from None
             self.storages[key] = np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="))
         return self.storages[key]
 
@@ -132,7 +165,8 @@ def load(path):
 
     Raises:
       FileNotFoundError: no such file.
-      CheckpointError: not a zip-format PyTorch checkpoint, or it names a type outside the allow-list.
+      CheckpointError: not a zip-format PyTorch checkpoint, or it names a type outside the
+      allow-list.
     """
     try:
         archive = zipfile.ZipFile(path)
@@ -141,17 +175,39 @@ def load(path):
     except (zipfile.BadZipFile, IsADirectoryError, OSError) as error:
         with open(path, "rb") as file:
             head = file.read(2)
-        hint = (" It looks like a pickle in PyTorch's pre-1.6 format: re-save it with a current PyTorch "
-                "(torch.save(torch.load(f), g)) and import that.") if head[:1] == b"\x80" else ""
-        raise CheckpointError(f"--torch_checkpoint={path} is not a PyTorch checkpoint (zip): {error}.{hint}") from None
+        hint = (
+            (
+                " It looks like a pickle in PyTorch's pre-1.6 format: re-save it with a current "
+                "PyTorch "
+                "(torch.save(torch.load(f), g)) and import that."
+            )
+            if head[:1] == b"\x80"
+            else ""
+        )
+        raise CheckpointError(
+            f"--torch_checkpoint={path} is not a PyTorch checkpoint (zip): {error}.{hint}"
+        ) from None
     with archive:
-        pickles = [name for name in archive.namelist() if name.endswith("/data.pkl") and name.count("/") == 1]
+        pickles = [
+            name
+            for name in archive.namelist()
+            if name.endswith("/data.pkl") and name.count("/") == 1
+        ]
         if len(pickles) != 1:
-            raise CheckpointError(f"--torch_checkpoint={path}: a zip, but not one torch.save wrote (no <name>/data.pkl)")
+            raise CheckpointError(
+                f"--torch_checkpoint={path}: a zip, but not one torch.save wrote (no "
+                f"<name>/data.pkl)"
+            )
         prefix = posixpath.dirname(pickles[0])
         byteorder_member = f"{prefix}/byteorder"
-        byteorder = archive.read(byteorder_member).decode() if byteorder_member in archive.namelist() else "little"
-        unpickler = _Unpickler(io.BytesIO(archive.read(pickles[0])), archive, prefix, byteorder, path)
+        byteorder = (
+            archive.read(byteorder_member).decode()
+            if byteorder_member in archive.namelist()
+            else "little"
+        )
+        unpickler = _Unpickler(
+            io.BytesIO(archive.read(pickles[0])), archive, prefix, byteorder, path
+        )
         try:
             return unpickler.load()
         except CheckpointError as error:
@@ -159,4 +215,6 @@ def load(path):
                 raise
             raise CheckpointError(f"--torch_checkpoint={path}: {error}") from None
         except (pickle.UnpicklingError, EOFError, TypeError, ValueError, AttributeError) as error:
-            raise CheckpointError(f"--torch_checkpoint={path}: cannot read its pickle: {error}") from None
+            raise CheckpointError(
+                f"--torch_checkpoint={path}: cannot read its pickle: {error}"
+            ) from None

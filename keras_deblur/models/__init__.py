@@ -1,5 +1,7 @@
 """Keras functional models: the generator and discriminator of the paper, and their spec table."""
 
+import dataclasses as _dataclasses
+
 from keras_deblur.models.discriminator import build_discriminator
 from keras_deblur.models.generator import build_generator
 from keras_deblur.models.specs import (
@@ -10,11 +12,11 @@ from keras_deblur.models.specs import (
     discriminator_spec,
     generator_spec,
 )
-import dataclasses as _dataclasses
 
 
 def build_generator_from_spec(name, **overrides):
-    """`build_generator` with the arguments of the named spec (`paper`, `tiny`, ...), overridable."""
+    """`build_generator` with the arguments of the named spec (`paper`, `tiny`, ...),
+    overridable."""
     return build_generator(**{**_dataclasses.asdict(generator_spec(name)), **overrides})
 
 

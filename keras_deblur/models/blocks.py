@@ -42,19 +42,24 @@ def torch_default_initializers(fan_in):
     kernel area x input channels (x output channels for a transposed conv, as PyTorch computes it).
     """
     bound = 1.0 / math.sqrt(fan_in)
-    return {"kernel_initializer": keras.initializers.RandomUniform(-bound, bound),
-            "bias_initializer": keras.initializers.RandomUniform(-bound, bound)}
+    return {
+        "kernel_initializer": keras.initializers.RandomUniform(-bound, bound),
+        "bias_initializer": keras.initializers.RandomUniform(-bound, bound),
+    }
 
 
 def conv(x, filters, kernel_size, name, strides=1):
-    """A 'same'-padded 2-D convolution with bias, as every conv of the paper uses, applied to `x`."""
+    """A 'same'-padded 2-D convolution with bias, as every conv of the paper uses, applied to
+    `x`."""
     initializers = torch_default_initializers(kernel_size * kernel_size * x.shape[-1])
-    return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", name=name,
-                               **initializers)(x)
+    return keras.layers.Conv2D(
+        filters, kernel_size, strides=strides, padding="same", name=name, **initializers
+    )(x)
 
 
 def resblock(x, filters, kernel_size, name):
-    """The paper's modified ResBlock (Fig. 3b): conv, ReLU, conv, plus identity; no BN, no ReLU after."""
+    """The paper's modified ResBlock (Fig. 3b): conv, ReLU, conv, plus identity; no BN, no ReLU
+    after."""
     y = conv(x, filters, kernel_size, f"{name}_conv1")
     y = keras.layers.ReLU(name=f"{name}_relu")(y)
     y = conv(y, filters, kernel_size, f"{name}_conv2")

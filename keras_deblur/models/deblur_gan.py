@@ -1,4 +1,5 @@
-"""`DeblurGAN`: the generator and discriminator trained together (paper eq. 4-6), with its train_step.
+"""`DeblurGAN`: the generator and discriminator trained together (paper eq. 4-6), with its
+train_step.
 
 This is where TensorFlow is the point (DESIGN.md, "Where TensorFlow lives"): the steps run per
 replica under `tf.distribute` and reduce their losses over the GLOBAL batch with
@@ -12,12 +13,19 @@ import tensorflow as tf
 from keras_deblur import losses, metrics
 
 METRIC_NAMES = (
-    "g_loss", "content_loss", "adversarial_loss", "d_loss", "d_real_accuracy", "d_fake_accuracy", "psnr",
+    "g_loss",
+    "content_loss",
+    "adversarial_loss",
+    "d_loss",
+    "d_real_accuracy",
+    "d_fake_accuracy",
+    "psnr",
 )
 
 
 class DeblurGAN(keras.Model):
-    """The multi-scale generator G and, when the adversarial weight is positive, the discriminator D.
+    """The multi-scale generator G and, when the adversarial weight is positive, the discriminator
+    D.
 
     Each training step first updates D on sharp images (real) and G's finest output (fake), then
     G on content loss + adversarial_weight * adversarial loss (eq. 6). With adversarial_weight = 0
@@ -30,7 +38,9 @@ class DeblurGAN(keras.Model):
         self.discriminator = discriminator
         self.trackers = {name: keras.metrics.Mean(name=name) for name in METRIC_NAMES}
 
-    def compile(self, g_optimizer, d_optimizer=None, content_loss="mse", adversarial_weight=1e-4, **kwargs):
+    def compile(
+        self, g_optimizer, d_optimizer=None, content_loss="mse", adversarial_weight=1e-4, **kwargs
+    ):
         """Takes one optimizer per network and the loss settings.
 
         Args:
@@ -65,7 +75,8 @@ class DeblurGAN(keras.Model):
         return self.generator(blurry, training=training)
 
     def build_optimizers(self):
-        """Creates the optimizer slots now; call inside `strategy.scope()` (Keras 3 needs it there)."""
+        """Creates the optimizer slots now; call inside `strategy.scope()` (Keras 3 needs it
+        there)."""
         self.g_optimizer.build(self.generator.trainable_variables)
         if self.uses_discriminator:
             self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -76,7 +87,8 @@ class DeblurGAN(keras.Model):
         optimizer.apply_gradients(zip(gradients, variables))
 
     def _discriminator_step(self, fake, sharp):
-        """Updates D on sharp images (real) and the generator's finest output `fake` (no gradient to G)."""
+        """Updates D on sharp images (real) and the generator's finest output `fake` (no gradient
+        to G)."""
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(sharp, training=True)
             fake_logits = self.discriminator(fake, training=True)
@@ -86,13 +98,18 @@ class DeblurGAN(keras.Model):
             scaled = self.d_optimizer.scale_loss(tf.nn.compute_average_loss(per_example))
         self._apply(self.d_optimizer, scaled, tape, self.discriminator.trainable_variables)
         self.trackers["d_loss"].update_state(per_example)
-        self.trackers["d_real_accuracy"].update_state(tf.cast(tf.reshape(real_logits, [-1]) > 0, tf.float32))
-        self.trackers["d_fake_accuracy"].update_state(tf.cast(tf.reshape(fake_logits, [-1]) < 0, tf.float32))
+        self.trackers["d_real_accuracy"].update_state(
+            tf.cast(tf.reshape(real_logits, [-1]) > 0, tf.float32)
+        )
+        self.trackers["d_fake_accuracy"].update_state(
+            tf.cast(tf.reshape(fake_logits, [-1]) < 0, tf.float32)
+        )
 
     def train_step(self, data):
         """One step on one replica's share of the global batch: (blurry, sharp) float32 in [0, 1].
 
-        Runs per replica; losses are averaged over the global batch, so the optimizers' cross-replica
+        Runs per replica; losses are averaged over the global batch, so the optimizers'
+        cross-replica
         sum of gradients is the gradient of the global mean loss. The generator runs once: D is
         updated on its output (outside G's tape), then G's adversarial loss asks the updated D, as
         the authors' code does.
@@ -105,7 +122,9 @@ class DeblurGAN(keras.Model):
             if self.uses_discriminator:
                 with tape.stop_recording():
                     self._discriminator_step(tf.stop_gradient(latents[0]), sharp)
-                adversarial = losses.generator_adversarial_loss(self.discriminator(latents[0], training=False))
+                adversarial = losses.generator_adversarial_loss(
+                    self.discriminator(latents[0], training=False)
+                )
                 total = content + self.adversarial_weight * adversarial
             scaled = self.g_optimizer.scale_loss(tf.nn.compute_average_loss(total))
         self._apply(self.g_optimizer, scaled, tape, self.generator.trainable_variables)

@@ -6,7 +6,8 @@ Documented readings of the paper:
 - Table 1 row 11, "fc 1024 x 1024", then "sigmoid": read as a dense layer from the 1024 features to
   ONE logit (a discriminator outputs one probability). The sigmoid is not in the model: the
   adversarial losses take logits, which is numerically stable (`losses.py`).
-- The input is centred (x - 0.5), like the generator's inputs, so both networks see zero-mean pixels.
+- The input is centred (x - 0.5), like the generator's inputs, so both networks see zero-mean
+pixels.
 """
 
 import keras
@@ -59,11 +60,14 @@ def build_discriminator(
         if index < len(filters):
             x = keras.layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=f"lrelu{index:02d}")(x)
         else:
-            # The same function as max(x, 0.2 x): with LeakyReLU here, TensorFlow's grappler remapper
-            # fails on CPUs with oneDNN's fused ops (AVX-512 Xeon, Zen 4) when the gradient is taken,
+            # The same function as max(x, 0.2 x): with LeakyReLU here, TensorFlow's grappler
+            # remapper
+            # fails on CPUs with oneDNN's fused ops (AVX-512 Xeon, Zen 4) when the gradient is
+            # taken,
             # printing "remapper failed: ... LeakyReluGrad exist for missing node conv10/BiasAdd".
             x = keras.layers.Maximum(name=f"lrelu{index:02d}")(
-                [x, keras.layers.Rescaling(LEAKY_SLOPE, name=f"lrelu{index:02d}_slope")(x)])
+                [x, keras.layers.Rescaling(LEAKY_SLOPE, name=f"lrelu{index:02d}_slope")(x)]
+            )
     x = keras.layers.Flatten(name="flatten")(x)
     logits = keras.layers.Dense(1, name="fc", **blocks.torch_default_initializers(x.shape[-1]))(x)
     return keras.Model(images, logits, name=name)

@@ -2,7 +2,8 @@
 
 Where the paper is silent, the conventions of the authors' released PyTorch code are followed:
 inputs centred by subtracting the mid value (0.5 here, 127.5 there), the finer scale's input is
-[blurry - 0.5, link output] with blurry first, and the link takes the coarser scale's centred output.
+[blurry - 0.5, link output] with blurry first, and the link takes the coarser scale's centred
+output.
 """
 
 import contextlib
@@ -23,7 +24,11 @@ def _link(centred_output, kernel_size, upsample, name):
     if upsample == "conv_transpose":
         # PyTorch's fan-in of a transposed conv counts its OUTPUT channels (3 here, like its input).
         return keras.layers.Conv2DTranspose(
-            channels, kernel_size, strides=2, padding="same", name=f"{name}_upconv",
+            channels,
+            kernel_size,
+            strides=2,
+            padding="same",
+            name=f"{name}_upconv",
             **blocks.torch_default_initializers(kernel_size * kernel_size * channels),
         )(centred_output)
     x = blocks.conv(centred_output, channels * 4, kernel_size, f"{name}_conv")
@@ -48,9 +53,20 @@ class Generator(keras.Model):
     the batch instead of the finest scale.
     """
 
-    def __init__(self, num_scales=3, num_resblocks=19, filters=64, kernel_size=5, upsample="conv_transpose",
-                 global_residual=False, input_shape=(None, None, 3), **kwargs):
-        self.spec = GeneratorSpec(num_scales, num_resblocks, filters, kernel_size, upsample, global_residual)
+    def __init__(
+        self,
+        num_scales=3,
+        num_resblocks=19,
+        filters=64,
+        kernel_size=5,
+        upsample="conv_transpose",
+        global_residual=False,
+        input_shape=(None, None, 3),
+        **kwargs,
+    ):
+        self.spec = GeneratorSpec(
+            num_scales, num_resblocks, filters, kernel_size, upsample, global_residual
+        )
         self._input_shape_arg = tuple(input_shape)
         blurry, outputs = _graph(self.spec, tuple(input_shape))
         super().__init__(blurry, outputs, **kwargs)
@@ -60,8 +76,12 @@ class Generator(keras.Model):
         return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
     def get_config(self):
-        return {**dataclasses.asdict(self.spec), "input_shape": self._input_shape_arg, "name": self.name,
-                "trainable": self.trainable}
+        return {
+            **dataclasses.asdict(self.spec),
+            "input_shape": self._input_shape_arg,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -109,8 +129,16 @@ def build_generator(
       `model(x)[0]` is the deblurred image, the same size as `x`; level k has sides
       ceil(h / 2^k), ceil(w / 2^k). `model.spec` is its `GeneratorSpec`.
     """
-    return Generator(num_scales, num_resblocks, filters, kernel_size, upsample, global_residual, input_shape,
-                     name=name)
+    return Generator(
+        num_scales,
+        num_resblocks,
+        filters,
+        kernel_size,
+        upsample,
+        global_residual,
+        input_shape,
+        name=name,
+    )
 
 
 def _graph(spec, input_shape):
@@ -130,7 +158,12 @@ def _graph(spec, input_shape):
         for scale, level in enumerate(blurry_pyramid, start=1)
     ]
     centred_outputs = coarse_to_fine(
-        centred_levels, spec.num_resblocks, spec.filters, spec.kernel_size, spec.upsample, spec.global_residual
+        centred_levels,
+        spec.num_resblocks,
+        spec.filters,
+        spec.kernel_size,
+        spec.upsample,
+        spec.global_residual,
     )
     outputs = []
     for scale, centred in enumerate(centred_outputs, start=1):
@@ -140,7 +173,8 @@ def _graph(spec, input_shape):
 
 
 def coarse_to_fine(centred_levels, num_resblocks, filters, kernel_size, upsample, global_residual):
-    """The scales' networks and the links between them: the generator without its pre- and post-processing.
+    """The scales' networks and the links between them: the generator without its pre- and
+    post-processing.
 
     Takes the blurry pyramid's levels, finest first, centred (minus 0.5) and already padded, and
     returns each scale's centred output, finest first. `build_generator` wraps it with the pyramid,
@@ -154,7 +188,9 @@ def coarse_to_fine(centred_levels, num_resblocks, filters, kernel_size, upsample
             x = keras.layers.Concatenate(name=f"scale{scale}_concat")([x, link])
         centred = _scale_network(x, num_resblocks, filters, kernel_size, f"scale{scale}")
         if global_residual:
-            centred = keras.layers.Add(name=f"scale{scale}_residual")([centred_levels[scale - 1], centred])
+            centred = keras.layers.Add(name=f"scale{scale}_residual")(
+                [centred_levels[scale - 1], centred]
+            )
         outputs.append(centred)
         if scale > 1:
             link = _link(centred, kernel_size, upsample, f"link{scale}to{scale - 1}")
@@ -170,7 +206,8 @@ def spec_of(generator):
 
 @contextlib.contextmanager
 def dtype_policy(policy):
-    """Layers built inside take `policy` ("float32", "mixed_bfloat16", ...); the global one comes back after."""
+    """Layers built inside take `policy` ("float32", "mixed_bfloat16", ...); the global one comes
+    back after."""
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
     try:
@@ -180,7 +217,8 @@ def dtype_policy(policy):
 
 
 def with_dtype_policy(generator, policy):
-    """A copy of `generator`, same weights, whose layers compute under `policy` ("mixed_bfloat16", ...).
+    """A copy of `generator`, same weights, whose layers compute under `policy` ("mixed_bfloat16",
+    ...).
 
     A `Generator` is rebuilt from its spec under the global policy (runs save float32, and
     `runs.load_generator` loads under float32); this is how to run the same weights in another one.

@@ -107,9 +107,7 @@ class PixelShuffle(keras.layers.Layer):
         r = self.upscale_factor
         batch, height, width, channels = input_shape
         if channels % (r * r):
-            raise ValueError(
-                f"PixelShuffle needs channels divisible by {r * r}, got {channels}"
-            )
+            raise ValueError(f"PixelShuffle needs channels divisible by {r * r}, got {channels}")
         return (
             batch,
             None if height is None else height * r,

@@ -1,7 +1,8 @@
 """Named model variants. Variants come from this table, never from new classes.
 
 `paper`, `paper_k2` and `paper_k1` are the rows of the paper's Table 2: each keeps 120 conv layers
-in all (section 3.1), so fewer scales get more ResBlocks per scale: 3 x (2 + 2 x 19) = 2 x (2 + 2 x 29)
+in all (section 3.1), so fewer scales get more ResBlocks per scale: 3 x (2 + 2 x 19) = 2 x (2 + 2 x
+29)
 = 1 x (2 + 2 x 59) = 120. `tiny` is for tests: small enough to train a step in a second on a CPU.
 """
 

@@ -20,28 +20,42 @@ class RestClient:
         self.timeout_s = timeout_s
 
     def request_body(self, images):
-        return json.dumps({
-            "signature_name": "serving_default",
-            "instances": [{"images_bytes": {"b64": base64.b64encode(data).decode("ascii")}} for data in images],
-        }).encode("utf-8")
+        return json.dumps(
+            {
+                "signature_name": "serving_default",
+                "instances": [
+                    {"images_bytes": {"b64": base64.b64encode(data).decode("ascii")}}
+                    for data in images
+                ],
+            }
+        ).encode("utf-8")
 
     def deblur_encoded(self, images):
-        request = urllib.request.Request(self.url, data=self.request_body(images),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url, data=self.request_body(images), headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 body = json.loads(response.read())
         except urllib.error.HTTPError as error:
-            raise ValueError(f"TF Serving at {self.url} refused the request: {error.read().decode(errors='replace')}") from error
+            raise ValueError(
+                f"TF Serving at {self.url} refused the request: "
+                f"{error.read().decode(errors='replace')}"
+            ) from error
         except urllib.error.URLError as error:
-            raise ConnectionError(f"cannot reach TF Serving at {self.url}: {error.reason}") from error
+            raise ConnectionError(
+                f"cannot reach TF Serving at {self.url}: {error.reason}"
+            ) from error
         return [base64.b64decode(p["b64"] if isinstance(p, dict) else p) for p in _outputs(body)]
 
 
 def _outputs(body):
     # Row format answers {"predictions": [{"b64": ...}, ...]} for a single named output.
     predictions = body["predictions"]
-    return [p["deblurred_bytes"] if isinstance(p, dict) and "deblurred_bytes" in p else p for p in predictions]
+    return [
+        p["deblurred_bytes"] if isinstance(p, dict) and "deblurred_bytes" in p else p
+        for p in predictions
+    ]
 
 
 class GrpcClient:
@@ -49,8 +63,13 @@ class GrpcClient:
         import grpc
         from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-        self.channel = grpc.insecure_channel(server, options=[
-            ("grpc.max_send_message_length", 1 << 30), ("grpc.max_receive_message_length", 1 << 30)])
+        self.channel = grpc.insecure_channel(
+            server,
+            options=[
+                ("grpc.max_send_message_length", 1 << 30),
+                ("grpc.max_receive_message_length", 1 << 30),
+            ],
+        )
         self.stub = prediction_service_pb2_grpc.PredictionServiceStub(self.channel)
         self.model_name, self.timeout_s = model_name, timeout_s
 

@@ -1,7 +1,8 @@
 """The Python API users call: `Deblurrer(path).deblur(image) -> image`.
 
     from keras_deblur.serving.deblurrer import Deblurrer
-    deblurred = Deblurrer("savedmodels/deblur").deblur(image)   # [H, W, 3], uint8 or float in [0, 1]
+    deblurred = Deblurrer("savedmodels/deblur").deblur(image)   # [H, W, 3], uint8 or float in [0,
+    1]
 
 `path` is an exported SavedModel (a version folder, or a base path: its highest version). Large
 images run in overlapping tiles (`tiling.py`), so memory is set by the tile size. `RemoteDeblurrer`
@@ -40,7 +41,9 @@ def _restore_dtype(deblurred, dtype):
 class Deblurrer:
     """Deblurs images with an exported model, locally, in tiles."""
 
-    def __init__(self, path, tile_size=DEFAULT_TILE_SIZE, tile_overlap=DEFAULT_TILE_OVERLAP, tile_batch=4):
+    def __init__(
+        self, path, tile_size=DEFAULT_TILE_SIZE, tile_overlap=DEFAULT_TILE_OVERLAP, tile_batch=4
+    ):
         self.model, self.metadata = saved_model.load(path)
         self.align = 2 ** (int(self.metadata.get("num_scales", 3)) - 1)
         check_tiling(tile_size, tile_overlap, self.align, tile_batch)
@@ -51,10 +54,12 @@ class Deblurrer:
         return self._signature(images=tf.constant(tiles, tf.float32))["deblurred"].numpy()
 
     def deblur(self, image):
-        """[H, W, 3] uint8, uint16 or float in [0, 1] -> the deblurred image, same size and dtype."""
+        """[H, W, 3] uint8, uint16 or float in [0, 1] -> the deblurred image, same size and
+        dtype."""
         pixels, dtype = _as_float(image)
-        deblurred = deblur_tiled(self._run_batch, pixels, self.tile_size, self.tile_overlap,
-                                 self.align, self.tile_batch)
+        deblurred = deblur_tiled(
+            self._run_batch, pixels, self.tile_size, self.tile_overlap, self.align, self.tile_batch
+        )
         return _restore_dtype(deblurred, dtype)
 
 

@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from keras_deblur import file_io
-from keras_deblur.errors import DataError
 from keras_deblur.data.png_info import read_png_exif, read_png_info, with_exif_chunk
+from keras_deblur.errors import DataError
 
 # The default size limit: 128 megapixels is above every phone and most camera sensors (108 MP,
 # 100 MP medium format) and, at 16 bits, about 0.8 GB of pixels before the model's own memory.
@@ -28,8 +28,12 @@ DEFAULT_MAX_MEGAPIXELS = 128.0
 ORIENTATION_TAG = 0x0112
 # EXIF orientation -> how to turn stored rows and columns upright, as PIL's exif_transpose does.
 _UPRIGHT = {
-    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a.swapaxes(0, 1)[::-1, ::-1],
     8: lambda a: np.rot90(a, 1),
 }
 
@@ -45,8 +49,10 @@ class ImageFile:
 
 def _check_size(path, width, height, max_megapixels):
     if width * height > max_megapixels * 1e6:
-        raise DataError(f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more than "
-                        f"--max_megapixels={max_megapixels:g}; pass a larger --max_megapixels to deblur it")
+        raise DataError(
+            f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more than "
+            f"--max_megapixels={max_megapixels:g}; pass a larger --max_megapixels to deblur it"
+        )
 
 
 def _upright_exif(exif_data):
@@ -69,8 +75,13 @@ def _read_16_bit_png(path, info):
     grayscale = decoded.shape[-1] in (1, 2)
     colour = decoded[..., :1] if grayscale else decoded[..., :3]
     with_alpha = info.color_type in ("grayscale+alpha", "RGBA")
-    return ImageFile(np.repeat(colour, 3, axis=-1) if grayscale else colour, "PNG", grayscale,
-                     alpha=decoded[..., -1] if with_alpha else None, exif=exif)
+    return ImageFile(
+        np.repeat(colour, 3, axis=-1) if grayscale else colour,
+        "PNG",
+        grayscale,
+        alpha=decoded[..., -1] if with_alpha else None,
+        exif=exif,
+    )
 
 
 def _read_with_pil(path, max_megapixels):
@@ -85,8 +96,10 @@ def _read_with_pil(path, max_megapixels):
         _check_size(path, *opened.size, max_megapixels)
         frames = getattr(opened, "n_frames", 1)
         if frames > 1:
-            raise DataError(f"{path} holds {frames} frames (an animation or a multi-page file); deblur reads "
-                            "still images: save the frames as separate files and deblur those")
+            raise DataError(
+                f"{path} holds {frames} frames (an animation or a multi-page file); deblur reads "
+                "still images: save the frames as separate files and deblur those"
+            )
         image_format = opened.format
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -111,18 +124,30 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
         return _read_with_pil(path, max_megapixels)
     except DataError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError, tf.errors.OpError) as error:
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+        tf.errors.OpError,
+    ) as error:
         message = error.message if isinstance(error, tf.errors.OpError) else error
         raise DataError(f"{path} is not an image this command can read: {message}") from error
 
 
 def write_image(path, pixels, source):
-    """Writes deblurred `pixels` ([H, W, 3], the dtype of source.pixels) like `source`, atomically."""
+    """Writes deblurred `pixels` ([H, W, 3], the dtype of source.pixels) like `source`,
+    atomically."""
     with file_io.atomic_path(path, hidden=True) as temporary:
         if pixels.dtype == np.uint16:
             import tensorflow as tf
 
-            out = np.round(pixels.mean(axis=-1, keepdims=True)).astype(np.uint16) if source.grayscale else pixels
+            out = (
+                np.round(pixels.mean(axis=-1, keepdims=True)).astype(np.uint16)
+                if source.grayscale
+                else pixels
+            )
             if source.alpha is not None:
                 out = np.concatenate([out, source.alpha[..., None]], axis=-1)
             encoded = tf.io.encode_png(out).numpy()

@@ -47,7 +47,9 @@ class DeblurModule(tf.Module):
         def one(encoded):
             # decode_image reads PNG (8 or 16 bit), JPEG, GIF and BMP, scaling to [0, 1]; bytes that
             # are none of these fail with "Unknown image file format".
-            image = tf.io.decode_image(encoded, channels=3, dtype=tf.float32, expand_animations=False)
+            image = tf.io.decode_image(
+                encoded, channels=3, dtype=tf.float32, expand_animations=False
+            )
             deblurred = self.deblur_float(image[None])["deblurred"][0]
             return tf.io.encode_png(tf.cast(tf.round(deblurred * 255.0), tf.uint8))
 
@@ -76,15 +78,20 @@ def _warmup_requests(path, model_name):
         for height, width in ((32, 48), (64, 64)):
             pixels = rng.random((1, height, width, 3), dtype=np.float32)
             for signature, key, tensor in (
-                ("serving_default", "images_bytes",
-                 tf.make_tensor_proto([tf.io.encode_png(np.uint8(pixels[0] * 255)).numpy()])),
+                (
+                    "serving_default",
+                    "images_bytes",
+                    tf.make_tensor_proto([tf.io.encode_png(np.uint8(pixels[0] * 255)).numpy()]),
+                ),
                 ("deblur_float", "images", tf.make_tensor_proto(pixels)),
             ):
                 request = predict_pb2.PredictRequest(
-                    model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature))
+                    model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
+                )
                 request.inputs[key].CopyFrom(tensor)
                 log = prediction_log_pb2.PredictionLog(
-                    predict_log=prediction_log_pb2.PredictLog(request=request))
+                    predict_log=prediction_log_pb2.PredictLog(request=request)
+                )
                 writer.write(log.SerializeToString())
 
 
@@ -94,11 +101,16 @@ def write_models_config(base_dir):
     Paths are those inside the TF Serving container when `base_dir` is mounted at /models
     (`docker run -v $PWD/savedmodels:/models ...`); edit them for a server run outside docker.
     """
-    models = sorted(name.rstrip("/") for name in tf.io.gfile.listdir(base_dir)
-                    if versions(posixpath.join(base_dir, name.rstrip("/"))))
+    models = sorted(
+        name.rstrip("/")
+        for name in tf.io.gfile.listdir(base_dir)
+        if versions(posixpath.join(base_dir, name.rstrip("/")))
+    )
     entries = "".join(
         f"  config {{\n    name: '{name}'\n    base_path: '/models/{name}'\n"
-        f"    model_platform: 'tensorflow'\n  }}\n" for name in models)
+        f"    model_platform: 'tensorflow'\n  }}\n"
+        for name in models
+    )
     write_text(posixpath.join(base_dir, "models.config"), f"model_config_list {{\n{entries}}}\n")
 
 
@@ -128,16 +140,32 @@ def export(generator, export_dir, version=None, metadata=None):
         # Hidden: TF Serving only loads folders named by an integer, and lists the others' names.
         with file_io.atomic_path(target, overwrite=False, hidden=True) as temporary:
             module = DeblurModule(generator)
-            tf.saved_model.save(module, temporary, signatures={
-                "serving_default": module.deblur_encoded, "deblur_float": module.deblur_float})
+            tf.saved_model.save(
+                module,
+                temporary,
+                signatures={
+                    "serving_default": module.deblur_encoded,
+                    "deblur_float": module.deblur_float,
+                },
+            )
             extra = posixpath.join(temporary, "assets.extra")
             tf.io.gfile.makedirs(extra)
-            _warmup_requests(posixpath.join(extra, WARMUP_FILE), posixpath.basename(export_dir.rstrip("/")))
-            write_text(posixpath.join(extra, METADATA_FILE), json.dumps(
-                {"num_scales": len(generator.outputs), **(metadata or {})}, indent=2, default=str))
+            _warmup_requests(
+                posixpath.join(extra, WARMUP_FILE), posixpath.basename(export_dir.rstrip("/"))
+            )
+            write_text(
+                posixpath.join(extra, METADATA_FILE),
+                json.dumps(
+                    {"num_scales": len(generator.outputs), **(metadata or {})},
+                    indent=2,
+                    default=str,
+                ),
+            )
     except tf.errors.AlreadyExistsError:
-        raise FileExistsError(f"{target} was written by another export meanwhile; versions are never "
-                              "overwritten: run the export again for the next version") from None
+        raise FileExistsError(
+            f"{target} was written by another export meanwhile; versions are never "
+            "overwritten: run the export again for the next version"
+        ) from None
     write_models_config(posixpath.dirname(export_dir.rstrip("/")) or ".")
     return target
 
@@ -149,12 +177,15 @@ def resolve_version(path):
     found = versions(path)
     if not found:
         raise FileNotFoundError(
-            f"{path} is neither a SavedModel nor a model base path with integer versions (<path>/<N>/saved_model.pb)")
+            f"{path} is neither a SavedModel nor a model base path with integer versions "
+            f"(<path>/<N>/saved_model.pb)"
+        )
     return posixpath.join(path, str(found[-1]))
 
 
 def load(path):
-    """Loads an export (a version folder or a base path: its highest version). Returns (model, metadata)."""
+    """Loads an export (a version folder or a base path: its highest version). Returns (model,
+    metadata)."""
     version_dir = resolve_version(path)
     try:
         model = tf.saved_model.load(version_dir)

@@ -39,10 +39,13 @@ def check_tiling(tile_size, overlap, align, batch_size=1):
     if batch_size < 1:
         raise ValueError(f"--tile_batch must be >= 1, got {batch_size}")
     if tile_size < 1 or tile_size % align:
-        raise ValueError(f"--tile_size must be a positive multiple of {align} (2^(K-1)), got {tile_size}")
+        raise ValueError(
+            f"--tile_size must be a positive multiple of {align} (2^(K-1)), got {tile_size}"
+        )
     if overlap < 0 or overlap % align or overlap >= tile_size:
         raise ValueError(
-            f"--tile_overlap must be a multiple of {align} in [0, --tile_size), got {overlap}")
+            f"--tile_overlap must be a multiple of {align} in [0, --tile_size), got {overlap}"
+        )
     if overlap < 4 and overlap != 0:
         raise ValueError(f"--tile_overlap must be 0 or at least 4 pixels, got {overlap}")
 
@@ -67,16 +70,21 @@ def deblur_tiled(run_batch, image, tile_size, overlap, align, batch_size=4):
         # No more pixels than one batch of tiles (a single tile included): the same memory bound,
         # without seams or overlap work.
         return run_batch(padded[None])[0][:height, :width]
-    corners = [(top, left) for top in _starts(padded_h, tile_h, overlap)
-               for left in _starts(padded_w, tile_w, overlap)]
+    corners = [
+        (top, left)
+        for top in _starts(padded_h, tile_h, overlap)
+        for left in _starts(padded_w, tile_w, overlap)
+    ]
     total = np.zeros((padded_h, padded_w, 3), np.float32)
     weight_sum = np.zeros((padded_h, padded_w, 1), np.float32)
     for first in range(0, len(corners), batch_size):
-        group = corners[first:first + batch_size]
-        tiles = np.stack([padded[t:t + tile_h, l:l + tile_w] for t, l in group])
+        group = corners[first : first + batch_size]
+        tiles = np.stack([padded[y : y + tile_h, x : x + tile_w] for y, x in group])
         for (top, left), out in zip(group, run_batch(tiles)):
-            weights = np.outer(_axis_weights(top, tile_h, padded_h, overlap),
-                               _axis_weights(left, tile_w, padded_w, overlap))[..., None]
-            total[top:top + tile_h, left:left + tile_w] += out * weights
-            weight_sum[top:top + tile_h, left:left + tile_w] += weights
+            weights = np.outer(
+                _axis_weights(top, tile_h, padded_h, overlap),
+                _axis_weights(left, tile_w, padded_w, overlap),
+            )[..., None]
+            total[top : top + tile_h, left : left + tile_w] += out * weights
+            weight_sum[top : top + tile_h, left : left + tile_w] += weights
     return (total / weight_sum)[:height, :width]

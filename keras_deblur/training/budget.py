@@ -39,11 +39,17 @@ class FittedPiecewiseDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def __call__(self, step):
         step = tf.cast(step, tf.float64)
-        index = tf.add_n([tf.cast(step >= b, tf.int32) for b in self.scaled_boundaries()] + [tf.constant(0)])
+        index = tf.add_n(
+            [tf.cast(step >= b, tf.int32) for b in self.scaled_boundaries()] + [tf.constant(0)]
+        )
         return tf.gather(tf.constant(self.values, tf.float32), index)
 
     def get_config(self):
-        return {"boundaries": self.boundaries, "values": self.values, "train_steps": self.train_steps}
+        return {
+            "boundaries": self.boundaries,
+            "values": self.values,
+            "train_steps": self.train_steps,
+        }
 
 
 class TimeBudget:
@@ -55,8 +61,12 @@ class TimeBudget:
     def __init__(self, minutes, train_steps, first_decay_step):
         self.minutes, self.train_steps = minutes, train_steps
         self.first_decay_step = first_decay_step
-        self.planned_steps = tf.Variable(train_steps, dtype=tf.int64, trainable=False, name="planned_steps")
-        self.elapsed_seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="elapsed_seconds")
+        self.planned_steps = tf.Variable(
+            train_steps, dtype=tf.int64, trainable=False, name="planned_steps"
+        )
+        self.elapsed_seconds = tf.Variable(
+            0.0, dtype=tf.float64, trainable=False, name="elapsed_seconds"
+        )
         self._steps_seen = 0  # steps run by this process
         self._started = None  # (step, time) where this process's rate measurement starts
 

@@ -3,11 +3,10 @@
 import dataclasses
 from typing import Optional
 
+from keras_deblur import precision
 from keras_deblur.data.input_pipeline import InputConfig
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GeneratorSpec
-
-from keras_deblur import precision
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
 
@@ -18,7 +17,8 @@ class TrainConfig:
 
     run_dir: str
     data_dir: str
-    train_tfrecords: tuple = ()  # shards instead of data_dir's train split (the pipeline's ingest writes them)
+    # shards instead of data_dir's train split (the pipeline's ingest writes them)
+    train_tfrecords: tuple = ()
     test_tfrecords: tuple = ()  # shards for validation instead of data_dir's test split
     blur_key: str = DEFAULT_BLUR_KEY
     skip_bad_pairs: bool = False
@@ -26,7 +26,9 @@ class TrainConfig:
     discriminator: str = "paper"
     input: InputConfig = InputConfig()
     train_steps: int = 450_000
-    train_minutes: float = 0.0  # a time budget (budget.py): train_steps is then an upper bound; 0 = none
+    train_minutes: float = (
+        0.0  # a time budget (budget.py): train_steps is then an upper bound; 0 = none
+    )
     learning_rate: float = 5e-5
     lr_decay_steps: tuple = (150_000,)
     lr_decay_factor: float = 0.1
@@ -46,21 +48,38 @@ class TrainConfig:
     profile_steps: tuple = ()  # (first, last): steps traced by the TensorBoard profiler; () = none
 
     def __post_init__(self):
-        for name in ("train_steps", "checkpoint_every_steps", "log_every_steps",
-                     "image_every_steps", "validate_every_steps"):
+        for name in (
+            "train_steps",
+            "checkpoint_every_steps",
+            "log_every_steps",
+            "image_every_steps",
+            "validate_every_steps",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
         if self.train_minutes < 0:
-            raise ValueError(f"--train_minutes must be >= 0 (0: no budget), got {self.train_minutes}")
+            raise ValueError(
+                f"--train_minutes must be >= 0 (0: no budget), got {self.train_minutes}"
+            )
         if self.num_validation_images < 0:
-            raise ValueError(f"--num_validation_images must be >= 0, got {self.num_validation_images}")
+            raise ValueError(
+                f"--num_validation_images must be >= 0, got {self.num_validation_images}"
+            )
         if self.learning_rate <= 0:
             raise ValueError(f"--learning_rate must be > 0, got {self.learning_rate}")
-        if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)) or any(s < 1 for s in self.lr_decay_steps):
-            raise ValueError(f"--lr_decay_steps must be increasing positive steps, got {list(self.lr_decay_steps)}")
+        if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)) or any(
+            s < 1 for s in self.lr_decay_steps
+        ):
+            raise ValueError(
+                f"--lr_decay_steps must be increasing positive steps, got "
+                f"{list(self.lr_decay_steps)}"
+            )
         first_last = self.profile_steps
         if first_last and (len(first_last) != 2 or not 1 <= first_last[0] <= first_last[1]):
-            raise ValueError(f"--profile_steps must be FIRST,LAST with 1 <= FIRST <= LAST, got {list(self.profile_steps)}")
+            raise ValueError(
+                f"--profile_steps must be FIRST,LAST with 1 <= FIRST <= LAST, got "
+                f"{list(self.profile_steps)}"
+            )
         if self.adversarial_weight < 0:
             raise ValueError(f"--adversarial_weight must be >= 0, got {self.adversarial_weight}")
         if self.strategy not in STRATEGIES:
@@ -68,7 +87,8 @@ class TrainConfig:
         precision.check(self.mixed_precision)
         if self.discriminator not in DISCRIMINATOR_SPECS:
             raise ValueError(
-                f"--discriminator_spec must be one of {sorted(DISCRIMINATOR_SPECS)}, got {self.discriminator!r}"
+                f"--discriminator_spec must be one of {sorted(DISCRIMINATOR_SPECS)}, got "
+                f"{self.discriminator!r}"
             )
 
     @property
@@ -77,4 +97,7 @@ class TrainConfig:
 
     def learning_rate_values(self):
         """The learning rate on each piece of the schedule: lr, lr * f, lr * f^2, ..."""
-        return [self.learning_rate * self.lr_decay_factor**i for i in range(len(self.lr_decay_steps) + 1)]
+        return [
+            self.learning_rate * self.lr_decay_factor**i
+            for i in range(len(self.lr_decay_steps) + 1)
+        ]

@@ -24,11 +24,11 @@ import tensorflow as tf
 from absl import logging
 
 from keras_deblur import file_io, precision
-from keras_deblur.file_io import read_json, write_text
 from keras_deblur.data.input_pipeline import evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import LAYOUT, discover_pairs
-from keras_deblur.errors import DataError
 from keras_deblur.data.tfrecords import tfrecord_files
+from keras_deblur.errors import DataError
+from keras_deblur.file_io import read_json, write_text
 from keras_deblur.models import build_discriminator_from_spec, build_generator
 from keras_deblur.models.deblur_gan import DeblurGAN
 from keras_deblur.models.generator import dtype_policy, with_dtype_policy
@@ -41,8 +41,10 @@ from keras_deblur.training.strategy import make_strategy
 NUM_PREVIEWS = 2
 
 GOPRO_HELP = (
-    "Get GOPRO_Large (Nah, Kim and Lee, CVPR 2017): 3214 blurry/sharp pairs of 1280x720 PNGs, 2103 for "
-    "training and 1111 for testing, about 9 GB zipped, published by the authors on their dataset page "
+    "Get GOPRO_Large (Nah, Kim and Lee, CVPR 2017): 3214 blurry/sharp pairs of 1280x720 PNGs, 2103 "
+    "for "
+    "training and 1111 for testing, about 9 GB zipped, published by the authors on their dataset "
+    "page "
     "(seungjunnah.github.io/Datasets/gopro); unzip it and pass --data_dir=<folder>/GOPRO_Large. Or "
     "render the embedded dataset on this machine (no download, ~40 s for 200 pairs): "
     "python -m keras_deblur.data.scenes --output_dir=data/scenes, then pass --data_dir=data/scenes."
@@ -54,7 +56,10 @@ class TrainingDivergedError(ValueError):
 
 
 def _missing_dataset(data_dir):
-    return DataError(f"no training data at --data_dir={data_dir!r}: expected the GOPRO layout {LAYOUT}. {GOPRO_HELP}")
+    return DataError(
+        f"no training data at --data_dir={data_dir!r}: expected the GOPRO layout {LAYOUT}. "
+        f"{GOPRO_HELP}"
+    )
 
 
 def _discover(config):
@@ -71,7 +76,8 @@ def _discover(config):
     if config.num_validation_images:
         if tf.io.gfile.isdir(posixpath.join(config.data_dir, "test")):
             validation_pairs = discover_pairs(
-                config.data_dir, "test", config.blur_key, config.skip_bad_pairs).pairs[:config.num_validation_images]
+                config.data_dir, "test", config.blur_key, config.skip_bad_pairs
+            ).pairs[: config.num_validation_images]
         else:
             logging.warning("no test split under %s: validation is off", config.data_dir)
     return train, validation_pairs
@@ -81,7 +87,8 @@ def _optimizer(config, planned_steps):
     """Adam on the config's schedule fitted to `planned_steps` (a variable; budget.py); with loss
     scaling when the global dtype policy is mixed_float16."""
     schedule = budget.FittedPiecewiseDecay(
-        config.lr_decay_steps, config.learning_rate_values(), config.train_steps, planned_steps)
+        config.lr_decay_steps, config.learning_rate_values(), config.train_steps, planned_steps
+    )
     # epsilon 1e-8: the Adam of the paper (Torch) and of the authors' code; Keras defaults to 1e-7.
     optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8)
     if keras.config.dtype_policy().name == "mixed_float16":
@@ -99,11 +106,20 @@ def build_gan(config, planned_steps=None):
         planned_steps = tf.constant(config.train_steps, tf.int64)
     generator = build_generator(**dataclasses.asdict(config.generator))
     with_gan = config.adversarial_weight > 0
-    discriminator = (build_discriminator_from_spec(config.discriminator, image_size=config.input.augment.crop_size)
-                     if with_gan else None)
+    discriminator = (
+        build_discriminator_from_spec(
+            config.discriminator, image_size=config.input.augment.crop_size
+        )
+        if with_gan
+        else None
+    )
     gan = DeblurGAN(generator, discriminator)
-    gan.compile(_optimizer(config, planned_steps), _optimizer(config, planned_steps) if with_gan else None,
-                content_loss=config.content_loss, adversarial_weight=config.adversarial_weight)
+    gan.compile(
+        _optimizer(config, planned_steps),
+        _optimizer(config, planned_steps) if with_gan else None,
+        content_loss=config.content_loss,
+        adversarial_weight=config.adversarial_weight,
+    )
     gan.build_optimizers()
     return gan
 
@@ -113,11 +129,18 @@ def _remove_leftovers(run_dir, checkpoint_dir, is_chief):
     as large as a checkpoint; this worker owns its checkpoint folders under the run lock) and the
     package's temporaries of dead writers."""
     folders = [checkpoint_dir] + ([RunLayout(run_dir).best] if is_chief else [])
-    removed = [path for folder in folders for path in file_io.remove_dead_leftovers(folder, also=r".+_temp")]
+    removed = [
+        path
+        for folder in folders
+        for path in file_io.remove_dead_leftovers(folder, also=r".+_temp")
+    ]
     removed += file_io.remove_dead_leftovers(run_dir)
     if removed:
-        print(f"removed {len(removed)} half-written file(s) of an earlier, killed run: {', '.join(removed)}",
-              flush=True)
+        print(
+            f"removed {len(removed)} half-written file(s) of an earlier, killed run: "
+            f"{', '.join(removed)}",
+            flush=True,
+        )
 
 
 def _init_generator(generator, source):
@@ -130,11 +153,15 @@ def _init_generator(generator, source):
         try:
             generator.set_weights(loaded_generator.get_weights())
         except ValueError as error:
-            raise ValueError(f"--init_from={source} does not match the generator flags: {error}") from error
+            raise ValueError(
+                f"--init_from={source} does not match the generator flags: {error}"
+            ) from error
         return
     latest = tf.train.latest_checkpoint(RunLayout(source).checkpoints())
     if latest is None:
-        raise FileNotFoundError(f"--init_from={source} is neither a .keras file nor a run directory with checkpoints")
+        raise FileNotFoundError(
+            f"--init_from={source} is neither a .keras file nor a run directory with checkpoints"
+        )
     tf.train.Checkpoint(generator=generator).read(latest).expect_partial()
     print(f"generator initialised from {latest}", flush=True)
 
@@ -148,7 +175,10 @@ def make_step_function(gan, strategy, topology, iterator, jit_compile):
         batch = next(iterator)
         shares = [tf.split(t, topology.local_replicas) for t in batch]
         per_replica = strategy.experimental_distribute_values_from_function(
-            lambda ctx: tuple(s[ctx.replica_id_in_sync_group % topology.local_replicas] for s in shares))
+            lambda ctx: tuple(
+                s[ctx.replica_id_in_sync_group % topology.local_replicas] for s in shares
+            )
+        )
         strategy.run(replica_step, args=(per_replica,))
         return {m.name: m.result() for m in gan.metrics}
 
@@ -161,7 +191,9 @@ def _previews(pairs, crop):
     for example in evaluation_dataset(pairs).take(NUM_PREVIEWS):
         height, width = example["blurry"].shape[:2]
         top, left = max((height - crop) // 2, 0), max((width - crop) // 2, 0)
-        crops.append({k: example[k][top:top + crop, left:left + crop] for k in ("blurry", "sharp")})
+        crops.append(
+            {k: example[k][top : top + crop, left : left + crop] for k in ("blurry", "sharp")}
+        )
     return crops
 
 
@@ -170,7 +202,8 @@ class _Best:
 
     def __init__(self, run_dir, generator):
         self.manager = tf.train.CheckpointManager(
-            tf.train.Checkpoint(generator=generator), RunLayout(run_dir).best, max_to_keep=1)
+            tf.train.Checkpoint(generator=generator), RunLayout(run_dir).best, max_to_keep=1
+        )
         self.record_path = RunLayout(run_dir).best_record
         self.record = read_json(self.record_path) or {"psnr": -math.inf}
 
@@ -196,13 +229,18 @@ def train(config, flags_text=None):
 
 
 def _train(config, flags_text, cleanup):
-    strategy, topology = make_strategy(config.strategy)  # first: multi_worker must start before TF work
+    strategy, topology = make_strategy(
+        config.strategy
+    )  # first: multi_worker must start before TF work
     if config.train_minutes and topology.num_workers > 1:
-        raise ValueError("--train_minutes needs one host: workers planning their own step counts would disagree")
+        raise ValueError(
+            "--train_minutes needs one host: workers planning their own step counts would disagree"
+        )
     if config.global_batch_size % topology.num_replicas:
         raise ValueError(
             f"--global_batch_size={config.global_batch_size} does not divide across "
-            f"{topology.num_replicas} replicas")
+            f"{topology.num_replicas} replicas"
+        )
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
@@ -212,28 +250,41 @@ def _train(config, flags_text, cleanup):
     cleanup.enter_context(dtype_policy(policy))
 
     train_pairs, validation_pairs = _discover(config)
-    # Before anything is written: a second training on this run directory stops here, naming the first.
+    # Before anything is written: a second training on this run directory stops here, naming the
+    # first.
     cleanup.enter_context(run_lock.hold(config.run_dir, topology.worker_index))
     worker_input = dataclasses.replace(
         config.input,
         batch_size=config.global_batch_size // topology.num_workers,
-        seed=config.input.seed + 1_000_003 * topology.worker_index)
-    worker_source = train_pairs[topology.worker_index::topology.num_workers]
+        seed=config.input.seed + 1_000_003 * topology.worker_index,
+    )
+    worker_source = train_pairs[topology.worker_index :: topology.num_workers]
     if not worker_source:
-        raise ValueError(f"{len(train_pairs)} training shards cannot feed {topology.num_workers} workers: "
-                         "write at least one shard per worker")
+        raise ValueError(
+            f"{len(train_pairs)} training shards cannot feed {topology.num_workers} workers: "
+            "write at least one shard per worker"
+        )
     dataset = training_dataset(worker_source, worker_input)
     iterator = iter(dataset)
 
     # Outside the strategy's scope, like the step: plain variables the chief's loop reads and sets.
-    plan = budget.TimeBudget(config.train_minutes, config.train_steps,
-                             config.lr_decay_steps[0] if config.lr_decay_steps else None)
+    plan = budget.TimeBudget(
+        config.train_minutes,
+        config.train_steps,
+        config.lr_decay_steps[0] if config.lr_decay_steps else None,
+    )
     with strategy.scope():
         gan = build_gan(config, plan.planned_steps)
     generator = gan.generator
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    tracked = {"step": step_var, "generator": generator, "g_optimizer": gan.g_optimizer, "iterator": iterator,
-               "planned_steps": plan.planned_steps, "elapsed_seconds": plan.elapsed_seconds}
+    tracked = {
+        "step": step_var,
+        "generator": generator,
+        "g_optimizer": gan.g_optimizer,
+        "iterator": iterator,
+        "planned_steps": plan.planned_steps,
+        "elapsed_seconds": plan.elapsed_seconds,
+    }
     if gan.uses_discriminator:
         tracked.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
     checkpoint = tf.train.Checkpoint(**tracked)
@@ -252,17 +303,29 @@ def _train(config, flags_text, cleanup):
         _init_generator(generator, config.init_from)
 
     if topology.is_chief:
-        run_info.write_run_info(config.run_dir, config, flags_text, extra={
-            "strategy": type(strategy).__name__, "replicas": topology.num_replicas,
-            "workers": topology.num_workers, "precision": {"policy": policy, "why": why}})
+        run_info.write_run_info(
+            config.run_dir,
+            config,
+            flags_text,
+            extra={
+                "strategy": type(strategy).__name__,
+                "replicas": topology.num_replicas,
+                "workers": topology.num_workers,
+                "precision": {"policy": policy, "why": why},
+            },
+        )
     reporter = _Reporter(config, gan, train_pairs, validation_pairs, topology.is_chief)
     step_fn = make_step_function(gan, strategy, topology, iterator, config.jit_compile)
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
     profiler = _Profiler(config, topology.is_chief)
     if config.train_minutes:
-        print(f"budget: {config.train_minutes:g} minutes, at most {config.train_steps} steps; the steps and the "
-              "learning-rate decay are fitted to the measured speed", flush=True)
+        print(
+            f"budget: {config.train_minutes:g} minutes, at most {config.train_steps} steps; the "
+            f"steps and the "
+            "learning-rate decay are fitted to the measured speed",
+            flush=True,
+        )
     last = time.perf_counter()
     try:
         while step < plan.planned:
@@ -274,10 +337,15 @@ def _train(config, flags_text, cleanup):
             bad = {name: value for name, value in logs.items() if not math.isfinite(value)}
             if bad:
                 raise TrainingDivergedError(
-                    f"{bad} at step {step}: training stopped without saving. The last good checkpoint is "
-                    f"{manager.latest_checkpoint}; lower --learning_rate or check the data, then rerun to resume.")
+                    f"{bad} at step {step}: training stopped without saving. The last good "
+                    f"checkpoint is "
+                    f"{manager.latest_checkpoint}; lower --learning_rate or check the data, then "
+                    f"rerun to resume."
+                )
             now = time.perf_counter()
-            plan.after_step(step, now - last)  # before the checkpoint: the plan may end the run here
+            plan.after_step(
+                step, now - last
+            )  # before the checkpoint: the plan may end the run here
             reporter.after_step(step, logs, (step - start_step) / (now - start_time), plan.planned)
             if step % config.checkpoint_every_steps == 0 or step >= plan.planned:
                 manager.save(checkpoint_number=step)
@@ -286,12 +354,17 @@ def _train(config, flags_text, cleanup):
         profiler.stop()  # a failed or diverged step inside the window still ends the trace
     reporter.flush()
     if topology.is_chief:
-        # Saved in float32 whatever it trained in: the precision to run it in is chosen where it runs.
+        # Saved in float32 whatever it trained in: the precision to run it in is chosen where it
+        # runs.
         saved = generator if policy == "float32" else with_dtype_policy(generator, "float32")
         save_generator(saved, RunLayout(config.run_dir).generator)
-    return {"step": step, "planned_steps": plan.planned, "minutes": float(plan.elapsed_seconds) / 60.0,
-            "checkpoint": manager.latest_checkpoint,
-            "best": reporter.best.record if reporter.best else None}
+    return {
+        "step": step,
+        "planned_steps": plan.planned,
+        "minutes": float(plan.elapsed_seconds) / 60.0,
+        "checkpoint": manager.latest_checkpoint,
+        "best": reporter.best.record if reporter.best else None,
+    }
 
 
 class _Profiler:
@@ -324,20 +397,28 @@ class _Profiler:
 
 
 class _Reporter:
-    """What the chief shows of a run: the progress bar, TensorBoard, validation and the best checkpoint.
+    """What the chief shows of a run: the progress bar, TensorBoard, validation and the best
+    checkpoint.
 
     Other workers get a silent progress bar and no-op writers, and skip the previews and validation.
     """
 
     def __init__(self, config, gan, train_pairs, validation_pairs, chief):
         self.config, self.gan = config, gan
-        self.writers = {name: tf.summary.create_file_writer(RunLayout(config.run_dir).events(name)) if chief
-                        else tf.summary.create_noop_writer() for name in ("train", "validation")}
+        self.writers = {
+            name: tf.summary.create_file_writer(RunLayout(config.run_dir).events(name))
+            if chief
+            else tf.summary.create_noop_writer()
+            for name in ("train", "validation")
+        }
         _write_hparams(self.writers["train"], config)
         self.forward = validation.make_forward(gan.generator)
         self.previews = _previews(train_pairs, config.input.augment.crop_size) if chief else []
-        self.examples = (list(evaluation_dataset(validation_pairs).take(config.num_validation_images))
-                         if chief and validation_pairs else [])
+        self.examples = (
+            list(evaluation_dataset(validation_pairs).take(config.num_validation_images))
+            if chief and validation_pairs
+            else []
+        )
         self.best = _Best(config.run_dir, gan.generator) if self.examples else None
         self.progress = Progress(config.train_steps, "step", "train", verbose=chief)
 
@@ -356,8 +437,11 @@ class _Reporter:
         if self.previews and step % config.image_every_steps == 0:
             _, triplets = validation.validate(self.forward, self.previews)
             with self.writers["train"].as_default(step=step):
-                tf.summary.image("blurry|deblurred|sharp", validation.side_by_side(triplets),
-                                 max_outputs=NUM_PREVIEWS)
+                tf.summary.image(
+                    "blurry|deblurred|sharp",
+                    validation.side_by_side(triplets),
+                    max_outputs=NUM_PREVIEWS,
+                )
         if self.examples and step % config.validate_every_steps == 0:
             self._validate(step)
 
@@ -367,9 +451,14 @@ class _Reporter:
             tf.summary.scalar("psnr", scores["psnr"])
             tf.summary.scalar("ssim", scores["ssim"])
             for index, triplet in enumerate(triplets[:NUM_PREVIEWS]):
-                tf.summary.image(f"blurry|deblurred|sharp/{index}", validation.side_by_side([triplet]))
+                tf.summary.image(
+                    f"blurry|deblurred|sharp/{index}", validation.side_by_side([triplet])
+                )
         self.best.offer(step, scores)
-        print(f"step {step}: validation PSNR {scores['psnr']:.3f} dB, SSIM {scores['ssim']:.4f}", flush=True)
+        print(
+            f"step {step}: validation PSNR {scores['psnr']:.3f} dB, SSIM {scores['ssim']:.4f}",
+            flush=True,
+        )
 
     def flush(self):
         for writer in self.writers.values():

@@ -11,13 +11,26 @@ from keras_deblur.run_layout import RunLayout
 
 
 def git_commit():
-    """The checkout's commit (with "-dirty" if it has changes), or "unknown" outside a git checkout."""
+    """The checkout's commit (with "-dirty" if it has changes), or "unknown" outside a git
+    checkout."""
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                                text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
@@ -40,7 +53,8 @@ def package_versions():
 
 
 def write_run_info(run_dir, config, flags_text=None, extra=None):
-    """Writes config.json (config, commit, versions, `extra`) and flags.txt (a reusable flagfile)."""
+    """Writes config.json (config, commit, versions, `extra`) and flags.txt (a reusable
+    flagfile)."""
     info = {
         "config": dataclasses.asdict(config),
         "git_commit": git_commit(),

@@ -32,8 +32,10 @@ def hold(run_dir, worker_index=0):
         except BlockingIOError:
             holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip() or "unknown"
             raise RunDirectoryBusyError(
-                f"--run_dir={run_dir} is in use by another training (process {holder}); wait for it to end "
-                "or choose another --run_dir") from None
+                f"--run_dir={run_dir} is in use by another training (process {holder}); wait for "
+                f"it to end "
+                "or choose another --run_dir"
+            ) from None
         os.ftruncate(descriptor, 0)
         os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
         yield

@@ -10,6 +10,7 @@ SSIM_MIN_SIDE = 11  # tf.image.ssim's 11 x 11 Gaussian window
 
 def make_forward(generator):
     """The finest output as float32, traced once for any image size (no retracing per size)."""
+
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     def forward(blurry):
         return tf.cast(generator(blurry, training=False)[0], tf.float32)

@@ -15,7 +15,8 @@ def write_pair(root, split, sequence, frame, blurry, sharp, blur_key="blur"):
 
 @pytest.fixture
 def gopro_tree(tmp_path):
-    """2 sequences x 3 pairs of 40 x 56 random images in train/, 1 pair in test/; blur and blur_gamma."""
+    """2 sequences x 3 pairs of 40 x 56 random images in train/, 1 pair in test/; blur and
+    blur_gamma."""
     rng = np.random.default_rng(7)
     root = str(tmp_path / "gopro")
     for split, sequences in (("train", ("seqA", "seqB")), ("test", ("seqC",))):
@@ -24,5 +25,7 @@ def gopro_tree(tmp_path):
                 sharp = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
                 blurry = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
                 write_pair(root, split, sequence, f"{frame:06d}.png", blurry, sharp)
-                images.write_png(posixpath.join(root, split, sequence, "blur_gamma", f"{frame:06d}.png"), blurry)
+                images.write_png(
+                    posixpath.join(root, split, sequence, "blur_gamma", f"{frame:06d}.png"), blurry
+                )
     return root

@@ -14,7 +14,8 @@ def _image(rng, height=96, width=120):
 
 
 def _coordinates(height=64, width=80):
-    """Channel 0 encodes the row, channel 1 the column, channel 2 a constant: positions are readable."""
+    """Channel 0 encodes the row, channel 1 the column, channel 2 a constant: positions are
+    readable."""
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     return tf.constant(np.stack([ys / height, xs / width, np.full_like(ys, 0.5)], -1))
 
@@ -56,7 +57,8 @@ def test_eager_and_tf_data_agree(rng):
     config = AugmentConfig(crop_size=32)
     eager = augment_pair(blurry, sharp, SEED, config)
     ds = tf.data.Dataset.from_tensors((blurry, sharp, SEED)).map(
-        lambda b, s, seed: augment_pair(b, s, seed, config))
+        lambda b, s, seed: augment_pair(b, s, seed, config)
+    )
     in_graph = next(iter(ds))
     np.testing.assert_allclose(eager[0].numpy(), in_graph[0].numpy(), atol=1e-6)
     np.testing.assert_allclose(eager[1].numpy(), in_graph[1].numpy(), atol=1e-6)
@@ -89,7 +91,7 @@ def test_any_angle_at_right_angles_moves_whole_pixels_of_a_texture(crop_size, rn
     window_size = AugmentConfig(crop_size=crop_size, rotation="any").window_size
     window = rng.random((window_size, window_size, 6), dtype=np.float32)
     margin = (window_size - crop_size) // 2
-    centre = window[margin:margin + crop_size, margin:margin + crop_size]
+    centre = window[margin : margin + crop_size, margin : margin + crop_size]
     straight = _rotate_and_crop(tf.constant(window), tf.constant(0.0), crop_size).numpy()
     np.testing.assert_allclose(straight, centre, atol=1e-5)
     quarter = _rotate_and_crop(tf.constant(window), tf.constant(math.pi / 2), crop_size).numpy()
@@ -99,8 +101,10 @@ def test_any_angle_at_right_angles_moves_whole_pixels_of_a_texture(crop_size, rn
 def test_right_angles_keep_every_pixel_value():
     image = _coordinates(32, 32)
     config = AugmentConfig(crop_size=32, rotation="right_angles", augmentations=())
-    rotated = {augment_pair(image, image, tf.constant([s, 0], tf.int64), config)[0].numpy().tobytes()
-               for s in range(12)}
+    rotated = {
+        augment_pair(image, image, tf.constant([s, 0], tf.int64), config)[0].numpy().tobytes()
+        for s in range(12)
+    }
     expected = {np.rot90(image.numpy(), k).tobytes() for k in range(4)}
     assert rotated <= expected and len(rotated) > 1
 
@@ -108,8 +112,17 @@ def test_right_angles_keep_every_pixel_value():
 def test_channel_permutation_and_saturation():
     colour = tf.constant(np.broadcast_to([0.2, 0.5, 0.9], (20, 20, 3)), tf.float32)
     config = AugmentConfig(crop_size=8, rotation="none", augmentations=("channel_permutation",))
-    permuted = {tuple(np.round(augment_pair(colour, colour, tf.constant([s, 2], tf.int64), config)[0][0, 0].numpy(), 4))
-                for s in range(20)}
+    permuted = {
+        tuple(
+            np.round(
+                augment_pair(colour, colour, tf.constant([s, 2], tf.int64), config)[0][
+                    0, 0
+                ].numpy(),
+                4,
+            )
+        )
+        for s in range(20)
+    }
     assert all(sorted(p) == [0.2, 0.5, 0.9] for p in permuted) and len(permuted) > 1
 
     grey = tf.fill((20, 20, 3), 0.4)

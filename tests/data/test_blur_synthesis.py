@@ -5,7 +5,10 @@ import pytest
 
 from keras_deblur.data import images
 from keras_deblur.data.blur_synthesis import (
-    SynthesisConfig, middle_index, synthesize_blur, synthesize_tree,
+    SynthesisConfig,
+    middle_index,
+    synthesize_blur,
+    synthesize_tree,
 )
 from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.errors import DataError
@@ -41,7 +44,9 @@ def _write_frames(folder, count, rng, size=(24, 32)):
 
 
 def test_synthesize_tree_writes_the_gopro_layout(tmp_path, rng):
-    frames = {name: _write_frames(str(tmp_path / "frames" / name), 20, rng) for name in ("s1", "s2", "s3")}
+    frames = {
+        name: _write_frames(str(tmp_path / "frames" / name), 20, rng) for name in ("s1", "s2", "s3")
+    }
     output = str(tmp_path / "out")
     config = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0.34, seed=3)
     result = synthesize_tree(str(tmp_path / "frames"), output, config)
@@ -51,13 +56,18 @@ def test_synthesize_tree_writes_the_gopro_layout(tmp_path, rng):
     sequence = train[0].name.split("/")[0]
     # The first window is frames 0-6: named after, and sharp equal to, its middle frame 3.
     assert train[0].name == f"{sequence}/000003.png"
-    np.testing.assert_allclose(images.read_png(train[0].sharp), frames[sequence][3] / 255, atol=1e-6)
     np.testing.assert_allclose(
-        images.read_png(f"{output}/train/{sequence}/blur_gamma/000003.png") * 255,
-        synthesize_blur(frames[sequence][0:7], gamma=2.2), atol=1e-3,
+        images.read_png(train[0].sharp), frames[sequence][3] / 255, atol=1e-6
     )
     np.testing.assert_allclose(
-        images.read_png(train[0].blurry) * 255, synthesize_blur(frames[sequence][0:7], gamma=1.0), atol=1e-3
+        images.read_png(f"{output}/train/{sequence}/blur_gamma/000003.png") * 255,
+        synthesize_blur(frames[sequence][0:7], gamma=2.2),
+        atol=1e-3,
+    )
+    np.testing.assert_allclose(
+        images.read_png(train[0].blurry) * 255,
+        synthesize_blur(frames[sequence][0:7], gamma=1.0),
+        atol=1e-3,
     )
     assert train[1].name == f"{sequence}/000010.png"  # second window: frames 7-13
 
@@ -67,11 +77,15 @@ def test_synthesize_tree_writes_the_gopro_layout(tmp_path, rng):
     assert synthesize_tree(str(tmp_path / "frames"), output, config)["pairs"] == result["pairs"]
     assert os.path.exists(train[1].sharp) and os.path.getmtime(train[0].sharp) == written_before
     other = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0.34, seed=3, gamma=1.8)
-    with pytest.raises(DataError, match="holds a dataset written with other settings .gamma 2.2 there, 1.8 now"):
+    with pytest.raises(
+        DataError, match="holds a dataset written with other settings .gamma 2.2 there, 1.8 now"
+    ):
         synthesize_tree(str(tmp_path / "frames"), output, other)
     synthesize_tree(str(tmp_path / "frames"), output, other, overwrite=True)
-    assert not np.array_equal(images.read_png(f"{output}/train/{sequence}/blur_gamma/000003.png") * 255,
-                              synthesize_blur(frames[sequence][0:7], gamma=2.2))
+    assert not np.array_equal(
+        images.read_png(f"{output}/train/{sequence}/blur_gamma/000003.png") * 255,
+        synthesize_blur(frames[sequence][0:7], gamma=2.2),
+    )
 
 
 def test_existing_split_is_kept(tmp_path, rng):
@@ -84,10 +98,17 @@ def test_existing_split_is_kept(tmp_path, rng):
 def test_short_sequence_is_named(tmp_path, rng):
     _write_frames(str(tmp_path / "frames" / "long"), 14, rng)
     _write_frames(str(tmp_path / "frames" / "short"), 5, rng)
-    with pytest.raises(DataError, match=r"frames/short has 5 PNG frames, fewer than --min_frames=7"):
-        synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), SynthesisConfig(test_fraction=0))
-    result = synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"),
-                             SynthesisConfig(test_fraction=0, skip_bad_pairs=True))
+    with pytest.raises(
+        DataError, match=r"frames/short has 5 PNG frames, fewer than --min_frames=7"
+    ):
+        synthesize_tree(
+            str(tmp_path / "frames"), str(tmp_path / "out"), SynthesisConfig(test_fraction=0)
+        )
+    result = synthesize_tree(
+        str(tmp_path / "frames"),
+        str(tmp_path / "out"),
+        SynthesisConfig(test_fraction=0, skip_bad_pairs=True),
+    )
     assert len(result["skipped"]) == 1 and result["skipped"][0][0].endswith("frames/short")
     assert result["pairs"]["train"] >= 1
 
@@ -95,9 +116,14 @@ def test_short_sequence_is_named(tmp_path, rng):
 def test_frame_of_another_size_is_named(tmp_path, rng):
     _write_frames(str(tmp_path / "frames" / "s"), 8, rng)
     images.write_png(str(tmp_path / "frames" / "s" / "000002.png"), np.zeros((10, 10, 3), np.uint8))
-    with pytest.raises(DataError, match=r"frame .*s/000002.png is 10x10, but .*s/000000.png is 32x24"):
-        synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"),
-                        SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0))
+    with pytest.raises(
+        DataError, match=r"frame .*s/000002.png is 10x10, but .*s/000000.png is 32x24"
+    ):
+        synthesize_tree(
+            str(tmp_path / "frames"),
+            str(tmp_path / "out"),
+            SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0),
+        )
 
 
 def test_bad_config_is_named():

@@ -13,12 +13,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 def test_scenes_command_prints_its_summary(tmp_path):
-    result = _run("keras_deblur.data.scenes", f"--output_dir={tmp_path}", "--num_pairs=4",
-                  "--size=32", "--seed=3", "--num_workers=1")
+    result = _run(
+        "keras_deblur.data.scenes",
+        f"--output_dir={tmp_path}",
+        "--num_pairs=4",
+        "--size=32",
+        "--seed=3",
+        "--num_workers=1",
+    )
     assert result.returncode == 0, result.stderr
     assert "wrote 3 train + 1 test pairs" in result.stdout
     assert "blurry vs sharp PSNR, blur_gamma: mean" in result.stdout
@@ -28,15 +36,26 @@ def test_scenes_command_prints_its_summary(tmp_path):
 def test_synthesize_command_writes_pairs_and_names_bad_input(tmp_path):
     rng = np.random.default_rng(0)
     for index in range(9):
-        images.write_png(str(tmp_path / "frames" / "seq" / f"{index:03d}.png"),
-                         rng.integers(0, 256, (16, 16, 3), dtype=np.uint8))
-    result = _run("keras_deblur.data.synthesize", f"--frames_dir={tmp_path / 'frames'}",
-                  f"--output_dir={tmp_path / 'out'}", "--min_frames=9", "--max_frames=9", "--test_fraction=0")
+        images.write_png(
+            str(tmp_path / "frames" / "seq" / f"{index:03d}.png"),
+            rng.integers(0, 256, (16, 16, 3), dtype=np.uint8),
+        )
+    result = _run(
+        "keras_deblur.data.synthesize",
+        f"--frames_dir={tmp_path / 'frames'}",
+        f"--output_dir={tmp_path / 'out'}",
+        "--min_frames=9",
+        "--max_frames=9",
+        "--test_fraction=0",
+    )
     assert result.returncode == 0, result.stderr
     assert "wrote 1 train + 0 test pairs" in result.stdout
 
-    missing = _run("keras_deblur.data.synthesize", f"--frames_dir={tmp_path / 'nope'}",
-                   f"--output_dir={tmp_path / 'out'}")
+    missing = _run(
+        "keras_deblur.data.synthesize",
+        f"--frames_dir={tmp_path / 'nope'}",
+        f"--output_dir={tmp_path / 'out'}",
+    )
     assert missing.returncode == 1
     assert f"error: --frames_dir {tmp_path / 'nope'} is not a folder" in missing.stderr
     assert "Traceback" not in missing.stderr

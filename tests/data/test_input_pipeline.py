@@ -5,13 +5,18 @@ from keras_deblur.data import images
 from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig, evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.errors import DataError
 from keras_deblur.data.tfrecords import write_tfrecord
+from keras_deblur.errors import DataError
 
 
 def _config(seed=0, rotation="any", crop=24):
-    return InputConfig(batch_size=3, crops_per_image=2, shuffle_buffer=8, seed=seed,
-                       augment=AugmentConfig(crop_size=crop, rotation=rotation))
+    return InputConfig(
+        batch_size=3,
+        crops_per_image=2,
+        shuffle_buffer=8,
+        seed=seed,
+        augment=AugmentConfig(crop_size=crop, rotation=rotation),
+    )
 
 
 def _batches(source, config, count=3):
@@ -29,7 +34,11 @@ def test_batches_have_the_crop_shape_and_range(gopro_tree):
 
 def test_same_seed_same_batches_other_seed_other_batches(gopro_tree):
     pairs = discover_pairs(gopro_tree, "train").pairs
-    first, again, other = _batches(pairs, _config(1)), _batches(pairs, _config(1)), _batches(pairs, _config(2))
+    first, again, other = (
+        _batches(pairs, _config(1)),
+        _batches(pairs, _config(1)),
+        _batches(pairs, _config(2)),
+    )
     for (b1, s1), (b2, s2) in zip(first, again):
         np.testing.assert_array_equal(b1, b2)
         np.testing.assert_array_equal(s1, s2)
@@ -39,14 +48,22 @@ def test_same_seed_same_batches_other_seed_other_batches(gopro_tree):
 def test_epochs_visit_every_image(gopro_tree):
     """Files are shuffled before repeat: over one epoch's worth of crops, each image is used."""
     pairs = discover_pairs(gopro_tree, "train").pairs
-    config = InputConfig(batch_size=1, crops_per_image=1, shuffle_buffer=1, seed=0,
-                         augment=AugmentConfig(crop_size=40, rotation="none", augmentations=()))
+    config = InputConfig(
+        batch_size=1,
+        crops_per_image=1,
+        shuffle_buffer=1,
+        seed=0,
+        augment=AugmentConfig(crop_size=40, rotation="none", augmentations=()),
+    )
     sharp_images = [images.read_png(p.sharp) for p in pairs]
 
     def source(crop):
         # A 40 x 56 image gives a 40 x 40 crop at one of 17 columns.
-        return [i for i, image in enumerate(sharp_images)
-                if any(np.allclose(crop, image[:, left : left + 40], atol=1e-6) for left in range(17))]
+        return [
+            i
+            for i, image in enumerate(sharp_images)
+            if any(np.allclose(crop, image[:, left : left + 40], atol=1e-6) for left in range(17))
+        ]
 
     sources = [source(s[0]) for _, s in _batches(pairs, config, count=len(pairs))]
     assert sorted(sum(sources, [])) == list(range(len(pairs)))
@@ -78,8 +95,11 @@ def test_tfrecords_give_the_same_pairs_as_the_png_tree(gopro_tree, tmp_path):
 
 def test_crop_larger_than_the_images_is_named(gopro_tree):
     pairs = discover_pairs(gopro_tree, "train", "blur").pairs
-    with pytest.raises(DataError, match=r"--crop_size=32 with --rotation=any needs images of at least 48x48, "
-                                        r"but .*seqA/blur/000000.png is 56x40"):
+    with pytest.raises(
+        DataError,
+        match=r"--crop_size=32 with --rotation=any needs images of at least 48x48, "
+        r"but .*seqA/blur/000000.png is 56x40",
+    ):
         training_dataset(pairs, _config(crop=32))
 
 

@@ -6,13 +6,15 @@ import tensorflow as tf
 
 from keras_deblur.data import images
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.errors import DataError
 from keras_deblur.data.png_info import read_png_info
+from keras_deblur.errors import DataError
 
 
 def test_discovers_every_pair_sorted(gopro_tree):
     found = discover_pairs(gopro_tree, "train", "blur")
-    assert [p.name for p in found.pairs] == [f"{s}/{f:06d}.png" for s in ("seqA", "seqB") for f in range(3)]
+    assert [p.name for p in found.pairs] == [
+        f"{s}/{f:06d}.png" for s in ("seqA", "seqB") for f in range(3)
+    ]
     assert all((p.height, p.width) == (40, 56) for p in found.pairs)
     assert found.pairs[0].blurry.endswith("train/seqA/blur/000000.png")
     assert found.pairs[0].sharp.endswith("train/seqA/sharp/000000.png")
@@ -39,7 +41,10 @@ def test_sharp_without_blurry_is_named(gopro_tree):
 
 def test_sizes_that_differ_are_named(gopro_tree):
     images.write_png(f"{gopro_tree}/train/seqA/sharp/000001.png", np.zeros((40, 50, 3), np.uint8))
-    with pytest.raises(DataError, match=r"sizes differ: .*seqA/blur/000001.png is 56x40, .*seqA/sharp/000001.png is 50x40"):
+    with pytest.raises(
+        DataError,
+        match=r"sizes differ: .*seqA/blur/000001.png is 56x40, .*seqA/sharp/000001.png is 50x40",
+    ):
         discover_pairs(gopro_tree, "train", "blur")
 
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.errors import DataError
 from keras_deblur.data.scene_rendering import SceneConfig, render_pair
 from keras_deblur.data.scenes import render_dataset, split_sizes
+from keras_deblur.errors import DataError
 
 # sha256 of sharp + blur + blur_gamma bytes of pair (seed, split 0, index 0) at 48 x 48. A change
 # here means every embedded dataset changes: update it only on purpose, and say so in the commit.
@@ -18,7 +18,9 @@ PINNED = {
 
 
 def _digest(pair):
-    return hashlib.sha256(pair.sharp.tobytes() + pair.blur.tobytes() + pair.blur_gamma.tobytes()).hexdigest()
+    return hashlib.sha256(
+        pair.sharp.tobytes() + pair.blur.tobytes() + pair.blur_gamma.tobytes()
+    ).hexdigest()
 
 
 @pytest.mark.parametrize("seed", sorted(PINNED))
@@ -66,7 +68,11 @@ def test_workers_do_not_change_pixels(tmp_path):
     config = SceneConfig(size=32)
     render_dataset(str(tmp_path / "one"), 3, seed=1, config=config, num_workers=1)
     render_dataset(str(tmp_path / "two"), 3, seed=1, config=config, num_workers=2)
-    for name in ("train/scene000/sharp/000000.png", "train/scene000/blur/000001.png", "test/scene000/blur_gamma/000000.png"):
+    for name in (
+        "train/scene000/sharp/000000.png",
+        "train/scene000/blur/000001.png",
+        "test/scene000/blur_gamma/000000.png",
+    ):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
@@ -79,7 +85,9 @@ def test_a_rerun_resumes_the_same_dataset_and_never_mixes_in_another(tmp_path):
     assert render_dataset(output, 3, seed=0, config=config)["resumed_pairs"] == 2
     assert pair.read_bytes() == first
 
-    with pytest.raises(DataError, match=r"other settings \(num_pairs 3 there, 4 now\).*--overwrite"):
+    with pytest.raises(
+        DataError, match=r"other settings \(num_pairs 3 there, 4 now\).*--overwrite"
+    ):
         render_dataset(output, 4, seed=0, config=config)
     assert render_dataset(output, 4, seed=0, config=config, overwrite=True)["resumed_pairs"] == 0
 

@@ -12,8 +12,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _evaluate(*args):
-    return subprocess.run([sys.executable, "-m", "keras_deblur.evaluate", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "keras_deblur.evaluate", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def test_evaluate_a_run_and_an_export_then_compare(scenes_dir, tmp_path):
@@ -23,34 +28,53 @@ def test_evaluate_a_run_and_an_export_then_compare(scenes_dir, tmp_path):
     generator.save(str(run / "generator.keras"))
     export = saved_model.export(generator, str(tmp_path / "savedmodels" / "tiny"))
 
-    result = _evaluate(f"--run_dir={run}", f"--data_dir={scenes_dir}", "--blur_key=blur_gamma", "--all_scales")
+    result = _evaluate(
+        f"--run_dir={run}", f"--data_dir={scenes_dir}", "--blur_key=blur_gamma", "--all_scales"
+    )
     assert result.returncode == 0, result.stderr
     assert "| PSNR |" in result.stdout and "| PSNR, scale 2 |" in result.stdout
     assert f"tensorboard --logdir={run}/evaluation" in result.stdout
     metrics = json.loads((run / "evaluation" / "metrics.json").read_text())
     assert metrics["num_images"] == 2 and metrics["model"]["kind"] == "keras"
 
-    result = _evaluate(f"--saved_model={tmp_path / 'savedmodels' / 'tiny'}", f"--data_dir={scenes_dir}",
-                       "--blur_key=blur_gamma", f"--output_dir={tmp_path / 'export_eval'}")
+    result = _evaluate(
+        f"--saved_model={tmp_path / 'savedmodels' / 'tiny'}",
+        f"--data_dir={scenes_dir}",
+        "--blur_key=blur_gamma",
+        f"--output_dir={tmp_path / 'export_eval'}",
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "export_eval" / "metrics.json").read_text())["model"]["source"] == export
+    assert (
+        json.loads((tmp_path / "export_eval" / "metrics.json").read_text())["model"]["source"]
+        == export
+    )
 
-    result = _evaluate(f"--compare={run / 'evaluation'},{tmp_path / 'export_eval'}", "--compare_labels=keras,export",
-                       f"--output_dir={tmp_path}")
+    result = _evaluate(
+        f"--compare={run / 'evaluation'},{tmp_path / 'export_eval'}",
+        "--compare_labels=keras,export",
+        f"--output_dir={tmp_path}",
+    )
     assert result.returncode == 0, result.stderr
     assert "| Measure | Blurry | keras | export |" in result.stdout
     assert (tmp_path / "compare.md").exists()
 
 
 def test_evaluate_names_bad_arguments(scenes_dir, tmp_path):
-    both = _evaluate(f"--run_dir={tmp_path}", f"--saved_model={tmp_path}", f"--data_dir={scenes_dir}")
+    both = _evaluate(
+        f"--run_dir={tmp_path}", f"--saved_model={tmp_path}", f"--data_dir={scenes_dir}"
+    )
     assert both.returncode == 1 and "exactly one of --run_dir" in both.stderr
     # --model_dir, the old name of --run_dir, still works and says so.
     no_run = _evaluate(f"--model_dir={tmp_path / 'missing'}", f"--data_dir={scenes_dir}")
     assert no_run.returncode == 1 and f"--run_dir={tmp_path / 'missing'}: no" in no_run.stderr
     assert "warning: --model_dir is deprecated: the same folder is --run_dir" in no_run.stderr
-    no_versions = _evaluate(f"--saved_model={tmp_path}", f"--data_dir={scenes_dir}", f"--output_dir={tmp_path / 'o'}")
-    assert no_versions.returncode == 1 and "neither a SavedModel nor a model base path" in no_versions.stderr
+    no_versions = _evaluate(
+        f"--saved_model={tmp_path}", f"--data_dir={scenes_dir}", f"--output_dir={tmp_path / 'o'}"
+    )
+    assert (
+        no_versions.returncode == 1
+        and "neither a SavedModel nor a model base path" in no_versions.stderr
+    )
 
 
 def test_a_run_is_scored_on_the_blur_it_was_trained_on_unless_told(scenes_dir, tmp_path):
@@ -61,9 +85,15 @@ def test_a_run_is_scored_on_the_blur_it_was_trained_on_unless_told(scenes_dir, t
     result = _evaluate(f"--run_dir={run}", f"--data_dir={scenes_dir}", "--num_examples=0")
     assert result.returncode == 0, result.stderr
     assert "blurry images: blur/ (the key the model was trained on" in result.stdout
-    assert json.loads((run / "evaluation" / "metrics.json").read_text())["test_set"]["description"].endswith(
-        "(test split, blur)")
-    told = _evaluate(f"--run_dir={run}", f"--data_dir={scenes_dir}", "--blur_key=blur_gamma",
-                     f"--output_dir={tmp_path / 'told'}", "--num_examples=0")
+    assert json.loads((run / "evaluation" / "metrics.json").read_text())["test_set"][
+        "description"
+    ].endswith("(test split, blur)")
+    told = _evaluate(
+        f"--run_dir={run}",
+        f"--data_dir={scenes_dir}",
+        "--blur_key=blur_gamma",
+        f"--output_dir={tmp_path / 'told'}",
+        "--num_examples=0",
+    )
     assert told.returncode == 0, told.stderr
     assert "blurry images: blur_gamma/ (--blur_key)" in told.stdout

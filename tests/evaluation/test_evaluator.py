@@ -18,7 +18,13 @@ from keras_deblur.evaluation.test_set import load_test_set
 from keras_deblur.models import build_generator_from_spec
 from keras_deblur.serving import saved_model
 
-SIZES = [(48, 64), (24, 40), (64, 48), (30, 30), (48, 48)]  # mixed sizes, one too small for 2 MS-SSIM scales
+SIZES = [
+    (48, 64),
+    (24, 40),
+    (64, 48),
+    (30, 30),
+    (48, 48),
+]  # mixed sizes, one too small for 2 MS-SSIM scales
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +33,17 @@ def test_tree(tmp_path_factory):
     rng = np.random.default_rng(3)
     root = str(tmp_path_factory.mktemp("gopro"))
     for index, (height, width) in enumerate(SIZES):
-        sharp = tf.image.resize(rng.random((1, height // 4, width // 4, 3)), (height, width))[0].numpy()
+        sharp = tf.image.resize(rng.random((1, height // 4, width // 4, 3)), (height, width))[
+            0
+        ].numpy()
         blurry = (sharp + np.roll(sharp, 2, axis=1) + np.roll(sharp, 4, axis=1)) / 3
         frame = f"{index:06d}.png"
-        images.write_png(posixpath.join(root, "test", "seq", "blur_gamma", frame), images.to_uint8(blurry))
-        images.write_png(posixpath.join(root, "test", "seq", "sharp", frame), images.to_uint8(sharp))
+        images.write_png(
+            posixpath.join(root, "test", "seq", "blur_gamma", frame), images.to_uint8(blurry)
+        )
+        images.write_png(
+            posixpath.join(root, "test", "seq", "sharp", frame), images.to_uint8(sharp)
+        )
     return root
 
 
@@ -70,12 +82,18 @@ def _read_csv_rows(path):
 
 def test_evaluation_writes_every_output(test_tree, generator_file, tmp_path):
     model = evaluator.keras_model(generator_file)
-    summary = evaluator.evaluate(model, load_test_set(test_tree), str(tmp_path), all_scales=True, verbose=0)
+    summary = evaluator.evaluate(
+        model, load_test_set(test_tree), str(tmp_path), all_scales=True, verbose=0
+    )
     rows = _read_csv_rows(tmp_path / "per_image.csv")
     assert [int(r["height"]) for r in rows] == [h for h, _ in SIZES]
     assert summary["deblurred"]["psnr"] == pytest.approx(np.mean([float(r["psnr"]) for r in rows]))
-    assert summary["blurry"]["psnr"] == pytest.approx(np.mean([float(r["blurry_psnr"]) for r in rows]))
-    assert summary["gain"]["psnr"] == pytest.approx(summary["deblurred"]["psnr"] - summary["blurry"]["psnr"])
+    assert summary["blurry"]["psnr"] == pytest.approx(
+        np.mean([float(r["blurry_psnr"]) for r in rows])
+    )
+    assert summary["gain"]["psnr"] == pytest.approx(
+        summary["deblurred"]["psnr"] - summary["blurry"]["psnr"]
+    )
     assert [int(r["ms_ssim_scales"]) for r in rows] == [3, 2, 3, 2, 3]
     assert set(summary["scales"]) == {"1", "2"}
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
@@ -83,22 +101,36 @@ def test_evaluation_writes_every_output(test_tree, generator_file, tmp_path):
     assert on_disk["model"]["num_scales"] == 3 and on_disk["num_images"] == 5
     figures = sorted(os.listdir(tmp_path / "figures"))
     assert figures == ["example_0.png", "example_1.png", "example_2.png", "psnr_gain.png"]
-    assert tf.io.decode_png(tf.io.read_file(str(tmp_path / "figures" / "example_0.png"))).shape[-1] in (3, 4)
-    events = [e for f in tf.io.gfile.glob(str(tmp_path / "events.out.tfevents.*"))
-              for e in tf.compat.v1.train.summary_iterator(f)]
+    assert tf.io.decode_png(tf.io.read_file(str(tmp_path / "figures" / "example_0.png"))).shape[
+        -1
+    ] in (3, 4)
+    events = [
+        e
+        for f in tf.io.gfile.glob(str(tmp_path / "events.out.tfevents.*"))
+        for e in tf.compat.v1.train.summary_iterator(f)
+    ]
     tags = {v.tag for e in events for v in e.summary.value}
     assert {"evaluation/deblurred/psnr", "evaluation/gain/ssim", "evaluation/psnr_gain"} <= tags
 
 
 def test_the_blurry_baseline_is_the_input_scored(test_tree, tmp_path, leftover):
     killed = leftover(tmp_path / "figures", "example_0.png")  # a figure write killed midway
-    in_progress = leftover(tmp_path / "figures", "example_1.png", pid=os.getpid())  # another writer's, alive
-    identity = evaluator.ModelUnderTest(lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras"})
-    summary = evaluator.evaluate(identity, load_test_set(test_tree), str(tmp_path), num_examples=0, verbose=0)
+    in_progress = leftover(
+        tmp_path / "figures", "example_1.png", pid=os.getpid()
+    )  # another writer's, alive
+    identity = evaluator.ModelUnderTest(
+        lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras"}
+    )
+    summary = evaluator.evaluate(
+        identity, load_test_set(test_tree), str(tmp_path), num_examples=0, verbose=0
+    )
     for key in ("psnr", "ssim", "ms_ssim"):
         assert summary["gain"][key] == pytest.approx(0.0, abs=1e-6)
     assert 15 < summary["blurry"]["psnr"] < 40
-    assert sorted(os.listdir(tmp_path / "figures")) == [in_progress, "psnr_gain.png"]  # killed's is gone
+    assert sorted(os.listdir(tmp_path / "figures")) == [
+        in_progress,
+        "psnr_gain.png",
+    ]  # killed's is gone
     assert killed not in os.listdir(tmp_path / "figures")
 
 
@@ -117,8 +149,9 @@ def test_an_interrupted_evaluation_resumes_where_it_stopped(test_tree, generator
     summary = evaluator.evaluate(resumed, test_set, str(tmp_path / "resumed"), verbose=0)
     assert len(calls) == 2  # only the two images not scored before
     assert summary["deblurred"] == pytest.approx(reference["deblurred"])
-    assert _scores_only(_read_csv_rows(tmp_path / "resumed" / "per_image.csv")) == \
-        _scores_only(_read_csv_rows(tmp_path / "whole" / "per_image.csv"))
+    assert _scores_only(_read_csv_rows(tmp_path / "resumed" / "per_image.csv")) == _scores_only(
+        _read_csv_rows(tmp_path / "whole" / "per_image.csv")
+    )
     again, calls = _counting(model)
     evaluator.evaluate(again, test_set, str(tmp_path / "resumed"), verbose=0)
     assert calls == []  # everything was scored already
@@ -127,32 +160,55 @@ def test_an_interrupted_evaluation_resumes_where_it_stopped(test_tree, generator
 def test_another_model_starts_over_and_keeps_the_old_log(test_tree, generator_file, tmp_path):
     model = evaluator.keras_model(generator_file)
     evaluator.evaluate(model, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
-    other, calls = _counting(evaluator.ModelUnderTest(model.forward, {**model.info, "fingerprint": "other"}))
+    other, calls = _counting(
+        evaluator.ModelUnderTest(model.forward, {**model.info, "fingerprint": "other"})
+    )
     evaluator.evaluate(other, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
     assert len(calls) == 2
     assert (tmp_path / "per_image.jsonl.replaced").exists()
 
 
-def test_bf16_evaluation_scores_the_same_weights_and_never_resumes_an_fp32_log(test_tree, generator_file, tmp_path):
-    fp32 = evaluator.evaluate(evaluator.keras_model(generator_file), load_test_set(test_tree), str(tmp_path), verbose=0)
+def test_bf16_evaluation_scores_the_same_weights_and_never_resumes_an_fp32_log(
+    test_tree, generator_file, tmp_path
+):
+    fp32 = evaluator.evaluate(
+        evaluator.keras_model(generator_file), load_test_set(test_tree), str(tmp_path), verbose=0
+    )
     bf16, calls = _counting(evaluator.keras_model(generator_file, "mixed_bfloat16"))
     summary = evaluator.evaluate(bf16, load_test_set(test_tree), str(tmp_path), verbose=0)
     assert len(calls) == len(SIZES)
-    assert (summary["settings"]["precision"], fp32["settings"]["precision"]) == ("mixed_bfloat16", "float32")
+    assert (summary["settings"]["precision"], fp32["settings"]["precision"]) == (
+        "mixed_bfloat16",
+        "float32",
+    )
     assert abs(summary["deblurred"]["psnr"] - fp32["deblurred"]["psnr"]) < 0.5
 
 
 def test_export_and_keras_model_score_the_same(test_tree, generator_file, tmp_path):
-    export = saved_model.export(keras.saving.load_model(generator_file), str(tmp_path / "savedmodels" / "m"))
+    export = saved_model.export(
+        keras.saving.load_model(generator_file), str(tmp_path / "savedmodels" / "m")
+    )
     test_set = load_test_set(test_tree, max_images=3)
-    from_keras = evaluator.evaluate(evaluator.keras_model(generator_file), test_set, str(tmp_path / "k"),
-                                    num_examples=0, verbose=0)
-    from_export = evaluator.evaluate(evaluator.exported_model(str(tmp_path / "savedmodels" / "m")), test_set,
-                                     str(tmp_path / "e"), num_examples=0, verbose=0)
+    from_keras = evaluator.evaluate(
+        evaluator.keras_model(generator_file),
+        test_set,
+        str(tmp_path / "k"),
+        num_examples=0,
+        verbose=0,
+    )
+    from_export = evaluator.evaluate(
+        evaluator.exported_model(str(tmp_path / "savedmodels" / "m")),
+        test_set,
+        str(tmp_path / "e"),
+        num_examples=0,
+        verbose=0,
+    )
     assert from_export["deblurred"] == pytest.approx(from_keras["deblurred"], abs=1e-4)
     assert from_export["model"]["source"] == export and from_export["model"]["num_scales"] == 3
     with pytest.raises(ValueError, match="--all_scales needs --run_dir"):
-        evaluator.evaluate(evaluator.exported_model(export), test_set, str(tmp_path / "e"), all_scales=True)
+        evaluator.evaluate(
+            evaluator.exported_model(export), test_set, str(tmp_path / "e"), all_scales=True
+        )
 
 
 def test_fingerprint_is_the_content_whatever_the_container(test_tree, tmp_path):
@@ -170,19 +226,31 @@ def test_fingerprint_is_the_content_whatever_the_container(test_tree, tmp_path):
     assert load_test_set(changed).fingerprint()[0] != tree.fingerprint()[0]
 
 
-def test_compare_lays_models_side_by_side_only_on_the_same_test_set(test_tree, generator_file, tmp_path):
+def test_compare_lays_models_side_by_side_only_on_the_same_test_set(
+    test_tree, generator_file, tmp_path
+):
     model = evaluator.keras_model(generator_file)
-    identity = evaluator.ModelUnderTest(lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras",
-                                                                   "num_scales": 1})
-    evaluator.evaluate(identity, load_test_set(test_tree), str(tmp_path / "k1"), num_examples=0, verbose=0)
-    evaluator.evaluate(model, load_test_set(test_tree), str(tmp_path / "k3"), num_examples=0, verbose=0)
+    identity = evaluator.ModelUnderTest(
+        lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras", "num_scales": 1}
+    )
+    evaluator.evaluate(
+        identity, load_test_set(test_tree), str(tmp_path / "k1"), num_examples=0, verbose=0
+    )
+    evaluator.evaluate(
+        model, load_test_set(test_tree), str(tmp_path / "k3"), num_examples=0, verbose=0
+    )
     table = report.compare_table([str(tmp_path / "k1"), str(tmp_path / "k3" / "metrics.json")])
     assert "| Measure | Blurry | K=1 | K=3 |" in table
     psnr_line = next(line for line in table.splitlines() if line.startswith("| PSNR"))
     blurry, k1, _ = (float(cell) for cell in psnr_line.strip("|").split("|")[1:])
     assert k1 == pytest.approx(blurry, abs=0.01)
-    evaluator.evaluate(model, load_test_set(test_tree, max_images=2), str(tmp_path / "fewer"), num_examples=0,
-                       verbose=0)
+    evaluator.evaluate(
+        model,
+        load_test_set(test_tree, max_images=2),
+        str(tmp_path / "fewer"),
+        num_examples=0,
+        verbose=0,
+    )
     with pytest.raises(ValueError, match="different test sets"):
         report.compare_table([str(tmp_path / "k3"), str(tmp_path / "fewer")])
     with pytest.raises(FileNotFoundError, match="no evaluation at"):

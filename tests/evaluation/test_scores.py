@@ -8,7 +8,8 @@ from keras_deblur.evaluation import scores
 
 
 def _skimage_ssim_float64(x, y):
-    """scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+    """scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False,
     data_range=1, channel_axis=-1), transcribed in float64: 11 taps (truncate 3.5), statistics where
     the window fits (scikit-image filters the whole image and then crops 5 px per border)."""
     offsets = np.arange(-5, 6)
@@ -16,8 +17,8 @@ def _skimage_ssim_float64(x, y):
     taps /= taps.sum()
 
     def blur(image):  # separable 'valid' correlation over [H, W]
-        rows = sum(taps[i] * image[i:image.shape[0] - 10 + i] for i in range(11))
-        return sum(taps[j] * rows[:, j:rows.shape[1] - 10 + j] for j in range(11))
+        rows = sum(taps[i] * image[i : image.shape[0] - 10 + i] for i in range(11))
+        return sum(taps[j] * rows[:, j : rows.shape[1] - 10 + j] for j in range(11))
 
     c1, c2 = 0.01**2, 0.03**2
     values = []
@@ -34,7 +35,9 @@ def _skimage_ssim_float64(x, y):
 def test_ssim_matches_the_scikit_image_algorithm(rng, size):
     sharp = rng.integers(0, 256, (*size, 3)).astype(np.float32) / 255.0
     noisy = np.clip(sharp + rng.normal(0, 0.1, sharp.shape), 0, 1).astype(np.float32)
-    noisy = np.round(noisy * 255) / 255  # already quantised, so the quantisation step changes nothing
+    noisy = (
+        np.round(noisy * 255) / 255
+    )  # already quantised, so the quantisation step changes nothing
     ours = scores.pair_scores(noisy[None], sharp[None])["ssim"]
     assert ours == pytest.approx(_skimage_ssim_float64(noisy, sharp), abs=1e-5)
 
@@ -42,12 +45,16 @@ def test_ssim_matches_the_scikit_image_algorithm(rng, size):
 def test_psnr_of_a_known_mse():
     sharp = np.full((1, 16, 16, 3), 100 / 255, np.float32)
     output = sharp + 4 / 255  # exactly on the 8-bit grid, so quantisation keeps it
-    assert scores.pair_scores(output, sharp)["psnr"] == pytest.approx(10 * math.log10(1 / (4 / 255) ** 2), abs=1e-4)
+    assert scores.pair_scores(output, sharp)["psnr"] == pytest.approx(
+        10 * math.log10(1 / (4 / 255) ** 2), abs=1e-4
+    )
 
 
 def test_psnr_quantises_the_output():
     sharp = np.full((1, 16, 16, 3), 100 / 255, np.float32)
-    assert scores.pair_scores(sharp + 0.4 / 255, sharp)["psnr"] == math.inf  # rounds back onto the target
+    assert (
+        scores.pair_scores(sharp + 0.4 / 255, sharp)["psnr"] == math.inf
+    )  # rounds back onto the target
     assert scores.pair_scores(sharp + 0.4 / 255, sharp, quantize=False)["psnr"] < math.inf
 
 
@@ -57,7 +64,9 @@ def test_ms_ssim_scales_follow_what_tensorflow_accepts(scales):
     assert scores.ms_ssim_scales(need, need + 50) == scales
     assert scores.ms_ssim_scales(need - 1, need + 50) == scales - 1
     image = tf.random.stateless_uniform([1, need, need + 3, 3], seed=[1, 2])
-    value = tf.image.ssim_multiscale(image, image * 0.9, 1.0, power_factors=scores.MS_SSIM_WEIGHTS[:scales])
+    value = tf.image.ssim_multiscale(
+        image, image * 0.9, 1.0, power_factors=scores.MS_SSIM_WEIGHTS[:scales]
+    )
     assert np.isfinite(value.numpy()).all()
 
 
@@ -69,11 +78,20 @@ def test_small_images_use_fewer_ms_ssim_scales_and_tiny_ones_are_nan(rng):
     assert scores.pair_scores(full * 0.9, full)["ms_ssim_scales"] == 5
     tiny = rng.random((1, 10, 30, 3), dtype=np.float32)
     figures = scores.pair_scores(tiny, tiny)
-    assert math.isnan(figures["ssim"]) and math.isnan(figures["ms_ssim"]) and figures["ms_ssim_scales"] == 0
+    assert (
+        math.isnan(figures["ssim"])
+        and math.isnan(figures["ms_ssim"])
+        and figures["ms_ssim_scales"] == 0
+    )
 
 
 def test_identical_images_score_one():
-    image = np.round(np.linspace(0, 1, 64 * 64 * 3).reshape(1, 64, 64, 3) * 255).astype(np.float32) / 255
+    image = (
+        np.round(np.linspace(0, 1, 64 * 64 * 3).reshape(1, 64, 64, 3) * 255).astype(np.float32)
+        / 255
+    )
     figures = scores.pair_scores(image, image)
     # MS-SSIM multiplies five float32 powers: in graph mode it comes to 1 + 1.2e-6 here.
-    assert figures["ssim"] == pytest.approx(1.0) and figures["ms_ssim"] == pytest.approx(1.0, abs=1e-5)
+    assert figures["ssim"] == pytest.approx(1.0) and figures["ms_ssim"] == pytest.approx(
+        1.0, abs=1e-5
+    )

@@ -1,4 +1,5 @@
-"""Importing the authors' PyTorch checkpoints, checked against a PyTorch model in their structure."""
+"""Importing the authors' PyTorch checkpoints, checked against a PyTorch model in their
+structure."""
 
 import io
 import os
@@ -12,9 +13,9 @@ import pytest
 import torch
 from torch import nn
 
+from keras_deblur.import_weights import import_checkpoint
 from keras_deblur.importing import torch_pickle
 from keras_deblur.importing.deepdeblur_torch import build_imported_generator, generator_state_dict
-from keras_deblur.import_weights import import_checkpoint
 from keras_deblur.models import build_generator
 from keras_deblur.models.layers import pixel_shuffle
 from keras_deblur.models.pyramid import gaussian_pyramid
@@ -29,7 +30,9 @@ def _conv(cin, cout, k):
 class ResBlock(nn.Module):
     def __init__(self, filters, k):
         super().__init__()
-        self.body = nn.Sequential(_conv(filters, filters, k), nn.ReLU(True), _conv(filters, filters, k))
+        self.body = nn.Sequential(
+            _conv(filters, filters, k), nn.ReLU(True), _conv(filters, filters, k)
+        )
 
     def forward(self, x):
         return x + self.body(x)
@@ -38,8 +41,11 @@ class ResBlock(nn.Module):
 class ResNet(nn.Module):
     def __init__(self, cin, filters, k, blocks):
         super().__init__()
-        self.body = nn.Sequential(_conv(cin, filters, k), *[ResBlock(filters, k) for _ in range(blocks)],
-                                  _conv(filters, 3, k))
+        self.body = nn.Sequential(
+            _conv(cin, filters, k),
+            *[ResBlock(filters, k) for _ in range(blocks)],
+            _conv(filters, 3, k),
+        )
 
     def forward(self, x):
         return self.body(x)
@@ -55,13 +61,16 @@ class ConvEnd(nn.Module):
 
 
 class MSResNet(nn.Module):
-    """The authors' generator, as the import issue describes it: [0, 255], 127.5 subtracted per scale."""
+    """The authors' generator, as the import issue describes it: [0, 255], 127.5 subtracted per
+    scale."""
 
     def __init__(self, scales=3, filters=8, k=5, blocks=2):
         super().__init__()
         self.scales = scales
         self.body_models = nn.ModuleList(
-            [ResNet(6, filters, k, blocks) for _ in range(scales - 1)] + [ResNet(3, filters, k, blocks)])
+            [ResNet(6, filters, k, blocks) for _ in range(scales - 1)]
+            + [ResNet(3, filters, k, blocks)]
+        )
         self.conv_end_models = nn.ModuleList([None] + [ConvEnd(k) for _ in range(scales - 1)])
 
     def forward(self, pyramid):  # finest first, each [N, 3, h, w] in [0, 255]
@@ -91,8 +100,12 @@ def _compare(model, keras_model, rng, size=(40, 56)):
         theirs = model([torch.from_numpy(level.transpose(0, 3, 1, 2) * 255.0) for level in pyramid])
     ours = keras_model(image)
     for level, (a, b) in enumerate(zip(theirs, ours)):
-        np.testing.assert_allclose(np.asarray(b) * 255.0, a.numpy().transpose(0, 2, 3, 1), atol=0.05,
-                                   err_msg=f"output scale {level}")
+        np.testing.assert_allclose(
+            np.asarray(b) * 255.0,
+            a.numpy().transpose(0, 2, 3, 1),
+            atol=0.05,
+            err_msg=f"output scale {level}",
+        )
 
 
 def test_imported_generator_gives_the_authors_outputs(tmp_path, rng):
@@ -100,10 +113,17 @@ def test_imported_generator_gives_the_authors_outputs(tmp_path, rng):
     path = str(tmp_path / "model.pt")
     torch.save({"G": model.state_dict(), "epoch": 3}, path)
     reloaded = MSResNet()
-    reloaded.load_state_dict(torch.load(path)["G"], strict=True)  # the file is a real checkpoint of that structure
+    reloaded.load_state_dict(
+        torch.load(path)["G"], strict=True
+    )  # the file is a real checkpoint of that structure
     generator, architecture = import_checkpoint(path)
-    assert architecture == {"num_scales": 3, "num_resblocks": 2, "filters": 8, "kernel_size": 5,
-                            "upsample": "pixel_shuffle"}
+    assert architecture == {
+        "num_scales": 3,
+        "num_resblocks": 2,
+        "filters": 8,
+        "kernel_size": 5,
+        "upsample": "pixel_shuffle",
+    }
     _compare(model, generator, rng)
 
 
@@ -115,14 +135,20 @@ def test_pixel_shuffle_is_pytorchs_order(rng):
 
 
 def test_reader_matches_torch_on_every_dtype_and_layout(tmp_path):
-    tensors = {"f32": torch.arange(12, dtype=torch.float32).reshape(3, 4),
-               "transposed": torch.arange(12, dtype=torch.float64).reshape(3, 4).t(),
-               "slice": torch.arange(20, dtype=torch.int64)[5:9], "half": torch.tensor([1.5, -2.0], dtype=torch.float16),
-               "scalar": torch.tensor(7, dtype=torch.int32), "flags": torch.tensor([True, False])}
+    tensors = {
+        "f32": torch.arange(12, dtype=torch.float32).reshape(3, 4),
+        "transposed": torch.arange(12, dtype=torch.float64).reshape(3, 4).t(),
+        "slice": torch.arange(20, dtype=torch.int64)[5:9],
+        "half": torch.tensor([1.5, -2.0], dtype=torch.float16),
+        "scalar": torch.tensor(7, dtype=torch.int32),
+        "flags": torch.tensor([True, False]),
+    }
     torch.save({"nested": {"list": [tensors["f32"], 2]}, **tensors}, str(tmp_path / "t.pt"))
     loaded = torch_pickle.load(str(tmp_path / "t.pt"))
     for name, tensor in tensors.items():
-        assert loaded[name].dtype == tensor.numpy().dtype and loaded[name].shape == tuple(tensor.shape)
+        assert loaded[name].dtype == tensor.numpy().dtype and loaded[name].shape == tuple(
+            tensor.shape
+        )
         np.testing.assert_array_equal(loaded[name], tensor.numpy())
     np.testing.assert_array_equal(loaded["nested"]["list"][0], tensors["f32"].numpy())
 
@@ -172,15 +198,23 @@ def test_a_pickle_that_would_run_code_is_refused_without_running_it(tmp_path):
     exploit.marker = str(tmp_path / "pwned")
     with zipfile.ZipFile(tmp_path / "evil.pt", "w") as archive:
         archive.writestr("evil/data.pkl", pickle.dumps({"G": exploit}, protocol=2))
-    with pytest.raises(torch_pickle.CheckpointError, match=r"refusing to unpickle (posix|os)\.system"):
+    with pytest.raises(
+        torch_pickle.CheckpointError, match=r"refusing to unpickle (posix|os)\.system"
+    ):
         torch_pickle.load(str(tmp_path / "evil.pt"))
     assert not (tmp_path / "pwned").exists()
 
 
 def test_import_command_writes_a_keras_file_and_an_export(tmp_path):
     torch.save({"G": _reference().state_dict()}, str(tmp_path / "model.pt"))
-    command = [sys.executable, "-m", "keras_deblur.import_weights", f"--torch_checkpoint={tmp_path / 'model.pt'}",
-               f"--output={tmp_path / 'out' / 'generator.keras'}", f"--export_dir={tmp_path / 'savedmodels' / 'gopro'}"]
+    command = [
+        sys.executable,
+        "-m",
+        "keras_deblur.import_weights",
+        f"--torch_checkpoint={tmp_path / 'model.pt'}",
+        f"--output={tmp_path / 'out' / 'generator.keras'}",
+        f"--export_dir={tmp_path / 'savedmodels' / 'gopro'}",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "generator.keras").exists()
@@ -194,7 +228,11 @@ def test_the_paper_size_checkpoint_imports(tmp_path, rng):
     model = _reference(filters=64, blocks=19)
     torch.save({"G": model.state_dict()}, str(tmp_path / "paper.pt"))
     generator, _ = import_checkpoint(str(tmp_path / "paper.pt"))
-    assert generator.count_params() == build_generator(upsample="pixel_shuffle").count_params() == 11_721_321
+    assert (
+        generator.count_params()
+        == build_generator(upsample="pixel_shuffle").count_params()
+        == 11_721_321
+    )
     _compare(model, generator, rng, size=(32, 48))
 
 
@@ -204,7 +242,8 @@ def test_build_imported_generator_needs_a_generator():
 
 
 def _crafted(tmp_path, offset, size, stride, values=(0.0, 1.0, 2.0, 3.0)):
-    """A .pt file whose one tensor views a 4-float storage with the given offset, size and stride."""
+    """A .pt file whose one tensor views a 4-float storage with the given offset, size and
+    stride."""
     import collections
 
     storage = np.asarray(values, np.float32)
@@ -214,11 +253,18 @@ def _crafted(tmp_path, offset, size, stride, values=(0.0, 1.0, 2.0, 3.0)):
 
     class _Pickler(pickle.Pickler):
         def persistent_id(self, obj):
-            return ("storage", torch.FloatStorage, "0", "cpu", storage.size) if isinstance(obj, _Storage) else None
+            return (
+                ("storage", torch.FloatStorage, "0", "cpu", storage.size)
+                if isinstance(obj, _Storage)
+                else None
+            )
 
     class _Tensor:
         def __reduce__(self):
-            return (torch._utils._rebuild_tensor_v2, (_Storage(), offset, size, stride, False, collections.OrderedDict()))
+            return (
+                torch._utils._rebuild_tensor_v2,
+                (_Storage(), offset, size, stride, False, collections.OrderedDict()),
+            )
 
     payload = io.BytesIO()
     _Pickler(payload, protocol=2).dump({"G": {"body_models.0.body.0.weight": _Tensor()}})
@@ -235,23 +281,33 @@ def test_a_well_formed_crafted_tensor_reads_back(tmp_path):
     np.testing.assert_array_equal(loaded["G"]["body_models.0.body.0.weight"], [[1.0], [3.0]])
 
 
-@pytest.mark.parametrize("offset, size, stride, message", [
-    (0, (2, 2), (-(1 << 40), 1), "must be non-negative"),  # segfaulted the importer
-    (3, (2, 3, 4, 5), (-100000, -1000, -100, -1), "must be non-negative"),  # copied heap memory
-    (0, (1 << 40,), (0,), "more than the"),  # MemoryError
-    (-5, (2,), (1,), "must be non-negative"),
-    (0, (2, 2), (2, 2), "reaches element 4 of a storage of 4"),
-    (4, (), (), "reaches element 4 of a storage of 4"),
-    (0, (2, 2), (1,), "as many strides as sizes"),
-])
+@pytest.mark.parametrize(
+    "offset, size, stride, message",
+    [
+        (0, (2, 2), (-(1 << 40), 1), "must be non-negative"),  # segfaulted the importer
+        (3, (2, 3, 4, 5), (-100000, -1000, -100, -1), "must be non-negative"),  # copied heap memory
+        (0, (1 << 40,), (0,), "more than the"),  # MemoryError
+        (-5, (2,), (1,), "must be non-negative"),
+        (0, (2, 2), (2, 2), "reaches element 4 of a storage of 4"),
+        (4, (), (), "reaches element 4 of a storage of 4"),
+        (0, (2, 2), (1,), "as many strides as sizes"),
+    ],
+)
 def test_a_crafted_tensor_cannot_reach_outside_its_storage(tmp_path, offset, size, stride, message):
     # In a child process: before the fix, the first case crashed the interpreter (SIGSEGV).
     path = _crafted(tmp_path, offset, size, stride)
-    code = ("import sys\nfrom keras_deblur.importing import torch_pickle\n"
-            "try:\n    torch_pickle.load(sys.argv[1])\nexcept torch_pickle.CheckpointError as error:\n"
-            "    print(error)\n    sys.exit(3)\n")
-    result = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "KERAS_BACKEND": "jax"})
+    code = (
+        "import sys\nfrom keras_deblur.importing import torch_pickle\n"
+        "try:\n    torch_pickle.load(sys.argv[1])\nexcept torch_pickle.CheckpointError as error:\n"
+        "    print(error)\n    sys.exit(3)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, path],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
     assert result.returncode == 3, (result.returncode, result.stdout, result.stderr[-2000:])
     assert f"--torch_checkpoint={path}: " in result.stdout and message in result.stdout
 
@@ -261,6 +317,10 @@ def test_non_finite_weights_are_named_in_a_warning(monkeypatch):
 
     state = {"body_models.0.body.0.weight": np.array([1.0, np.nan, np.inf], np.float32)}
     warnings = []
-    monkeypatch.setattr(deepdeblur_torch.logging, "warning", lambda message, *args: warnings.append(message % args))
+    monkeypatch.setattr(
+        deepdeblur_torch.logging, "warning", lambda message, *args: warnings.append(message % args)
+    )
     generator_state_dict({"G": state}, "w.pt")
-    assert warnings == ["--torch_checkpoint=w.pt: body_models.0.body.0.weight holds 2 NaN or infinite values"]
+    assert warnings == [
+        "--torch_checkpoint=w.pt: body_models.0.body.0.weight holds 2 NaN or infinite values"
+    ]

@@ -5,7 +5,18 @@ import pytest
 from keras_deblur.models import build_discriminator, build_discriminator_from_spec
 
 # Table 1 of the paper: (maps, stride) per conv, and the side each leaves of a 256 x 256 input.
-TABLE_1 = [(32, 2), (64, 1), (64, 2), (128, 1), (128, 2), (256, 1), (256, 4), (512, 1), (512, 4), (1024, 2)]
+TABLE_1 = [
+    (32, 2),
+    (64, 1),
+    (64, 2),
+    (128, 1),
+    (128, 2),
+    (256, 1),
+    (256, 4),
+    (512, 1),
+    (512, 4),
+    (1024, 2),
+]
 
 
 def test_every_layer_shape_for_256_input():

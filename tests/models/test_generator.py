@@ -36,9 +36,9 @@ def test_output_pyramid_sizes(size, num_scales, rng):
     assert isinstance(outputs, list) and len(outputs) == num_scales
     height, width = size
     for level, output in enumerate(outputs):
-        assert tuple(output.shape) == (
-            2, -(-height // 2**level), -(-width // 2**level), 3
-        ), f"level {level}"
+        assert tuple(output.shape) == (2, -(-height // 2**level), -(-width // 2**level), 3), (
+            f"level {level}"
+        )
 
 
 def _set(model, name, kernel, bias=None):
@@ -88,7 +88,8 @@ def test_centring_concatenation_order_and_link_input(rng):
 
 
 def _numpy_pixel_shuffle_nchw(x, r):
-    """torch.nn.PixelShuffle's definition on NCHW: out[n, c, h*r+i, w*r+j] = x[n, c*r*r+i*r+j, h, w]."""
+    """torch.nn.PixelShuffle's definition on NCHW: out[n, c, h*r+i, w*r+j] = x[n, c*r*r+i*r+j, h,
+    w]."""
     n, c_in, h, w = x.shape
     c = c_in // (r * r)
     out = np.empty((n, c, h * r, w * r), x.dtype)
@@ -140,7 +141,10 @@ def test_bad_arguments_name_the_value(kwargs, message):
 
 def test_four_channel_input_is_rejected_at_call_time():
     model = build_generator_from_spec("tiny")
-    with pytest.raises(ValueError, match=r"blurry.*expected shape=\(None, None, None, 3\), found shape=\(1, 8, 8, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"blurry.*expected shape=\(None, None, None, 3\), found shape=\(1, 8, 8, 4\)",
+    ):
         model(np.zeros((1, 8, 8, 4), np.float32))
 
 
@@ -150,18 +154,29 @@ def test_unknown_spec_lists_known_ones():
 
 
 def test_global_residual_adds_each_scale_to_its_blurry_input(rng):
-    images = rng.random((1, 10, 14, 3)).astype(np.float32)  # not a multiple of 4: padded and cropped
+    images = rng.random((1, 10, 14, 3)).astype(
+        np.float32
+    )  # not a multiple of 4: padded and cropped
     model = build_generator_from_spec("tiny", global_residual=True)
     assert model.count_params() == build_generator_from_spec("tiny").count_params()
-    model.set_weights([np.zeros_like(w) for w in model.get_weights()])  # every scale's body outputs 0
+    model.set_weights(
+        [np.zeros_like(w) for w in model.get_weights()]
+    )  # every scale's body outputs 0
     levels = pyramid.gaussian_pyramid(ops.convert_to_tensor(images), 3)
     for output, level in zip(model(images), levels):
-        np.testing.assert_allclose(ops.convert_to_numpy(output), ops.convert_to_numpy(level), atol=1e-6)
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(output), ops.convert_to_numpy(level), atol=1e-6
+        )
 
 
-@pytest.mark.parametrize("overrides", [
-    {}, {"upsample": "pixel_shuffle", "global_residual": True}, {"num_scales": 1, "num_resblocks": 2},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"upsample": "pixel_shuffle", "global_residual": True},
+        {"num_scales": 1, "num_resblocks": 2},
+    ],
+)
 def test_spec_of_reads_back_the_spec_a_generator_was_built_with(overrides):
     spec = dataclasses.replace(generator_spec("tiny"), **overrides)
     assert spec_of(build_generator(**dataclasses.asdict(spec))) == spec
@@ -174,8 +189,9 @@ def test_with_dtype_policy_runs_the_same_weights_in_bf16(rng):
     assert bf16.get_layer("scale1_conv_first").compute_dtype == "bfloat16"
     assert keras.config.dtype_policy().name == "float32"
     expected, got = model(images)[0], bf16(images)[0]
-    np.testing.assert_allclose(ops.convert_to_numpy(ops.cast(got, "float32")), ops.convert_to_numpy(expected),
-                               atol=0.05)
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(ops.cast(got, "float32")), ops.convert_to_numpy(expected), atol=0.05
+    )
     with pytest.raises(ValueError, match="not a Generator"):
         spec_of(keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)]))
 

@@ -22,7 +22,9 @@ def _reference_blur(image):
 
 
 def _reference_bilinear_resize(image, out_h, out_w):
-    """Bilinear resize with half-pixel centres (skimage `resize(order=1)`, TF `resize`), in NumPy."""
+    """Bilinear resize with half-pixel centres (skimage `resize(order=1)`, TF `resize`), in
+    NumPy."""
+
     def coordinates(out_size, in_size):
         src = (np.arange(out_size) + 0.5) * in_size / out_size - 0.5
         src = np.clip(src, 0, in_size - 1)
@@ -40,7 +42,9 @@ def _reference_pyramid(image, num_scales):
     levels = [image]
     for _ in range(num_scales - 1):
         blurred = _reference_blur(levels[-1])
-        levels.append(_reference_bilinear_resize(blurred, blurred.shape[0] // 2, blurred.shape[1] // 2))
+        levels.append(
+            _reference_bilinear_resize(blurred, blurred.shape[0] // 2, blurred.shape[1] // 2)
+        )
     return levels
 
 
@@ -55,7 +59,11 @@ def test_kernel_is_the_scipy_gaussian():
 def test_pyramid_matches_numpy_reference(rng):
     images = rng.random((2, 32, 48, 3)).astype(np.float32)
     levels = pyramid.gaussian_pyramid(ops.convert_to_tensor(images), 3)
-    assert [tuple(level.shape) for level in levels] == [(2, 32, 48, 3), (2, 16, 24, 3), (2, 8, 12, 3)]
+    assert [tuple(level.shape) for level in levels] == [
+        (2, 32, 48, 3),
+        (2, 16, 24, 3),
+        (2, 8, 12, 3),
+    ]
     for n in range(2):
         expected = _reference_pyramid(images[n].astype(np.float64), 3)
         for got, want in zip(levels, expected):
@@ -85,7 +93,9 @@ def test_symmetric_indices_work_below_the_radius(size, expected):
 
 def test_level_sizes_are_ceiled():
     images = np.zeros((1, 45, 67, 3), np.float32)
-    shapes = [tuple(level.shape) for level in pyramid.gaussian_pyramid(ops.convert_to_tensor(images), 3)]
+    shapes = [
+        tuple(level.shape) for level in pyramid.gaussian_pyramid(ops.convert_to_tensor(images), 3)
+    ]
     assert shapes == [(1, 45, 67, 3), (1, 23, 34, 3), (1, 12, 17, 3)]
 
 

@@ -24,7 +24,9 @@ def test_ingest_writes_shards_that_hold_the_same_pairs(scenes_dir, tmp_path):
     # The same data and settings give the same bytes, so the stages after ingest are reused.
     ingest(scenes_dir, str(tmp_path / "again"), blur_key="blur", num_shards=4)
     for name in os.listdir(tmp_path / "ingest"):
-        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "ingest" / name).read_bytes(), name
+        assert (tmp_path / "again" / name).read_bytes() == (
+            tmp_path / "ingest" / name
+        ).read_bytes(), name
 
 
 def _copy(scenes_dir, tmp_path):
@@ -47,7 +49,9 @@ def test_bad_pairs_stop_ingest_with_every_problem_unless_skipped(scenes_dir, tmp
     images.write_png(sharp, images.to_uint8(pixels * 0))  # a flat black frame
     with pytest.raises(DataError, match=r"(?s)1 bad pairs.*one flat value 0"):
         ingest(root, str(tmp_path / "out"))
-    assert not (tmp_path / "out").exists() and not [n for n in os.listdir(tmp_path) if n.startswith("out.tmp")]
+    assert not (tmp_path / "out").exists() and not [
+        n for n in os.listdir(tmp_path) if n.startswith("out.tmp")
+    ]
     manifest = ingest(root, str(tmp_path / "out"), skip_bad_pairs=True)
     assert manifest["splits"]["train"]["pairs"] == 5 and len(manifest["skipped"]) == 1
 

@@ -12,12 +12,20 @@ STAGES = ["ingest", "train", "evaluate", "gate", "push"]
 
 
 def _config(tmp_path, **overrides):
-    return tiny_config(tmp_path / "unused", "", **{"train_steps": 3, "checkpoint_every_steps": 2, **overrides})
+    return tiny_config(
+        tmp_path / "unused", "", **{"train_steps": 3, "checkpoint_every_steps": 2, **overrides}
+    )
 
 
 def _run(config, scenes_dir, tmp_path, **kwargs):
-    return pipeline.run_pipeline(config, scenes_dir, str(tmp_path / "root"), str(tmp_path / "savedmodels" / "deblur"),
-                                 num_shards=2, **kwargs)
+    return pipeline.run_pipeline(
+        config,
+        scenes_dir,
+        str(tmp_path / "root"),
+        str(tmp_path / "savedmodels" / "deblur"),
+        num_shards=2,
+        **kwargs,
+    )
 
 
 def _skipped(records):
@@ -31,23 +39,35 @@ ANY_GAIN = {"gate_min_gain": -100.0}
 def test_pipeline_runs_skips_reruns_what_changed_and_gates(scenes_dir, tmp_path, monkeypatch):
     first = _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
     assert _skipped(first) == []
-    assert first["gate"]["metrics"]["blessed"] and first["push"]["metrics"]["pushed"].endswith("deblur/1")
+    assert first["gate"]["metrics"]["blessed"] and first["push"]["metrics"]["pushed"].endswith(
+        "deblur/1"
+    )
     assert first["evaluate"]["metrics"]["num_images"] == 2
     for name in STAGES:
-        assert os.path.exists(os.path.join(str(tmp_path / "root"), name, first[name]["key"][:16], "stage.json"))
+        assert os.path.exists(
+            os.path.join(str(tmp_path / "root"), name, first[name]["key"][:16], "stage.json")
+        )
 
     again = _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
     assert _skipped(again) == STAGES
 
-    changed = _run(_config(tmp_path, learning_rate=2e-3), scenes_dir, tmp_path, gate_min_gain=-100.0,
-                   gate_max_drop=100.0)
+    changed = _run(
+        _config(tmp_path, learning_rate=2e-3),
+        scenes_dir,
+        tmp_path,
+        gate_min_gain=-100.0,
+        gate_max_drop=100.0,
+    )
     assert _skipped(changed) == ["ingest"]
     assert changed["train"]["key"] != first["train"]["key"]
 
     assert changed["gate"]["metrics"]["blessed"]
     refused = _run(_config(tmp_path, learning_rate=3e-3), scenes_dir, tmp_path, gate_min_gain=99.0)
     assert not refused["gate"]["metrics"]["blessed"]
-    assert "FAILED gain over the blurry input > --gate_min_gain=99 dB" in refused["gate"]["metrics"]["reason"]
+    assert (
+        "FAILED gain over the blurry input > --gate_min_gain=99 dB"
+        in refused["gate"]["metrics"]["reason"]
+    )
     assert refused["push"]["metrics"]["pushed"] is None
     assert saved_model.versions(str(tmp_path / "savedmodels" / "deblur")) == [1, 2]
 
@@ -69,6 +89,7 @@ def test_a_run_killed_mid_stage_resumes_there(scenes_dir, tmp_path, monkeypatch)
         def body(output_dir):
             monkeypatch.setattr(stages, "evaluate_body", real)
             raise KeyboardInterrupt("killed")
+
         return body
 
     monkeypatch.setattr(stages, "evaluate_body", dies_once)
@@ -81,11 +102,14 @@ def test_a_run_killed_mid_stage_resumes_there(scenes_dir, tmp_path, monkeypatch)
 
 def test_the_gate_compares_with_the_pushed_model_on_the_same_data(scenes_dir, tmp_path):
     records = _run(_config(tmp_path), scenes_dir, tmp_path, **ANY_GAIN)
-    worse = dataclasses.replace(_config(tmp_path), learning_rate=1e-12, init_from=None, train_steps=1)
+    worse = dataclasses.replace(
+        _config(tmp_path), learning_rate=1e-12, init_from=None, train_steps=1
+    )
     second = _run(worse, scenes_dir, tmp_path, **ANY_GAIN)
     gate = second["gate"]["metrics"]
     assert "pushed_psnr" in gate and gate["pushed_psnr"] == pytest.approx(
-        records["evaluate"]["metrics"]["deblurred"]["psnr"])
+        records["evaluate"]["metrics"]["deblurred"]["psnr"]
+    )
     assert gate["blessed"] == (gate["candidate_psnr"] >= gate["pushed_psnr"])
     if not gate["blessed"]:
         assert "FAILED not worse than the pushed model" in gate["reason"]

@@ -68,8 +68,13 @@ def test_bad_tiling_is_named(export_base):
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, "-m", "keras_deblur.deblur", *args], capture_output=True,
-                          text=True, cwd=ROOT, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "keras_deblur.deblur", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
 
 
 def _write_inputs(folder, rng):
@@ -104,7 +109,13 @@ def test_command_keeps_formats_and_goes_on_after_bad_files(export_base, tmp_path
         assert f"error: {inputs}/{bad}" in result.stdout
     assert "deblurred 5 of 8 images" in result.stdout
     assert "error: 3 of 8 images failed" in result.stderr
-    assert sorted(os.listdir(outputs)) == ["alpha.png", "deep.png", "gray.jpg", "photo.png", "turned.jpg"]
+    assert sorted(os.listdir(outputs)) == [
+        "alpha.png",
+        "deep.png",
+        "gray.jpg",
+        "photo.png",
+        "turned.jpg",
+    ]
     assert Image.open(os.path.join(outputs, "gray.jpg")).mode == "L"
     assert Image.open(os.path.join(outputs, "gray.jpg")).format == "JPEG"
     alpha = Image.open(os.path.join(outputs, "alpha.png"))
@@ -120,26 +131,46 @@ def test_command_keeps_formats_and_goes_on_after_bad_files(export_base, tmp_path
 
 
 def test_command_names_bad_paths(export_base, tmp_path):
-    nothing = _run(f"--model={export_base}", f"--input={tmp_path}/none*.png", f"--output_dir={tmp_path}/o")
+    nothing = _run(
+        f"--model={export_base}", f"--input={tmp_path}/none*.png", f"--output_dir={tmp_path}/o"
+    )
     assert nothing.returncode == 1 and "matches no files" in nothing.stderr
     (tmp_path / "a_file").write_text("x")
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
-    unwritable = _run(f"--model={export_base}", f"--input={tmp_path}/x.png", f"--output_dir={tmp_path}/a_file/out")
-    assert unwritable.returncode == 1 and "--output_dir=" in unwritable.stderr and "cannot be written" in unwritable.stderr
-    no_versions = _run(f"--model={tmp_path}", f"--input={tmp_path}/x.png", f"--output_dir={tmp_path}/o")
-    assert no_versions.returncode == 1 and "neither a SavedModel nor a model base path" in no_versions.stderr
+    unwritable = _run(
+        f"--model={export_base}", f"--input={tmp_path}/x.png", f"--output_dir={tmp_path}/a_file/out"
+    )
+    assert (
+        unwritable.returncode == 1
+        and "--output_dir=" in unwritable.stderr
+        and "cannot be written" in unwritable.stderr
+    )
+    no_versions = _run(
+        f"--model={tmp_path}", f"--input={tmp_path}/x.png", f"--output_dir={tmp_path}/o"
+    )
+    assert (
+        no_versions.returncode == 1
+        and "neither a SavedModel nor a model base path" in no_versions.stderr
+    )
 
 
 class _FakeTfServing(BaseHTTPRequestHandler):
-    """TF Serving's REST predict API in front of the SavedModel, on loopback, for the client test."""
+    """TF Serving's REST predict API in front of the SavedModel, on loopback, for the client
+    test."""
 
     model = None
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        assert self.path == "/v1/models/deblur:predict" and body["signature_name"] == "serving_default"
-        images = [base64.b64decode(instance["images_bytes"]["b64"]) for instance in body["instances"]]
-        out = self.model.signatures["serving_default"](images_bytes=tf.constant(images))["deblurred_bytes"]
+        assert (
+            self.path == "/v1/models/deblur:predict" and body["signature_name"] == "serving_default"
+        )
+        images = [
+            base64.b64decode(instance["images_bytes"]["b64"]) for instance in body["instances"]
+        ]
+        out = self.model.signatures["serving_default"](images_bytes=tf.constant(images))[
+            "deblurred_bytes"
+        ]
         answer = {"predictions": [{"b64": base64.b64encode(data).decode()} for data in out.numpy()]}
         payload = json.dumps(answer).encode()
         self.send_response(200)
@@ -169,9 +200,15 @@ def test_rest_client_against_a_loopback_server(export_base, rng):
 
 def test_rest_and_grpc_requests_are_built_for_serving_default():
     body = json.loads(RestClient("h:8501", "deblur").request_body([b"\x89PNG"]))
-    assert body == {"signature_name": "serving_default", "instances": [{"images_bytes": {"b64": "iVBORw=="}}]}
+    assert body == {
+        "signature_name": "serving_default",
+        "instances": [{"images_bytes": {"b64": "iVBORw=="}}],
+    }
     request = GrpcClient("127.0.0.1:1", "deblur").request([b"abc", b"de"])
-    assert request.model_spec.name == "deblur" and request.model_spec.signature_name == "serving_default"
+    assert (
+        request.model_spec.name == "deblur"
+        and request.model_spec.signature_name == "serving_default"
+    )
     assert list(tf.make_ndarray(request.inputs["images_bytes"])) == [b"abc", b"de"]
 
 
@@ -203,6 +240,8 @@ def test_inputs_sharing_a_file_name_are_refused_before_anything_is_written(tmp_p
     from keras_deblur.deblur import deblur_files
 
     files = [_png(str(tmp_path / folder / "x.png"), rng) for folder in ("day1", "day2")]
-    with pytest.raises(ValueError, match=r"day1/x.png and .*day2/x.png would both be written to .*out/x.png"):
+    with pytest.raises(
+        ValueError, match=r"day1/x.png and .*day2/x.png would both be written to .*out/x.png"
+    ):
         deblur_files(_Identity(), files, str(tmp_path / "out"))
     assert not os.path.exists(tmp_path / "out" / "x.png")

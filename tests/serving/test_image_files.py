@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_deblur.errors import DataError
 from keras_deblur.data.png_info import read_png_exif, with_exif_chunk
+from keras_deblur.errors import DataError
 from keras_deblur.serving.image_files import read_image, write_image
 
 
@@ -17,17 +17,29 @@ def _chunk(kind, data):
 
 
 def _png_claiming(width, height, bit_depth, colour_type):
-    """A small, well-formed PNG file whose header claims a huge image (a decompression bomb's header)."""
-    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([bit_depth, colour_type, 0, 0, 0])
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\0" * 1000))
-            + _chunk(b"IEND", b""))
+    """A small, well-formed PNG file whose header claims a huge image (a decompression bomb's
+    header)."""
+    header = (
+        width.to_bytes(4, "big")
+        + height.to_bytes(4, "big")
+        + bytes([bit_depth, colour_type, 0, 0, 0])
+    )
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + _chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("bit_depth, colour_type", [(1, 0), (16, 2)])
 def test_a_huge_image_is_refused_from_its_header(tmp_path, bit_depth, colour_type):
     path = tmp_path / "bomb.png"
     path.write_bytes(_png_claiming(20000, 20000, bit_depth, colour_type))
-    with pytest.raises(DataError, match=r"bomb.png is 20000x20000 \(400 megapixels\), more than --max_megapixels=128"):
+    with pytest.raises(
+        DataError,
+        match=r"bomb.png is 20000x20000 \(400 megapixels\), more than --max_megapixels=128",
+    ):
         read_image(str(path))
 
 
@@ -63,10 +75,15 @@ def test_16_bit_pngs_are_turned_upright_like_8_bit_ones(tmp_path, rng, orientati
     exif[0x0112] = orientation
     exif[0x010F] = "keras_deblur test camera"  # Make: kept through the round trip
     Image.fromarray(colour).save(tmp_path / "eight.png", exif=exif.tobytes())
-    sixteen = with_exif_chunk(tf.io.encode_png(colour.astype(np.uint16) * 257).numpy(), exif.tobytes())
+    sixteen = with_exif_chunk(
+        tf.io.encode_png(colour.astype(np.uint16) * 257).numpy(), exif.tobytes()
+    )
     (tmp_path / "sixteen.png").write_bytes(sixteen)
 
-    eight_bit, sixteen_bit = read_image(str(tmp_path / "eight.png")), read_image(str(tmp_path / "sixteen.png"))
+    eight_bit, sixteen_bit = (
+        read_image(str(tmp_path / "eight.png")),
+        read_image(str(tmp_path / "sixteen.png")),
+    )
     np.testing.assert_array_equal(sixteen_bit.pixels // 257, eight_bit.pixels)
     assert sixteen_bit.pixels.dtype == np.uint16
 

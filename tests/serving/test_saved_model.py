@@ -39,9 +39,13 @@ def test_encoded_signature_gives_the_quantised_png(exported, size, rng):
     model, _ = saved_model.load(base)
     image = rng.integers(0, 256, (*size, 3), dtype=np.uint8)
     png = tf.io.encode_png(image).numpy()
-    out = model.signatures["serving_default"](images_bytes=tf.constant([png, png]))["deblurred_bytes"].numpy()
+    out = model.signatures["serving_default"](images_bytes=tf.constant([png, png]))[
+        "deblurred_bytes"
+    ].numpy()
     decoded = tf.io.decode_png(out[0]).numpy()
-    expected = metrics.quantize(_keras_output(generator, image[None].astype(np.float32) / 255))[0].numpy()
+    expected = metrics.quantize(_keras_output(generator, image[None].astype(np.float32) / 255))[
+        0
+    ].numpy()
     np.testing.assert_array_equal(decoded, np.round(expected * 255).astype(np.uint8))
     assert out[0] == out[1]
 
@@ -49,7 +53,9 @@ def test_encoded_signature_gives_the_quantised_png(exported, size, rng):
 def test_saved_model_cli_lists_both_signatures(exported):
     _, _, path = exported
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-    shown = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=300)
+    shown = subprocess.run(
+        [cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=300
+    )
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert "signature_def['serving_default']" in shown.stdout
     assert "signature_def['deblur_float']" in shown.stdout
@@ -61,9 +67,16 @@ def test_warmup_requests_parse_and_run(exported):
 
     _, base, path = exported
     model, _ = saved_model.load(base)
-    logs = [prediction_log_pb2.PredictionLog.FromString(record.numpy()) for record in
-            tf.data.TFRecordDataset(os.path.join(path, "assets.extra", saved_model.WARMUP_FILE))]
-    assert {log.predict_log.request.model_spec.signature_name for log in logs} == {"serving_default", "deblur_float"}
+    logs = [
+        prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        for record in tf.data.TFRecordDataset(
+            os.path.join(path, "assets.extra", saved_model.WARMUP_FILE)
+        )
+    ]
+    assert {log.predict_log.request.model_spec.signature_name for log in logs} == {
+        "serving_default",
+        "deblur_float",
+    }
     for log in logs:
         request = log.predict_log.request
         inputs = {key: tf.constant(tf.make_ndarray(value)) for key, value in request.inputs.items()}
@@ -81,12 +94,16 @@ def test_second_export_is_version_2_and_leaves_1_intact(exported, tmp_path, left
     assert (first, second) == (f"{base}/1", f"{base}/2")
     assert open(os.path.join(first, "saved_model.pb"), "rb").read() == before
     assert sorted(os.listdir(base)) == ["1", "2"]
-    with pytest.raises(FileExistsError, match=r"deblur/2 exists already; versions are never overwritten"):
+    with pytest.raises(
+        FileExistsError, match=r"deblur/2 exists already; versions are never overwritten"
+    ):
         saved_model.export(generator, base, version=2)
     assert "name: 'deblur'" in open(tmp_path / "models.config").read()
 
 
-def test_an_export_that_finishes_second_is_refused_and_leaves_nothing(exported, tmp_path, monkeypatch):
+def test_an_export_that_finishes_second_is_refused_and_leaves_nothing(
+    exported, tmp_path, monkeypatch
+):
     generator, _, _ = exported
     base = str(tmp_path / "deblur")
     save = tf.saved_model.save
@@ -110,7 +127,9 @@ def test_bytes_that_are_not_an_image_are_refused(exported):
 
 def test_base_path_without_versions_is_named(tmp_path):
     os.makedirs(tmp_path / "empty")
-    with pytest.raises(FileNotFoundError, match=r"empty is neither a SavedModel nor a model base path"):
+    with pytest.raises(
+        FileNotFoundError, match=r"empty is neither a SavedModel nor a model base path"
+    ):
         saved_model.load(str(tmp_path / "empty"))
     os.makedirs(tmp_path / "broken" / "1")
     open(tmp_path / "broken" / "1" / "saved_model.pb", "wb").write(b"garbage")

@@ -1,4 +1,5 @@
-"""--train_minutes: the run plans the steps it can reach and fits the learning-rate decay to them."""
+"""--train_minutes: the run plans the steps it can reach and fits the learning-rate decay to
+them."""
 
 import numpy as np
 import pytest
@@ -16,7 +17,9 @@ def _rates(schedule, steps):
 def test_the_schedule_is_piecewise_and_stretches_with_the_plan():
     planned = tf.Variable(1000, dtype=tf.int64)
     schedule = budget.FittedPiecewiseDecay([500, 750], [1.0, 0.1, 0.01], 1000, planned)
-    assert _rates(schedule, [0, 499, 500, 749, 750, 999]) == pytest.approx([1, 1, 0.1, 0.1, 0.01, 0.01])
+    assert _rates(schedule, [0, 499, 500, 749, 750, 999]) == pytest.approx(
+        [1, 1, 0.1, 0.1, 0.01, 0.01]
+    )
     planned.assign(100)  # a tenth of the steps: the decays come at steps 50 and 75
     assert _rates(schedule, [49, 50, 74, 75]) == pytest.approx([1, 0.1, 0.1, 0.01])
 
@@ -72,8 +75,15 @@ def test_no_budget_keeps_train_steps():
 
 @pytest.mark.slow
 def test_a_budgeted_run_stops_in_time_and_resumes_with_its_plan(scenes_dir, tmp_path):
-    config = tiny_config(tmp_path / "run", scenes_dir, train_steps=100_000, train_minutes=0.2,
-                         lr_decay_steps=(75_000,), num_validation_images=0, checkpoint_every_steps=10)
+    config = tiny_config(
+        tmp_path / "run",
+        scenes_dir,
+        train_steps=100_000,
+        train_minutes=0.2,
+        lr_decay_steps=(75_000,),
+        num_validation_images=0,
+        checkpoint_every_steps=10,
+    )
     summary = train(config)
     assert summary["step"] == summary["planned_steps"] < 100_000
     assert 0.1 < summary["minutes"] < 0.4

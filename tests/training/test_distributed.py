@@ -27,16 +27,19 @@ MIRRORED_SCRIPT = textwrap.dedent(
     from keras_deblur.training.loop import build_gan, make_step_function, train
     from keras_deblur.training.strategy import Topology
 
-    config = tiny_config("/unused", "/unused", input=dataclasses.replace(tiny_config("", "").input, batch_size=4))
+    config = tiny_config("/unused", "/unused", input=dataclasses.replace(tiny_config("", "").input,
+    batch_size=4))
     rng = np.random.default_rng(0)
-    batch = (rng.random((4, 32, 32, 3), dtype=np.float32), rng.random((4, 32, 32, 3), dtype=np.float32))
+    batch = (rng.random((4, 32, 32, 3), dtype=np.float32), rng.random((4, 32, 32, 3),
+    dtype=np.float32))
 
     def one_step(strategy, topology):
         keras.utils.set_random_seed(0)
         with strategy.scope():
             gan = build_gan(config)
         iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-        logs = {k: float(v) for k, v in make_step_function(gan, strategy, topology, iterator, False)().items()}
+        logs = {k: float(v) for k, v in make_step_function(gan, strategy, topology, iterator,
+        False)().items()}
         return logs, gan.generator.get_weights() + gan.discriminator.get_weights()
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -44,14 +47,16 @@ MIRRORED_SCRIPT = textwrap.dedent(
     logs2, weights2 = one_step(mirrored, Topology(2, 1, 0))
     logs1, weights1 = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), Topology(1, 1, 0))
     for name in logs1:
-        assert abs(logs1[name] - logs2[name]) <= 1e-5 * max(1.0, abs(logs1[name])), (name, logs1[name], logs2[name])
+        assert abs(logs1[name] - logs2[name]) <= 1e-5 * max(1.0, abs(logs1[name])), (name,
+        logs1[name], logs2[name])
     worst = max(float(np.max(np.abs(a - b))) for a, b in zip(weights1, weights2))
     assert worst < 1e-5, worst
     print("MIRRORED OK", worst)
 
     # A global batch that does not divide across the replicas is refused before training.
     try:
-        train(dataclasses.replace(config, run_dir=sys.argv[1], data_dir=sys.argv[2], strategy="mirrored",
+        train(dataclasses.replace(config, run_dir=sys.argv[1], data_dir=sys.argv[2],
+        strategy="mirrored",
                                   input=dataclasses.replace(config.input, batch_size=3)))
     except ValueError as error:
         assert "--global_batch_size=3 does not divide across 2 replicas" in str(error), error
@@ -61,8 +66,13 @@ MIRRORED_SCRIPT = textwrap.dedent(
 
 
 def test_mirrored_two_devices_match_one_device(scenes_dir, tmp_path):
-    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path / "run"), scenes_dir],
-                            capture_output=True, text=True, cwd=ROOT, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT, str(tmp_path / "run"), scenes_dir],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     assert "MIRRORED OK" in result.stdout and "BATCH CHECK OK" in result.stdout
 
@@ -82,13 +92,33 @@ def test_two_workers_on_loopback_complete(scenes_dir, tmp_path):
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
     for index in range(2):
-        env = {**os.environ, "TF_CONFIG": json.dumps(
-            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "keras_deblur.train", *TINY_FLAGS, "--strategy=multi_worker",
-             f"--data_dir={scenes_dir}", f"--run_dir={tmp_path / 'run'}", "--train_steps=4",
-             "--checkpoint_every_steps=2", "--num_validation_images=1"],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = {
+            **os.environ,
+            "TF_CONFIG": json.dumps(
+                {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            ),
+        }
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "keras_deblur.train",
+                    *TINY_FLAGS,
+                    "--strategy=multi_worker",
+                    f"--data_dir={scenes_dir}",
+                    f"--run_dir={tmp_path / 'run'}",
+                    "--train_steps=4",
+                    "--checkpoint_every_steps=2",
+                    "--num_validation_images=1",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     try:
         outputs = [p.communicate(timeout=600) for p in processes]
     finally:

@@ -25,21 +25,35 @@ def test_run_writes_tensorboard_checkpoints_and_config(scenes_dir, tmp_path):
     assert summary["checkpoint"].endswith("ckpt-6")
     assert summary["best"]["step"] in (3, 6)
     train_tags = _event_tags(run_dir / "train")
-    assert {"g_loss", "content_loss", "d_loss", "psnr", "learning_rate", "blurry|deblurred|sharp"} <= train_tags
+    assert {
+        "g_loss",
+        "content_loss",
+        "d_loss",
+        "psnr",
+        "learning_rate",
+        "blurry|deblurred|sharp",
+    } <= train_tags
     assert {"psnr", "ssim"} <= _event_tags(run_dir / "validation")
     assert (run_dir / "generator.keras").exists()
     assert (run_dir / "flags.txt").read_text() == "--train_steps=6\n"
     assert '"git_commit"' in (run_dir / "config.json").read_text()
 
 
-def test_resume_continues_from_the_last_checkpoint_and_cleans_a_kill(scenes_dir, tmp_path, leftover):
+def test_resume_continues_from_the_last_checkpoint_and_cleans_a_kill(
+    scenes_dir, tmp_path, leftover
+):
     config = tiny_config(tmp_path / "run", scenes_dir, train_steps=4, num_validation_images=0)
     train(config)
-    # What a kill during a save leaves: TensorFlow's temporary checkpoint folder, a half-written file.
+    # What a kill during a save leaves: TensorFlow's temporary checkpoint folder, a half-written
+    # file.
     os.makedirs(tmp_path / "run" / "checkpoints" / "ckpt-5_temp")
-    (tmp_path / "run" / "checkpoints" / "ckpt-5_temp" / "part-00000-of-00001.data").write_bytes(b"\0" * 1000)
+    (tmp_path / "run" / "checkpoints" / "ckpt-5_temp" / "part-00000-of-00001.data").write_bytes(
+        b"\0" * 1000
+    )
     half = leftover(tmp_path / "run", "generator.keras")
-    summary = train(tiny_config(tmp_path / "run", scenes_dir, train_steps=6, num_validation_images=0))
+    summary = train(
+        tiny_config(tmp_path / "run", scenes_dir, train_steps=6, num_validation_images=0)
+    )
     assert summary["step"] == 6
     checkpoints = sorted(os.listdir(tmp_path / "run" / "checkpoints"))
     assert checkpoints.count("ckpt-6.index") == 1 and "ckpt-5_temp" not in checkpoints
@@ -47,8 +61,11 @@ def test_resume_continues_from_the_last_checkpoint_and_cleans_a_kill(scenes_dir,
 
 
 def test_missing_dataset_says_how_to_get_one(tmp_path):
-    with pytest.raises(DataError, match=r"no training data at --data_dir=.*nowhere.*GOPRO_Large.*"
-                                        r"python -m keras_deblur.data.scenes"):
+    with pytest.raises(
+        DataError,
+        match=r"no training data at --data_dir=.*nowhere.*GOPRO_Large.*"
+        r"python -m keras_deblur.data.scenes",
+    ):
         train(tiny_config(tmp_path / "run", tmp_path / "nowhere"))
     assert not (tmp_path / "run").exists()
 
@@ -57,8 +74,12 @@ def test_crop_larger_than_the_images_stops_before_training(scenes_dir, tmp_path)
     from dataclasses import replace
 
     config = tiny_config(tmp_path / "run", scenes_dir)
-    config = replace(config, input=replace(config.input, augment=replace(config.input.augment, crop_size=64)))
-    with pytest.raises(DataError, match=r"--crop_size=64 .* needs images of at least 64x64, but .* is 48x48"):
+    config = replace(
+        config, input=replace(config.input, augment=replace(config.input.augment, crop_size=64))
+    )
+    with pytest.raises(
+        DataError, match=r"--crop_size=64 .* needs images of at least 64x64, but .* is 48x48"
+    ):
         train(config)
     assert not (tmp_path / "run" / "checkpoints").exists()
 
@@ -67,9 +88,19 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(scenes_dir, tmp_path)
     from keras_deblur.training.loop import TrainingDivergedError
 
     train(tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0))
-    with pytest.raises(TrainingDivergedError, match=r"at step \d+: training stopped without saving.*ckpt-2"):
-        train(tiny_config(tmp_path / "run", scenes_dir, train_steps=50, learning_rate=1e30,
-                          num_validation_images=0, checkpoint_every_steps=1000))
+    with pytest.raises(
+        TrainingDivergedError, match=r"at step \d+: training stopped without saving.*ckpt-2"
+    ):
+        train(
+            tiny_config(
+                tmp_path / "run",
+                scenes_dir,
+                train_steps=50,
+                learning_rate=1e30,
+                num_validation_images=0,
+                checkpoint_every_steps=1000,
+            )
+        )
     assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
 
 
@@ -80,8 +111,15 @@ def test_mixed_precision_trains_and_saves_a_float32_generator(policy, scenes_dir
     import keras
 
     try:
-        summary = train(tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0,
-                                    mixed_precision=policy))
+        summary = train(
+            tiny_config(
+                tmp_path / "run",
+                scenes_dir,
+                train_steps=2,
+                num_validation_images=0,
+                mixed_precision=policy,
+            )
+        )
     finally:
         keras.mixed_precision.set_dtype_policy("float32")
     assert summary["step"] == 2
@@ -100,12 +138,23 @@ def test_init_from_a_keras_file_or_a_run_directory(scenes_dir, tmp_path):
     for source in (str(tmp_path / "first" / "generator.keras"), str(tmp_path / "first")):
         run_dir = tmp_path / f"from_{os.path.basename(source)}"
         # lr ~ 0: after one step the weights are still (to float precision) the initial ones.
-        train(tiny_config(run_dir, scenes_dir, train_steps=1, learning_rate=1e-12, num_validation_images=0,
-                          init_from=source))
+        train(
+            tiny_config(
+                run_dir,
+                scenes_dir,
+                train_steps=1,
+                learning_rate=1e-12,
+                num_validation_images=0,
+                init_from=source,
+            )
+        )
         started = keras.saving.load_model(run_dir / "generator.keras").get_weights()
         for a, b in zip(trained, started):
             np.testing.assert_allclose(a, b, atol=1e-6)
-    with pytest.raises(FileNotFoundError, match="--init_from=.*nothing is neither a .keras file nor a run directory"):
+    with pytest.raises(
+        FileNotFoundError,
+        match="--init_from=.*nothing is neither a .keras file nor a run directory",
+    ):
         train(tiny_config(tmp_path / "bad", scenes_dir, init_from=str(tmp_path / "nothing")))
 
 
@@ -117,18 +166,29 @@ def test_trains_on_tfrecord_shards_with_validation_from_shards(scenes_dir, tmp_p
     for index in range(2):
         write_tfrecord(str(tmp_path / f"train-{index}.tfrecord"), train_pairs[index::2])
     write_tfrecord(str(tmp_path / "test-0.tfrecord"), discover_pairs(scenes_dir, "test").pairs)
-    config = tiny_config(tmp_path / "run", "", train_steps=3, train_tfrecords=(str(tmp_path / "train-*.tfrecord"),),
-                         test_tfrecords=(str(tmp_path / "test-*.tfrecord"),))
+    config = tiny_config(
+        tmp_path / "run",
+        "",
+        train_steps=3,
+        train_tfrecords=(str(tmp_path / "train-*.tfrecord"),),
+        test_tfrecords=(str(tmp_path / "test-*.tfrecord"),),
+    )
     summary = train(config)
     assert summary["step"] == 3 and summary["best"]["step"] == 3
     assert {"psnr", "ssim"} <= _event_tags(tmp_path / "run" / "validation")
     with pytest.raises(FileNotFoundError, match="no TFRecord files match"):
-        train(tiny_config(tmp_path / "run2", "", train_tfrecords=(str(tmp_path / "none-*.tfrecord"),)))
+        train(
+            tiny_config(tmp_path / "run2", "", train_tfrecords=(str(tmp_path / "none-*.tfrecord"),))
+        )
 
 
 def test_profile_steps_writes_a_tensorboard_profiler_trace(scenes_dir, tmp_path):
     run_dir = tmp_path / "run"
-    train(tiny_config(run_dir, scenes_dir, train_steps=4, num_validation_images=0, profile_steps=(2, 3)))
+    train(
+        tiny_config(
+            run_dir, scenes_dir, train_steps=4, num_validation_images=0, profile_steps=(2, 3)
+        )
+    )
     traces = glob.glob(str(run_dir / "train" / "plugins" / "profile" / "*" / "*.xplane.pb"))
     assert len(traces) == 1 and os.path.getsize(traces[0]) > 0
 
@@ -144,8 +204,10 @@ def test_a_second_training_on_the_same_run_dir_is_refused_naming_the_first(scene
 
     config = tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0)
     with run_lock.hold(str(tmp_path / "run")):  # another training holds the folder
-        with pytest.raises(run_lock.RunDirectoryBusyError,
-                           match=rf"--run_dir=.*run is in use by another training \(process {os.getpid()}\)"):
+        with pytest.raises(
+            run_lock.RunDirectoryBusyError,
+            match=rf"--run_dir=.*run is in use by another training \(process {os.getpid()}\)",
+        ):
             train(config)
     assert not (tmp_path / "run" / "checkpoints").exists()
     # A lock file left by a run that died holds no lock: the next training goes ahead.

@@ -21,8 +21,14 @@ def _command(*args):
 
 
 def _run(*args, env=None):
-    return subprocess.run(_command(*args), capture_output=True, text=True, cwd=ROOT, timeout=600,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        _command(*args),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture
@@ -41,7 +47,9 @@ def parsed_flags():
 def test_flagfiles_parse_and_later_flags_win(parsed_flags):
     from keras_deblur.train import train_config_from_flags
 
-    parsed_flags(f"--flagfile={ROOT}/gopro.flags", "--run_dir=runs/x", "--train_steps=7", "--crop_size=128")
+    parsed_flags(
+        f"--flagfile={ROOT}/gopro.flags", "--run_dir=runs/x", "--train_steps=7", "--crop_size=128"
+    )
     config = train_config_from_flags()
     assert config.train_steps == 7 and config.input.augment.crop_size == 128  # the overrides
     # The paper's blur (eq. 3) and the authors' code's right-angle rotations, in auto precision.
@@ -70,8 +78,12 @@ def test_bad_command_lines_are_named(tmp_path):
     assert missing.returncode != 0 and "no_such.flags" in missing.stderr
     unknown = _run("--bogus_flag=1", f"--run_dir={tmp_path}")
     assert unknown.returncode != 0 and "bogus_flag" in unknown.stderr
-    tf_config = _run("--strategy=multi_worker", f"--run_dir={tmp_path}", "--data_dir=x",
-                     env={"TF_CONFIG": "{not json"})
+    tf_config = _run(
+        "--strategy=multi_worker",
+        f"--run_dir={tmp_path}",
+        "--data_dir=x",
+        env={"TF_CONFIG": "{not json"},
+    )
     assert tf_config.returncode == 1
     assert "error: TF_CONFIG does not parse" in tf_config.stderr and "{not json" in tf_config.stderr
     assert not os.listdir(tmp_path)  # nothing was written before the error
@@ -83,17 +95,29 @@ def _final_weights(run_dir):
 
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(scenes_dir, tmp_path):
-    args = [*TINY_FLAGS, "--deterministic", f"--data_dir={scenes_dir}", "--train_steps=60",
-            "--checkpoint_every_steps=5", "--num_validation_images=0"]
+    args = [
+        *TINY_FLAGS,
+        "--deterministic",
+        f"--data_dir={scenes_dir}",
+        "--train_steps=60",
+        "--checkpoint_every_steps=5",
+        "--num_validation_images=0",
+    ]
     straight = _run(*args, f"--run_dir={tmp_path / 'straight'}")
     assert straight.returncode == 0, straight.stderr[-3000:]
 
     killed_dir = tmp_path / "killed"
-    process = subprocess.Popen(_command(*args, f"--run_dir={killed_dir}"), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        _command(*args, f"--run_dir={killed_dir}"),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while not (killed_dir / "checkpoints" / "ckpt-10.index").exists():
-        assert process.poll() is None and time.time() < deadline, "the run ended before it could be killed"
+        assert process.poll() is None and time.time() < deadline, (
+            "the run ended before it could be killed"
+        )
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
