@@ -10,27 +10,20 @@ from keras_deblur.file_io import write_text
 from keras_deblur.run_layout import RunLayout
 
 
+def _git(*args):
+    """The output of `git ARGS` run in this package's folder."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return subprocess.run(
+        ["git", *args], cwd=here, capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
+
+
 def git_commit():
     """The checkout's commit (with "-dirty" if it has changes), or "unknown" outside a git
     checkout."""
-    here = os.path.dirname(os.path.abspath(__file__))
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        commit = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return commit + ("-dirty" if dirty else "")
