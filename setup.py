@@ -21,6 +21,8 @@ setup(
     license="MIT",
     python_requires=">=3.11",
     packages=find_packages(include=["keras_deblur", "keras_deblur.*", "pipelines", "pipelines.*"]),
+    # Trained generator weights (models/presets.py): installed with the package, never downloaded.
+    package_data={"keras_deblur.models": ["weights/*.weights.h5"]},
     install_requires=[
         TENSORFLOW,
         "keras>=3.15,<4",

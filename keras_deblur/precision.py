@@ -14,12 +14,27 @@ instructions (oneDNN then emulates it). So nothing hard-codes a precision. `auto
 Explicit values (`float32` or its old name `none`, `mixed_float16`, `mixed_bfloat16`) always win.
 """
 
+import contextlib
 import functools
 import time
 
 PRECISIONS = ("auto", "float32", "none", "mixed_float16", "mixed_bfloat16")
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 BF16_MIN_SPEEDUP = 1.1  # bf16 must beat fp32 by this factor in the probe to be chosen
+
+
+@contextlib.contextmanager
+def dtype_policy(policy):
+    """Layers built inside take `policy` ("float32", "mixed_bfloat16", ...); the global one comes
+    back after."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def check(value, flag="--mixed_precision"):

@@ -40,11 +40,11 @@ def load_generator(model_dir):
             f"--run_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
             "(rerun the training command to finish it)"
         )
-    from keras_deblur.models.generator import dtype_policy
+    from keras_deblur.precision import dtype_policy
 
-    with dtype_policy(
-        "float32"
-    ):  # runs save float32 layers; whatever policy is global now is not theirs
+    # Runs save float32 generators, whose config names their dtype; a file saved before it did
+    # would take the global policy, which is not its own.
+    with dtype_policy("float32"):
         return keras.saving.load_model(path)
 
 

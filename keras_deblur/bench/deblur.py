@@ -38,7 +38,7 @@ def export_paper_model(export_dir, precision):
     import keras
 
     from keras_deblur.models import build_generator_from_spec
-    from keras_deblur.models.generator import dtype_policy
+    from keras_deblur.precision import dtype_policy
     from keras_deblur.serving import saved_model
 
     keras.utils.set_random_seed(0)

@@ -31,8 +31,9 @@ from keras_deblur.bench import Row, median_seconds
 from keras_deblur.bench.deblur import export_paper_model
 from keras_deblur.flops import count_flops
 from keras_deblur.models import build_generator_from_spec, pyramid
-from keras_deblur.models.generator import coarse_to_fine, dtype_policy
+from keras_deblur.models.generator import coarse_to_fine
 from keras_deblur.models.specs import generator_spec
+from keras_deblur.precision import dtype_policy
 from keras_deblur.training.validation import make_forward
 
 SIZES = ((256, 256), (720, 1280))

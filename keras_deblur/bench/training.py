@@ -14,8 +14,8 @@ import tensorflow as tf
 from keras_deblur.bench import Row
 from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
-from keras_deblur.models.generator import dtype_policy
 from keras_deblur.models.specs import GENERATOR_SPECS
+from keras_deblur.precision import dtype_policy
 from keras_deblur.training.config import TrainConfig
 from keras_deblur.training.loop import build_gan, make_step_function
 from keras_deblur.training.strategy import Topology

@@ -133,7 +133,11 @@ def build_imported_generator(state, path):
         )
 
     generator = build_generator(
-        num_scales, num_resblocks, filters, kernel_size, upsample="pixel_shuffle"
+        num_scales=num_scales,
+        num_resblocks=num_resblocks,
+        filters=filters,
+        kernel_size=kernel_size,
+        upsample="pixel_shuffle",
     )
     for name, (layer_name, kind, _) in expected.items():
         if kind == "bias":

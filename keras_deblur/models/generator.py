@@ -6,7 +6,6 @@ inputs centred by subtracting the mid value (0.5 here, 127.5 there), the finer s
 output.
 """
 
-import contextlib
 import dataclasses
 
 import keras
@@ -45,31 +44,39 @@ def _scale_network(x, num_resblocks, filters, kernel_size, name):
 
 @keras.saving.register_keras_serializable(package="keras_deblur")
 class Generator(keras.Model):
-    """The coarse-to-fine generator: a Keras functional model that carries its `GeneratorSpec`.
+    """The coarse-to-fine generator: a Keras functional model built from a `GeneratorSpec`.
 
-    Built by `build_generator` (see there for the arguments and layer names). Calling it always
-    returns the latent pyramid as a list, finest first, for every K: a functional model with one
-    output would otherwise return a bare tensor, and `model(x)[0]` would be the first image of
-    the batch instead of the finest scale.
+    The model takes ONE batch of RGB images, float in [0, 1], of any height and width. Inside the
+    graph it pads them (repeating the edge) to a multiple of 2^(K-1), builds the Gaussian pyramid
+    (`pyramid.py`), runs the scales coarsest first, and crops every output back. Every conv starts
+    from the authors' frameworks' default initialisation (`blocks.torch_default_initializers`).
+    Calling it always returns the latent pyramid as a list, finest first, for every K: `model(x)[0]`
+    is the deblurred image, the same size as `x`; level k has sides ceil(h / 2^k), ceil(w / 2^k).
+    (A functional model with one output would otherwise return a bare tensor, and `model(x)[0]`
+    would be the first image of the batch.)
+
+    Scales are numbered as in the paper, 1 = finest. Layer names: `scale{k}_conv_first`,
+    `scale{k}_resblock{i:02d}_conv{1,2}`, `scale{k}_conv_last`, `link{k}to{k-1}_upconv` (or
+    `_conv` and `_shuffle` with pixel_shuffle links), `latent{k}` for the outputs.
+
+    Args:
+      spec: the architecture (`GeneratorSpec`, or its fields as a dict); `get_config` returns it.
+      input_shape: (height, width, 3); None sides accept any size. Fix them only to count FLOPs.
+      dtype: the Keras dtype policy of every layer ("float32", "mixed_bfloat16", ...), like any
+        Keras layer's; default: the global policy.
+      **kwargs: `keras.Model`'s (name, trainable).
     """
 
-    def __init__(
-        self,
-        num_scales=3,
-        num_resblocks=19,
-        filters=64,
-        kernel_size=5,
-        upsample="conv_transpose",
-        global_residual=False,
-        input_shape=(None, None, 3),
-        **kwargs,
-    ):
-        self.spec = GeneratorSpec(
-            num_scales, num_resblocks, filters, kernel_size, upsample, global_residual
-        )
+    def __init__(self, spec=GeneratorSpec(), input_shape=(None, None, 3), dtype=None, **kwargs):
+        from keras_deblur.precision import dtype_policy
+
+        self.spec = GeneratorSpec(**spec) if isinstance(spec, dict) else spec
         self._input_shape_arg = tuple(input_shape)
-        blurry, outputs = _graph(self.spec, tuple(input_shape))
-        super().__init__(blurry, outputs, **kwargs)
+        policy = keras.dtype_policies.get(dtype) if dtype else keras.config.dtype_policy()
+        with dtype_policy(policy):
+            blurry, outputs = _graph(self.spec, self._input_shape_arg)
+        self._policy_name = policy.name
+        super().__init__(blurry, outputs, **{"name": "generator", **kwargs})
 
     def call(self, inputs, training=None, mask=None):
         outputs = super().call(inputs, training=training, mask=mask)
@@ -77,68 +84,34 @@ class Generator(keras.Model):
 
     def get_config(self):
         return {
-            **dataclasses.asdict(self.spec),
+            "spec": dataclasses.asdict(self.spec),
             "input_shape": self._input_shape_arg,
+            "dtype": self._policy_name,
             "name": self.name,
             "trainable": self.trainable,
         }
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if "spec" not in config:  # saved before the spec was nested (its fields at the top level)
+            fields = [field.name for field in dataclasses.fields(GeneratorSpec)]
+            config["spec"] = {name: config.pop(name) for name in fields if name in config}
         return cls(**config)
 
+    @classmethod
+    def from_preset(cls, name, load_weights=True, dtype=None):
+        """The generator of a preset (`models/presets.py`): its spec and, by default, its
+        weights."""
+        from keras_deblur.models import presets
 
-def build_generator(
-    num_scales=3,
-    num_resblocks=19,
-    filters=64,
-    kernel_size=5,
-    upsample="conv_transpose",
-    global_residual=False,
-    input_shape=(None, None, 3),
-    name="generator",
-):
-    """Builds the coarse-to-fine generator, a `Generator` (Keras functional model).
+        return presets.load(name, load_weights=load_weights, dtype=dtype)
 
-    The model takes ONE batch of RGB images, float in [0, 1], of any height and width. Inside the
-    graph it pads them (repeating the edge) to a multiple of 2^(K-1), builds the Gaussian pyramid
-    (`pyramid.py`), runs the scales coarsest first, and crops every output back. Every conv starts
-    from the authors' frameworks' default initialisation (`blocks.torch_default_initializers`).
 
-    Scales are numbered as in the paper, 1 = finest. Layer names: `scale{k}_conv_first`,
-    `scale{k}_resblock{i:02d}_conv{1,2}`, `scale{k}_conv_last`, `link{k}to{k-1}_upconv` (or
-    `_conv` and `_shuffle` with pixel_shuffle links), `latent{k}` for the outputs.
-
-    Args:
-      num_scales: K, the number of pyramid levels (the paper uses 3).
-      num_resblocks: ResBlocks per scale (19 in the paper, so each scale has 40 convs).
-      filters: feature maps of every conv inside a scale (64).
-      kernel_size: side of every conv kernel, odd (5).
-      upsample: the link between scales: "conv_transpose" (the paper's up-convolution, 5x5 stride 2,
-        3 -> 3 channels) or "pixel_shuffle" (a 3 -> 12 conv then depth-to-space x2 in PyTorch's
-        channel order, as in the authors' released code).
-      global_residual: if True, every scale adds its output to its own blurry input, so an untrained
-        network starts at the identity instead of at noise. NOT the paper's network (its scales
-        output the image itself); it is what lets a small model beat the blurry input within
-        minutes on a CPU (BUILD.md, the `small` preset). Adds no weights.
-      input_shape: (height, width, 3); None sides accept any size. Fix them only to count FLOPs.
-      name: the model's name.
-
-    Returns:
-      A `Generator` whose output is the latent pyramid as a list, finest first, for every K:
-      `model(x)[0]` is the deblurred image, the same size as `x`; level k has sides
-      ceil(h / 2^k), ceil(w / 2^k). `model.spec` is its `GeneratorSpec`.
-    """
-    return Generator(
-        num_scales,
-        num_resblocks,
-        filters,
-        kernel_size,
-        upsample,
-        global_residual,
-        input_shape,
-        name=name,
-    )
+def build_generator(input_shape=(None, None, 3), name="generator", dtype=None, **spec_fields):
+    """`Generator(GeneratorSpec(**spec_fields), ...)`: the fields and their defaults are the spec's
+    (`models/specs.py`); an unknown field is a TypeError naming it."""
+    return Generator(GeneratorSpec(**spec_fields), input_shape=input_shape, dtype=dtype, name=name)
 
 
 def _graph(spec, input_shape):
@@ -204,26 +177,10 @@ def spec_of(generator):
     return generator.spec
 
 
-@contextlib.contextmanager
-def dtype_policy(policy):
-    """Layers built inside take `policy` ("float32", "mixed_bfloat16", ...); the global one comes
-    back after."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(policy)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
 def with_dtype_policy(generator, policy):
     """A copy of `generator`, same weights, whose layers compute under `policy` ("mixed_bfloat16",
-    ...).
-
-    A `Generator` is rebuilt from its spec under the global policy (runs save float32, and
-    `runs.load_generator` loads under float32); this is how to run the same weights in another one.
-    """
-    with dtype_policy(policy):
-        copy = build_generator(**dataclasses.asdict(spec_of(generator)), name=generator.name)
+    ...): how to run a float32 run's weights in bf16, or save a bf16-trained generator as
+    float32."""
+    copy = Generator.from_config({**generator.get_config(), "dtype": policy})
     copy.set_weights(generator.get_weights())
     return copy

@@ -11,7 +11,20 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class GeneratorSpec:
-    """Arguments of `build_generator`."""
+    """The generator's architecture (`Generator`); the defaults are the paper's.
+
+    num_scales: K, the number of pyramid levels (the paper uses 3).
+    num_resblocks: ResBlocks per scale (19 in the paper, so each scale has 40 convs).
+    filters: feature maps of every conv inside a scale (64).
+    kernel_size: side of every conv kernel, odd (5).
+    upsample: the link between scales: "conv_transpose" (the paper's up-convolution, 5x5 stride 2,
+      3 -> 3 channels) or "pixel_shuffle" (a 3 -> 12 conv then depth-to-space x2 in PyTorch's
+      channel order, as in the authors' released code).
+    global_residual: if True, every scale adds its output to its own blurry input, so an untrained
+      network starts at the identity instead of at noise. NOT the paper's network (its scales
+      output the image itself); it is what lets a small model beat the blurry input within
+      minutes on a CPU (BUILD.md, the `small` preset). Adds no weights.
+    """
 
     num_scales: int = 3
     num_resblocks: int = 19
@@ -35,6 +48,10 @@ GENERATOR_SPECS = {
     "paper": GeneratorSpec(),
     "paper_k2": GeneratorSpec(num_scales=2, num_resblocks=29),
     "paper_k1": GeneratorSpec(num_scales=1, num_resblocks=59),
+    # The CPU preset (small.flags): 3 ResBlocks of 32 maps per scale, output added to the input.
+    "small": GeneratorSpec(
+        num_scales=3, num_resblocks=3, filters=32, kernel_size=3, global_residual=True
+    ),
     "tiny": GeneratorSpec(num_scales=3, num_resblocks=1, filters=8, kernel_size=3),
 }
 

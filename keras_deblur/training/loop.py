@@ -29,9 +29,10 @@ from keras_deblur.data.pairs import LAYOUT, discover_pairs
 from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.errors import DataError
 from keras_deblur.file_io import read_json, write_text
-from keras_deblur.models import build_discriminator_from_spec, build_generator
+from keras_deblur.models import build_discriminator_from_spec
 from keras_deblur.models.deblur_gan import DeblurGAN
-from keras_deblur.models.generator import dtype_policy, with_dtype_policy
+from keras_deblur.models.generator import Generator, with_dtype_policy
+from keras_deblur.precision import dtype_policy
 from keras_deblur.progress import Progress
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.runs import save_generator
@@ -104,7 +105,7 @@ def build_gan(config, planned_steps=None):
     """
     if planned_steps is None:
         planned_steps = tf.constant(config.train_steps, tf.int64)
-    generator = build_generator(**dataclasses.asdict(config.generator))
+    generator = Generator(config.generator)
     with_gan = config.adversarial_weight > 0
     discriminator = (
         build_discriminator_from_spec(

@@ -276,7 +276,8 @@ def test_a_keras_model_runs_mixed_sizes_with_one_trace(generator_file, test_tree
 
 
 def test_a_bf16_trained_model_is_evaluated_in_fp32_by_default(tmp_path):
-    from keras_deblur.models.generator import dtype_policy, with_dtype_policy
+    from keras_deblur.models.generator import with_dtype_policy
+    from keras_deblur.precision import dtype_policy
 
     with dtype_policy("mixed_bfloat16"):
         generator = build_generator_from_spec("tiny")

@@ -207,3 +207,51 @@ def test_paper_generator_starts_near_the_image_range_like_the_authors():
     bound = 1 / np.sqrt(5 * 5 * 64)
     values = ops.convert_to_numpy(kernel)
     assert np.abs(values).max() <= bound and np.abs(values).max() > 0.9 * bound
+
+
+def test_a_generator_takes_a_dtype_and_its_config_is_its_spec(tmp_path, rng):
+    from keras_deblur.models.generator import Generator
+
+    model = Generator(generator_spec("tiny"), dtype="mixed_bfloat16")
+    assert model.get_layer("scale2_conv_last").compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is untouched
+    config = model.get_config()
+    assert config["spec"] == dataclasses.asdict(generator_spec("tiny"))
+    assert config["dtype"] == "mixed_bfloat16"
+
+    path = str(tmp_path / "g.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert (
+        loaded.spec == model.spec
+        and loaded.get_layer("scale1_conv_first").compute_dtype == "bfloat16"
+    )
+    images = rng.random((1, 12, 16, 3)).astype(np.float32)
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(loaded(images)[0]), ops.convert_to_numpy(model(images)[0])
+    )
+
+    # A .keras file saved before the spec was nested in the config (its fields at the top level).
+    flat = {**config.pop("spec"), **config}
+    assert Generator.from_config(flat).spec == model.spec
+
+
+def test_presets_build_their_spec_and_load_the_weights_the_package_ships(tmp_path, monkeypatch):
+    from keras_deblur.models import presets
+    from keras_deblur.models.generator import Generator
+
+    with pytest.raises(ValueError, match="preset 'tiny' has no trained weights in this package"):
+        Generator.from_preset("tiny")
+    untrained = Generator.from_preset("tiny", load_weights=False)
+    assert untrained.spec == generator_spec("tiny")
+
+    trained = build_generator_from_spec("tiny")
+    trained.save_weights(str(tmp_path / "tiny.weights.h5"))
+    monkeypatch.setattr(presets, "WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setattr(presets, "WEIGHTS", {"tiny": ("tiny.weights.h5", "a test")})
+    loaded = Generator.from_preset("tiny", dtype="mixed_bfloat16")
+    assert loaded.get_layer("scale1_conv_first").compute_dtype == "bfloat16"
+    for mine, theirs in zip(loaded.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    with pytest.raises(ValueError, match="unknown generator spec 'nope'"):
+        Generator.from_preset("nope")

@@ -1,0 +1,40 @@
+"""Generators by name, with the weights the package ships: `Generator.from_preset("name")`.
+
+A preset is a spec of `specs.GENERATOR_SPECS` ("paper", "paper_k2", "paper_k1", "small", "tiny")
+and, where this package ships trained weights for it, a weights file in
+`keras_deblur/models/weights/<name>.weights.h5`, listed in `WEIGHTS` with what it was trained on.
+The files are package data: installed with the package, never downloaded. (None ships yet: the
+first is the real-photo model of issue 17.) `load_weights=False` builds any preset untrained.
+"""
+
+import os
+
+from keras_deblur.models.specs import generator_spec
+
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+# Preset name -> (weights file in WEIGHTS_DIR, what it was trained on and how well it does).
+WEIGHTS = {}
+
+
+def weights_path(name):
+    """The shipped weights file of preset `name`, or None if the package has none for it."""
+    entry = WEIGHTS.get(name)
+    return os.path.join(WEIGHTS_DIR, entry[0]) if entry else None
+
+
+def load(name, load_weights=True, dtype=None):
+    """The `Generator` of preset `name` (weights loaded unless load_weights=False)."""
+    from keras_deblur.models.generator import Generator
+
+    generator = Generator(generator_spec(name), dtype=dtype, name="generator")
+    if load_weights:
+        path = weights_path(name)
+        if path is None:
+            shipped = sorted(WEIGHTS) or "none yet"
+            raise ValueError(
+                f"preset {name!r} has no trained weights in this package (presets with weights: "
+                f"{shipped}); Generator.from_preset({name!r}, load_weights=False) builds it "
+                "untrained"
+            )
+        generator.load_weights(path)
+    return generator
