@@ -64,12 +64,15 @@ def call_reporting_errors(main, argv):
         return 1
 
 
-def run(main):
+def run(main, flags_used):
     """`absl.app.run(main)`, with `call_reporting_errors`'s one-line errors instead of tracebacks.
 
-    Commands take flags only: a positional argument (often a flag missing its "--") is a usage
-    error.
+    `flags_used`: the names of the flags the command reads; its `--help` lists those (absl's "key
+    flags" of the main program), `--helpfull` every flag. Commands take flags only: a positional
+    argument (often a flag missing its "--") is a usage error.
     """
+    for name in flags_used:
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flags.FLAGS[name])
 
     def guarded(argv):
         if len(argv) > 1:

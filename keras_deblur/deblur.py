@@ -106,6 +106,20 @@ def deblur_files(
     return failures
 
 
+FLAGS_USED = (
+    "input",
+    "output_dir",
+    "model",
+    "server",
+    "model_name",
+    "tile_size",
+    "tile_overlap",
+    "tile_batch",
+    "overwrite",
+    "max_megapixels",
+)
+
+
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
@@ -134,7 +148,7 @@ def main(argv):
 def run():
     """The `deblur` console script."""
     flags.mark_flags_as_required(["input", "output_dir"])
-    cli.run(main)
+    cli.run(main, FLAGS_USED)
 
 
 if __name__ == "__main__":

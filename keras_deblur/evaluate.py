@@ -57,6 +57,24 @@ def _blur_key(run_dir):
     return f.BLUR_KEY.value, "the default; the model records no training key"
 
 
+FLAGS_USED = (
+    "run_dir",
+    "model_dir",
+    "saved_model",
+    "data_dir",
+    "test_tfrecords",
+    "blur_key",
+    "skip_bad_pairs",
+    "max_images",
+    "all_scales",
+    "num_examples",
+    "mixed_precision",
+    "output_dir",
+    "compare",
+    "compare_labels",
+)
+
+
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     if f.COMPARE.value:
@@ -84,11 +102,11 @@ def main(argv):
     if run_dir:
         from keras_deblur.precision import describe, resolve
 
-        policy, why = resolve(f.MIXED_PRECISION.value)
+        policy, why = resolve(f.MIXED_PRECISION.value or "auto")
         print(describe(policy, why))
         model = evaluator.keras_model(run_dir, policy)
     else:
-        if f.MIXED_PRECISION.value not in ("auto", "float32", "none"):
+        if f.MIXED_PRECISION.value not in (None, "auto", "float32", "none"):
             raise ValueError(
                 "--mixed_precision applies to --run_dir; an export runs in the precision it was "
                 "exported in"
@@ -106,4 +124,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, FLAGS_USED)

@@ -14,6 +14,8 @@ from keras_deblur import cli
 from keras_deblur import flags as f
 from keras_deblur.training import run_info
 
+FLAGS_USED = ("run_dir", "model_dir", "export_dir", "export_version")
+
 
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
@@ -46,4 +48,4 @@ def main(argv):
 
 if __name__ == "__main__":
     flags.mark_flags_as_required(["export_dir"])
-    cli.run(main)
+    cli.run(main, FLAGS_USED)

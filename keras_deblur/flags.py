@@ -5,10 +5,13 @@ library (`data/`, `models/`, `losses.py`, `metrics.py`) never reads FLAGS. Flag 
 snake_case and carry their unit.
 """
 
+import dataclasses
 import sys
 
 from absl import flags
 
+from keras_deblur.data.pairs import DEFAULT_BLUR_KEY
+from keras_deblur.experiments import DEFAULT_EXPERIMENT, EXPERIMENTS
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 
 # Benchmark (`python -m keras_deblur.bench`).
@@ -31,7 +34,7 @@ DATA_DIR = flags.DEFINE_string(
 )
 BLUR_KEY = flags.DEFINE_enum(
     "blur_key",
-    "blur_gamma",
+    DEFAULT_BLUR_KEY,
     ["blur", "blur_gamma"],
     "Folder of blurry images: blur_gamma (frames averaged through the camera response: the "
     "paper's, "
@@ -85,141 +88,214 @@ NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
 )
 
-# Model (train, and every entry point that rebuilds the generator).
-NUM_SCALES = flags.DEFINE_integer("num_scales", 3, "K, the pyramid levels of the generator.")
-NUM_RESBLOCKS = flags.DEFINE_integer("num_resblocks", 19, "ResBlocks per scale.")
-FILTERS = flags.DEFINE_integer("filters", 64, "Feature maps of every conv inside a scale.")
-KERNEL_SIZE = flags.DEFINE_integer("kernel_size", 5, "Side of every conv kernel (odd).")
+# Training (train, the pipeline). Each value defaults to the --experiment's (experiments.py): a
+# flag given on the command line or in a flagfile overrides it.
+EXPERIMENT = flags.DEFINE_enum(
+    "experiment",
+    DEFAULT_EXPERIMENT,
+    sorted(EXPERIMENTS),
+    "The training recipe (keras_deblur/experiments.py) that the other training flags override.",
+)
+_RECIPE = " Default: the experiment's."
+NUM_SCALES = flags.DEFINE_integer("num_scales", None, "K, the pyramid levels." + _RECIPE)
+NUM_RESBLOCKS = flags.DEFINE_integer("num_resblocks", None, "ResBlocks per scale." + _RECIPE)
+FILTERS = flags.DEFINE_integer("filters", None, "Feature maps of a scale's convs." + _RECIPE)
+KERNEL_SIZE = flags.DEFINE_integer("kernel_size", None, "Side of every conv kernel." + _RECIPE)
 UPSAMPLE = flags.DEFINE_enum(
     "upsample",
-    "conv_transpose",
+    None,
     ["conv_transpose", "pixel_shuffle"],
-    "Link between scales: the paper's up-convolution, or the authors' conv + PixelShuffle.",
+    "Link between scales: the paper's up-convolution, or the authors' conv + PixelShuffle."
+    + _RECIPE,
 )
 GLOBAL_RESIDUAL = flags.DEFINE_boolean(
     "global_residual",
-    False,
-    "Each scale adds its output to its blurry input (not the paper's network; the `small` preset "
-    "uses it).",
+    None,
+    "Each scale adds its output to its blurry input (not the paper's network)." + _RECIPE,
 )
 DISCRIMINATOR_SPEC = flags.DEFINE_enum(
     "discriminator_spec",
-    "paper",
+    None,
     ["paper", "tiny"],
-    "Discriminator widths: the paper's Table 1, or tiny.",
+    "Discriminator widths: the paper's Table 1, or tiny." + _RECIPE,
 )
-
-# Training input.
 CROP_SIZE_PX = flags.DEFINE_integer(
-    "crop_size", 256, "Side of the square training crops, in pixels."
+    "crop_size", None, "Side of the square training crops, in pixels." + _RECIPE
 )
 ROTATION = flags.DEFINE_enum(
     "rotation",
-    "right_angles",
+    None,
     ["none", "right_angles", "any"],
-    "Rotation augmentation: multiples of 90 degrees (exact; the authors' code), none, or any angle "
-    "(the paper's text; bilinear resampling softens both images).",
+    "Rotation augmentation: multiples of 90 degrees (exact; the authors' code), none, or any "
+    "angle (the paper's text; bilinear resampling softens both images)." + _RECIPE,
 )
 AUGMENTATIONS = flags.DEFINE_list(
     "augmentations",
-    ["flip_horizontal", "flip_vertical", "channel_permutation", "saturation", "noise"],
-    "Augmentations that run; leave one out to switch it off (rotation has its own flag).",
+    None,
+    "Augmentations that run, of flip_horizontal, flip_vertical, channel_permutation, saturation "
+    "and noise; leave one out to switch it off (rotation has its own flag)." + _RECIPE,
 )
 CROPS_PER_IMAGE = flags.DEFINE_integer(
-    "crops_per_image", 4, "Training crops cut from each decoded image."
+    "crops_per_image", None, "Training crops cut from each decoded image." + _RECIPE
 )
 SHUFFLE_BUFFER_CROPS = flags.DEFINE_integer(
-    "shuffle_buffer", 64, "Crops in the shuffle buffer after cropping."
+    "shuffle_buffer", None, "Crops in the shuffle buffer after cropping." + _RECIPE
 )
-
-# Optimisation.
 GLOBAL_BATCH_SIZE = flags.DEFINE_integer(
-    "global_batch_size", 4, "Pairs per step, over all replicas."
+    "global_batch_size", None, "Pairs per step, over all replicas." + _RECIPE
 )
-TRAIN_STEPS = flags.DEFINE_integer("train_steps", 450_000, "Training steps (iterations) in all.")
+TRAIN_STEPS = flags.DEFINE_integer("train_steps", None, "Training steps in all." + _RECIPE)
 TRAIN_MINUTES = flags.DEFINE_float(
     "train_minutes",
-    0.0,
-    "A training budget in minutes of wall clock: the run measures its speed, stops at the steps it "
-    "can "
-    "reach (at most --train_steps) and stretches --lr_decay_steps to them. 0: no budget.",
+    None,
+    "A budget in minutes of wall clock: the run measures its speed, stops at the steps it can "
+    "reach (at most --train_steps) and stretches --lr_decay_steps to them. 0: none." + _RECIPE,
 )
-LEARNING_RATE = flags.DEFINE_float("learning_rate", 5e-5, "Adam's initial learning rate.")
+LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Adam's initial learning rate." + _RECIPE)
 LR_DECAY_STEPS = flags.DEFINE_list(
-    "lr_decay_steps",
-    ["150000"],
-    "Steps at which the learning rate is multiplied by --lr_decay_factor.",
+    "lr_decay_steps", None, "Steps where the rate is multiplied by --lr_decay_factor." + _RECIPE
 )
 LR_DECAY_FACTOR = flags.DEFINE_float(
-    "lr_decay_factor", 0.1, "Learning-rate factor at each decay step."
+    "lr_decay_factor", None, "Learning-rate factor at each decay step." + _RECIPE
 )
 CONTENT_LOSS = flags.DEFINE_enum(
     "content_loss",
-    "mse",
+    None,
     ["mse", "l1"],
-    "mse: the paper's eq. 4; l1: summed over scales (authors' later code).",
+    "mse: the paper's eq. 4; l1: summed over scales (the authors' later code)." + _RECIPE,
 )
 ADVERSARIAL_WEIGHT = flags.DEFINE_float(
-    "adversarial_weight", 1e-4, "lambda of eq. 6; 0 trains without the discriminator."
+    "adversarial_weight", None, "lambda of eq. 6; 0 trains without the discriminator." + _RECIPE
 )
-
-# Distribution and numerics.
 STRATEGY = flags.DEFINE_enum(
     "strategy",
-    "auto",
+    None,
     ["auto", "mirrored", "multi_worker", "one_device"],
-    "auto: MirroredStrategy with more than one GPU, else one device; multi_worker reads TF_CONFIG.",
+    "auto: MirroredStrategy with more than one GPU, else one device; multi_worker reads "
+    "TF_CONFIG." + _RECIPE,
 )
-MIXED_PRECISION = flags.DEFINE_enum(
-    "mixed_precision",
-    "auto",
-    ["auto", "float32", "none", "mixed_float16", "mixed_bfloat16"],
-    "Keras dtype policy; auto: bf16 only where it is faster on this hardware "
-    "(keras_deblur/precision.py), "
-    "float32 otherwise. none is float32.",
-)
-JIT_COMPILE = flags.DEFINE_bool("jit_compile", False, "Compile the training step with XLA.")
+JIT_COMPILE = flags.DEFINE_bool("jit_compile", None, "Compile the step with XLA." + _RECIPE)
 DETERMINISTIC = flags.DEFINE_bool(
     "deterministic",
-    False,
-    "Deterministic ops and input order: the same flags give the same weights.",
-)
-
-# Run directory, logging, checkpoints.
-RUN_DIR = flags.DEFINE_string(
-    "run_dir",
     None,
-    "Folder of a training run: logs, checkpoints, config, final model (train writes it; evaluate "
-    "and "
-    "export read its generator.keras, or take a .keras file here).",
+    "Deterministic ops and input order: the same flags give the same weights." + _RECIPE,
 )
 INIT_FROM = flags.DEFINE_string(
-    "init_from",
-    None,
-    "Start the generator from a .keras file or a run directory's latest checkpoint.",
+    "init_from", None, "Start the generator from a .keras file or a run's latest checkpoint."
 )
 CHECKPOINT_EVERY_STEPS = flags.DEFINE_integer(
-    "checkpoint_every_steps", 1000, "Steps between checkpoints."
+    "checkpoint_every_steps", None, "Steps between checkpoints." + _RECIPE
 )
-LOG_EVERY_STEPS = flags.DEFINE_integer("log_every_steps", 100, "Steps between TensorBoard scalars.")
+LOG_EVERY_STEPS = flags.DEFINE_integer(
+    "log_every_steps", None, "Steps between TensorBoard scalars." + _RECIPE
+)
 IMAGE_EVERY_STEPS = flags.DEFINE_integer(
-    "image_every_steps", 1000, "Steps between blurry | deblurred | sharp images in TensorBoard."
+    "image_every_steps", None, "Steps between preview images in TensorBoard." + _RECIPE
 )
 VALIDATE_EVERY_STEPS = flags.DEFINE_integer(
-    "validate_every_steps", 5000, "Steps between validations on full-resolution test images."
+    "validate_every_steps", None, "Steps between validations on test images." + _RECIPE
+)
+NUM_VALIDATION_IMAGES = flags.DEFINE_integer(
+    "num_validation_images", None, "Test images each validation deblurs (0: none)." + _RECIPE
 )
 PROFILE_STEPS = flags.DEFINE_list(
     "profile_steps",
-    [],
-    "FIRST,LAST: capture a TensorBoard profiler trace of training steps FIRST..LAST "
-    "(RUN_DIR/train; "
-    "view it in TensorBoard's Profile tab, pip install tensorboard-plugin-profile).",
+    None,
+    "FIRST,LAST: a TensorBoard profiler trace of training steps FIRST..LAST (RUN_DIR/train; "
+    "TensorBoard's Profile tab, pip install tensorboard-plugin-profile).",
 )
-NUM_VALIDATION_IMAGES = flags.DEFINE_integer(
-    "num_validation_images",
-    8,
-    "Test-split images each validation deblurs (0 turns validation off).",
+# Shared by training and evaluation.
+MIXED_PRECISION = flags.DEFINE_enum(
+    "mixed_precision",
+    None,
+    ["auto", "float32", "none", "mixed_float16", "mixed_bfloat16"],
+    "Keras dtype policy; auto: bf16 only where it is faster here (keras_deblur/precision.py), "
+    "float32 otherwise; none is float32. Default: the experiment's (train), auto (evaluate).",
 )
+RUN_DIR = flags.DEFINE_string(
+    "run_dir",
+    None,
+    "Folder of a training run: logs, checkpoints, config, final model (train writes it; "
+    "evaluate and export read its generator.keras, or take a .keras file here).",
+)
+
+# Flag -> the TrainConfig field(s) it sets, dotted through the nested configs.
+TRAINING_FIELDS = {
+    "run_dir": "run_dir",
+    "data_dir": "data_dir",
+    "train_tfrecords": "train_tfrecords",
+    "test_tfrecords": "test_tfrecords",
+    "blur_key": "blur_key",
+    "skip_bad_pairs": "skip_bad_pairs",
+    "num_scales": "generator.num_scales",
+    "num_resblocks": "generator.num_resblocks",
+    "filters": "generator.filters",
+    "kernel_size": "generator.kernel_size",
+    "upsample": "generator.upsample",
+    "global_residual": "generator.global_residual",
+    "discriminator_spec": "discriminator",
+    "crop_size": "input.augment.crop_size",
+    "rotation": "input.augment.rotation",
+    "augmentations": "input.augment.augmentations",
+    "crops_per_image": "input.crops_per_image",
+    "shuffle_buffer": "input.shuffle_buffer",
+    "global_batch_size": "input.batch_size",
+    "seed": ("seed", "input.seed"),
+    "train_steps": "train_steps",
+    "train_minutes": "train_minutes",
+    "learning_rate": "learning_rate",
+    "lr_decay_steps": "lr_decay_steps",
+    "lr_decay_factor": "lr_decay_factor",
+    "content_loss": "content_loss",
+    "adversarial_weight": "adversarial_weight",
+    "strategy": "strategy",
+    "mixed_precision": "mixed_precision",
+    "jit_compile": "jit_compile",
+    "deterministic": "deterministic",
+    "init_from": "init_from",
+    "checkpoint_every_steps": "checkpoint_every_steps",
+    "log_every_steps": "log_every_steps",
+    "image_every_steps": "image_every_steps",
+    "validate_every_steps": "validate_every_steps",
+    "num_validation_images": "num_validation_images",
+    "profile_steps": "profile_steps",
+}
+TRAINING_FLAGS = ("experiment", *TRAINING_FIELDS)  # what train (and the pipeline) read
+_STEP_LISTS = ("lr_decay_steps", "profile_steps")
+
+
+def _flag_value(name):
+    value = flags.FLAGS[name].value
+    if name in _STEP_LISTS:
+        try:
+            return tuple(int(v) for v in value)
+        except ValueError as error:
+            raise ValueError(
+                f"--{name} must be a comma-separated list of steps, got {value}"
+            ) from error
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _replace(config, path, value):
+    head, *rest = path
+    if rest:
+        value = _replace(getattr(config, head), rest, value)
+    return dataclasses.replace(config, **{head: value})
+
+
+def train_config():
+    """The TrainConfig the command line describes: --experiment's recipe, then every training flag
+    given (on the command line or in a flagfile) in its place."""
+    from keras_deblur import experiments
+
+    config = experiments.get(EXPERIMENT.value)
+    for name, fields in TRAINING_FIELDS.items():
+        if flags.FLAGS[name].present:
+            value = _flag_value(name)
+            for field in fields if isinstance(fields, tuple) else (fields,):
+                config = _replace(config, field.split("."), value)
+    return config
+
 
 # Evaluation, export and deblurring.
 MODEL_DIR = flags.DEFINE_string(

@@ -26,6 +26,9 @@ def import_checkpoint(torch_checkpoint):
     return deepdeblur_torch.build_imported_generator(state, torch_checkpoint)
 
 
+FLAGS_USED = ("torch_checkpoint", "output", "export_dir", "export_version")
+
+
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     if not f.OUTPUT_KERAS.value and not f.EXPORT_DIR.value:
@@ -71,4 +74,4 @@ def main(argv):
 
 if __name__ == "__main__":
     flags.mark_flags_as_required(["torch_checkpoint"])
-    cli.run(main)
+    cli.run(main, FLAGS_USED)

@@ -149,12 +149,23 @@ def _recording(body, pushed_model):
     return wrapped
 
 
+# The training flags, and the pipeline's own.
+FLAGS_USED = (
+    *f.TRAINING_FLAGS,
+    "pipeline_root",
+    "serving_dir",
+    "gate_min_gain",
+    "gate_max_drop",
+    "num_shards",
+    "beam_pipeline_args",
+)
+
+
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     from keras_deblur.evaluation.report import format_summary
-    from keras_deblur.train import train_config_from_flags
 
-    config = train_config_from_flags()
+    config = f.train_config()
     records = run_pipeline(
         config,
         f.DATA_DIR.value,
@@ -190,4 +201,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    cli.run(main, FLAGS_USED)

@@ -173,6 +173,20 @@ def format_summary(summary):
     )
 
 
+FLAGS_USED = (
+    "output_dir",
+    "num_pairs",
+    "size",
+    "seed",
+    "min_frames",
+    "max_frames",
+    "gamma",
+    "test_fraction",
+    "num_workers",
+    "overwrite",
+)
+
+
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     from keras_deblur.data.scene_rendering import SceneConfig
@@ -198,4 +212,4 @@ def main(argv):
 
 if __name__ == "__main__":
     deblur_flags.flags.mark_flag_as_required("output_dir")
-    cli.run(main)
+    cli.run(main, FLAGS_USED)

@@ -14,6 +14,18 @@ from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
 from keras_deblur.data.blur_synthesis import SynthesisConfig, synthesize_tree
 
+FLAGS_USED = (
+    "frames_dir",
+    "output_dir",
+    "min_frames",
+    "max_frames",
+    "gamma",
+    "test_fraction",
+    "seed",
+    "skip_bad_pairs",
+    "overwrite",
+)
+
 
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
@@ -41,4 +53,4 @@ def main(argv):
 
 if __name__ == "__main__":
     deblur_flags.flags.mark_flags_as_required(["frames_dir", "output_dir"])
-    cli.run(main)
+    cli.run(main, FLAGS_USED)

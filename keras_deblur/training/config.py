@@ -15,8 +15,8 @@ STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
 class TrainConfig:
     """Everything a run depends on. The defaults are the paper's recipe (gopro.flags)."""
 
-    run_dir: str
-    data_dir: str
+    run_dir: str = ""  # the commands require --run_dir
+    data_dir: str = ""  # or train_tfrecords / test_tfrecords
     # shards instead of data_dir's train split (the pipeline's ingest writes them)
     train_tfrecords: tuple = ()
     test_tfrecords: tuple = ()  # shards for validation instead of data_dir's test split

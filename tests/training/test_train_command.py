@@ -45,7 +45,7 @@ def parsed_flags():
 
 
 def test_flagfiles_parse_and_later_flags_win(parsed_flags):
-    from keras_deblur.train import train_config_from_flags
+    from keras_deblur.flags import train_config as train_config_from_flags
 
     parsed_flags(
         f"--flagfile={ROOT}/gopro.flags", "--run_dir=runs/x", "--train_steps=7", "--crop_size=128"

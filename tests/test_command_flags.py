@@ -1,0 +1,113 @@
+"""Each command's flags: `--help` lists what it reads, and the recipes behind the flagfiles."""
+
+import dataclasses
+import importlib
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from absl import flags
+
+from keras_deblur import experiments
+from keras_deblur import flags as f
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COMMANDS = {  # command module -> the source files whose flag reads it answers for
+    "keras_deblur.train": ["keras_deblur/train.py"],
+    "keras_deblur.evaluate": ["keras_deblur/evaluate.py"],
+    "keras_deblur.export": ["keras_deblur/export.py"],
+    "keras_deblur.deblur": ["keras_deblur/deblur.py"],
+    "keras_deblur.import_weights": ["keras_deblur/import_weights.py"],
+    "keras_deblur.data.scenes": ["keras_deblur/data/scenes.py"],
+    "keras_deblur.data.synthesize": ["keras_deblur/data/synthesize.py"],
+    "keras_deblur.bench.__main__": [
+        f"keras_deblur/bench/{n}"
+        for n in os.listdir(f"{ROOT}/keras_deblur/bench")
+        if n.endswith(".py")
+    ],
+    "pipelines.run": ["pipelines/run.py"],
+}
+
+
+def _flags_read(path):
+    source = open(os.path.join(ROOT, path)).read()
+    read = {
+        getattr(f, name).name
+        for name in re.findall(r"\b(?:f|deblur_flags)\.([A-Z0-9_]+)\.value", source)
+    }
+    read |= set(re.findall(r'FLAGS\["(\w+)"\]', source))
+    if "f.run_dir()" in source:
+        read |= {"run_dir", "model_dir"}
+    if "f.train_config()" in source:
+        read |= set(f.TRAINING_FLAGS)
+    return read
+
+
+@pytest.mark.parametrize("module_name", sorted(COMMANDS))
+def test_each_command_declares_the_flags_it_reads(module_name):
+    module = importlib.import_module(module_name)
+    used = set(f.TRAINING_FLAGS if module_name == "keras_deblur.train" else module.FLAGS_USED)
+    read = set().union(*(_flags_read(path) for path in COMMANDS[module_name]))
+    assert read <= used, (
+        f"{module_name} reads flags its --help does not list: {sorted(read - used)}"
+    )
+    assert used <= set(flags.FLAGS), sorted(used - set(flags.FLAGS))
+
+
+def test_help_lists_only_the_command_flags():
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_deblur.export", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    listed = set(re.findall(r"^  --(?:\[no\])?(\w+):", result.stdout, re.M))
+    assert listed == {"run_dir", "model_dir", "export_dir", "export_version"}, result.stdout
+
+
+@pytest.mark.parametrize(
+    "flagfile, name",
+    [
+        ("gopro.flags", "paper_gopro"),
+        ("gopro_release.flags", "release_gopro"),
+        ("small.flags", "small"),
+        ("smoke.flags", "smoke"),
+    ],
+)
+def test_each_flagfile_is_its_experiment_and_the_data(flagfile, name):
+    flags.FLAGS.unparse_flags()
+    try:
+        flags.FLAGS(["train", f"--flagfile={ROOT}/{flagfile}", "--run_dir=runs/x", "--data_dir=d"])
+        assert f.train_config() == experiments.get(name, run_dir="runs/x", data_dir="d")
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
+def test_flags_override_nested_values_and_the_seed_reaches_the_input():
+    flags.FLAGS.unparse_flags()
+    try:
+        flags.FLAGS(
+            [
+                "train",
+                "--experiment=small",
+                "--crop_size=64",
+                "--seed=5",
+                "--nodeterministic",
+                "--lr_decay_steps=10,20",
+            ]
+        )
+        config = f.train_config()
+    finally:
+        flags.FLAGS.unparse_flags()
+    expected = experiments.small()
+    assert config.input.augment.crop_size == 64 and config.seed == config.input.seed == 5
+    assert config.lr_decay_steps == (10, 20) and config.generator == expected.generator
+    assert (
+        dataclasses.replace(config, input=expected.input, seed=0, lr_decay_steps=(3000,))
+        == expected
+    )
+    with pytest.raises(ValueError, match="--experiment must be one of"):
+        experiments.get("nope")
