@@ -183,6 +183,9 @@ DETERMINISTIC = flags.DEFINE_bool(
 INIT_FROM = flags.DEFINE_string(
     "init_from", None, "Start the generator from a .keras file or a run's latest checkpoint."
 )
+STEPS_PER_LOOP = flags.DEFINE_integer(
+    "steps_per_loop", None, "Training steps per call of the compiled step function." + _RECIPE
+)
 CHECKPOINT_EVERY_STEPS = flags.DEFINE_integer(
     "checkpoint_every_steps", None, "Steps between checkpoints." + _RECIPE
 )
@@ -253,6 +256,7 @@ TRAINING_FIELDS = {
     "jit_compile": "jit_compile",
     "deterministic": "deterministic",
     "init_from": "init_from",
+    "steps_per_loop": "steps_per_loop",
     "checkpoint_every_steps": "checkpoint_every_steps",
     "log_every_steps": "log_every_steps",
     "image_every_steps": "image_every_steps",

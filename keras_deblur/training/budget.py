@@ -79,14 +79,15 @@ class TimeBudget:
             return False
         return step >= round(self.first_decay_step * self.planned / self.train_steps)
 
-    def after_step(self, step, seconds):
-        """Adds this step's wall-clock `seconds`; revises the plan while it may still change."""
+    def after_step(self, step, seconds, count=1):
+        """Adds the wall-clock `seconds` of the `count` steps that ended at `step`; revises the plan
+        while it may still change."""
         self.elapsed_seconds.assign_add(seconds)
         if not self.minutes:
             return
-        self._steps_seen += 1
+        self._steps_seen += count
         now = time.perf_counter()
-        if self._steps_seen == WARMUP_STEPS:
+        if self._started is None and self._steps_seen >= WARMUP_STEPS:
             self._started = (step, now)
         if self._started is None or step - self._started[0] < MIN_RATE_STEPS:
             return

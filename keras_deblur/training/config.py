@@ -40,6 +40,9 @@ class TrainConfig:
     deterministic: bool = False
     seed: int = 0
     init_from: Optional[str] = None
+    # Training steps per call of the step function (Orbit's steps_per_loop): fewer waits for the
+    # device; calls always end where the loop logs, previews, validates, checkpoints or profiles.
+    steps_per_loop: int = 10
     checkpoint_every_steps: int = 1000
     log_every_steps: int = 100
     image_every_steps: int = 1000
@@ -50,6 +53,7 @@ class TrainConfig:
     def __post_init__(self):
         for name in (
             "train_steps",
+            "steps_per_loop",
             "checkpoint_every_steps",
             "log_every_steps",
             "image_every_steps",

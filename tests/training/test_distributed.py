@@ -24,7 +24,9 @@ MIRRORED_SCRIPT = textwrap.dedent(
     import keras
     import numpy as np
     from tests.training.conftest import tiny_config
-    from keras_deblur.training.loop import build_gan, make_step_function, train
+    from keras_deblur.training.assembly import build_gan
+    from keras_deblur.training.loop import train
+    from keras_deblur.training.step import make_step_function
     from keras_deblur.training.strategy import Topology
 
     config = tiny_config("/unused", "/unused", input=dataclasses.replace(tiny_config("", "").input,

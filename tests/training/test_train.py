@@ -89,7 +89,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(scenes_dir, tmp_path)
 
     train(tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0))
     with pytest.raises(
-        TrainingDivergedError, match=r"at step \d+: training stopped without saving.*ckpt-2"
+        TrainingDivergedError, match=r"by step \d+: training stopped without saving.*ckpt-2"
     ):
         train(
             tiny_config(
@@ -213,3 +213,40 @@ def test_a_second_training_on_the_same_run_dir_is_refused_naming_the_first(scene
     # A lock file left by a run that died holds no lock: the next training goes ahead.
     (tmp_path / "run" / ".lock").write_text("999999\n")
     assert train(config)["step"] == 2
+
+
+def test_several_steps_per_call_train_the_same_and_stop_at_the_same_steps(scenes_dir, tmp_path):
+    import glob
+
+    import keras
+
+    weights, checkpoints, logged = {}, {}, {}
+    for steps_per_loop in (1, 5):
+        run_dir = tmp_path / f"loop{steps_per_loop}"
+        train(
+            tiny_config(
+                run_dir,
+                scenes_dir,
+                train_steps=7,
+                steps_per_loop=steps_per_loop,
+                deterministic=True,
+                checkpoint_every_steps=3,
+                log_every_steps=2,
+                validate_every_steps=4,
+            )
+        )
+        weights[steps_per_loop] = keras.saving.load_model(run_dir / "generator.keras").get_weights()
+        checkpoints[steps_per_loop] = sorted(os.listdir(run_dir / "checkpoints"))
+        events = glob.glob(str(run_dir / "train" / "events.out.tfevents.*"))
+        logged[steps_per_loop] = sorted(
+            {
+                e.step
+                for path in events
+                for e in tf.compat.v1.train.summary_iterator(path)
+                if any(v.tag == "g_loss" for v in e.summary.value)
+            }
+        )
+    for a, b in zip(weights[1], weights[5]):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert checkpoints[1] == checkpoints[5] and "ckpt-6.index" in checkpoints[5]
+    assert logged[1] == logged[5] == [2, 4, 6]

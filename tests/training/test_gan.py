@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from keras_deblur.models import build_discriminator_from_spec, build_generator_from_spec
-from keras_deblur.models.deblur_gan import DeblurGAN
+from keras_deblur.training.gan import DeblurGAN
 
 
 def _gan(

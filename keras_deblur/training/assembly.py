@@ -1,0 +1,119 @@
+"""What a training run is made of, from its TrainConfig: its data, its GAN and optimizers, the
+generator's starting weights."""
+
+import posixpath
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from keras_deblur.data.pairs import LAYOUT, discover_pairs
+from keras_deblur.data.tfrecords import tfrecord_files
+from keras_deblur.errors import DataError
+from keras_deblur.models import build_discriminator_from_spec
+from keras_deblur.models.generator import Generator
+from keras_deblur.run_layout import RunLayout
+from keras_deblur.training import budget
+from keras_deblur.training.gan import DeblurGAN
+
+GOPRO_HELP = (
+    "Get GOPRO_Large (Nah, Kim and Lee, CVPR 2017): 3214 blurry/sharp pairs of 1280x720 PNGs, 2103 "
+    "for "
+    "training and 1111 for testing, about 9 GB zipped, published by the authors on their dataset "
+    "page "
+    "(seungjunnah.github.io/Datasets/gopro); unzip it and pass --data_dir=<folder>/GOPRO_Large. Or "
+    "render the embedded dataset on this machine (no download, ~40 s for 200 pairs): "
+    "python -m keras_deblur.data.scenes --output_dir=data/scenes, then pass --data_dir=data/scenes."
+)
+
+
+def _missing_dataset(data_dir):
+    return DataError(
+        f"no training data at --data_dir={data_dir!r}: expected the GOPRO layout {LAYOUT}. "
+        f"{GOPRO_HELP}"
+    )
+
+
+def discover(config):
+    """(training source, validation source): PNG pairs of data_dir, or TFRecord shard files."""
+    if config.train_tfrecords:
+        validation = ()
+        if config.num_validation_images and config.test_tfrecords:
+            validation = tuple(tfrecord_files(list(config.test_tfrecords)))
+        return tuple(tfrecord_files(list(config.train_tfrecords))), validation
+    if not config.data_dir or not tf.io.gfile.isdir(posixpath.join(config.data_dir, "train")):
+        raise _missing_dataset(config.data_dir)
+    train = discover_pairs(config.data_dir, "train", config.blur_key, config.skip_bad_pairs).pairs
+    validation_pairs = ()
+    if config.num_validation_images:
+        if tf.io.gfile.isdir(posixpath.join(config.data_dir, "test")):
+            validation_pairs = discover_pairs(
+                config.data_dir, "test", config.blur_key, config.skip_bad_pairs
+            ).pairs[: config.num_validation_images]
+        else:
+            logging.warning("no test split under %s: validation is off", config.data_dir)
+    return train, validation_pairs
+
+
+def _optimizer(config, planned_steps):
+    """Adam on the config's schedule fitted to `planned_steps` (a variable; budget.py); with loss
+    scaling when the global dtype policy is mixed_float16."""
+    schedule = budget.FittedPiecewiseDecay(
+        config.lr_decay_steps, config.learning_rate_values(), config.train_steps, planned_steps
+    )
+    # epsilon 1e-8: the Adam of the paper (Torch) and of the authors' code; Keras defaults to 1e-7.
+    optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8)
+    if keras.config.dtype_policy().name == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+def build_gan(config, planned_steps=None):
+    """The DeblurGAN of `config`, compiled, with optimizer slots; call inside strategy.scope().
+
+    `planned_steps` (a variable) is the number of steps the learning-rate schedule is fitted to;
+    by default config.train_steps.
+    """
+    if planned_steps is None:
+        planned_steps = tf.constant(config.train_steps, tf.int64)
+    generator = Generator(config.generator)
+    with_gan = config.adversarial_weight > 0
+    discriminator = (
+        build_discriminator_from_spec(
+            config.discriminator, image_size=config.input.augment.crop_size
+        )
+        if with_gan
+        else None
+    )
+    gan = DeblurGAN(generator, discriminator)
+    gan.compile(
+        _optimizer(config, planned_steps),
+        _optimizer(config, planned_steps) if with_gan else None,
+        content_loss=config.content_loss,
+        adversarial_weight=config.adversarial_weight,
+    )
+    gan.build_optimizers()
+    return gan
+
+
+def init_generator(generator, source):
+    """Copies generator weights from a .keras file or a run directory's latest checkpoint."""
+    if source.endswith(".keras"):
+        if not tf.io.gfile.exists(source):
+            raise FileNotFoundError(f"--init_from={source} does not exist")
+        loaded = keras.saving.load_model(source)
+        loaded_generator = loaded.generator if isinstance(loaded, DeblurGAN) else loaded
+        try:
+            generator.set_weights(loaded_generator.get_weights())
+        except ValueError as error:
+            raise ValueError(
+                f"--init_from={source} does not match the generator flags: {error}"
+            ) from error
+        return
+    latest = tf.train.latest_checkpoint(RunLayout(source).checkpoints())
+    if latest is None:
+        raise FileNotFoundError(
+            f"--init_from={source} is neither a .keras file nor a run directory with checkpoints"
+        )
+    tf.train.Checkpoint(generator=generator).read(latest).expect_partial()
+    print(f"generator initialised from {latest}", flush=True)
