@@ -80,7 +80,7 @@ def main(argv):
     if f.COMPARE.value:
         return _compare()
     from keras_deblur.evaluation import evaluator, report
-    from keras_deblur.evaluation.test_set import load_test_set
+    from keras_deblur.evaluation.dataset import load_test_set
 
     run_dir = f.run_dir()
     if bool(run_dir) == bool(f.SAVED_MODEL.value):

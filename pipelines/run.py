@@ -13,7 +13,6 @@ import os
 
 from keras_deblur import cli
 from keras_deblur import flags as f
-from keras_deblur.file_io import read_json
 from pipelines import stages
 from pipelines.stage_runner import fingerprint, run_stage
 
@@ -35,25 +34,6 @@ def _pushed_model(serving_dir):
     if not version:
         return None
     return read_metadata(version).get("model_fingerprint", version)
-
-
-def _ingest_body(source_dir, config, num_shards, beam_args):
-    from pipelines.ingest import ingest
-
-    def body(output_dir):
-        data = os.path.join(output_dir, "data")
-        if not os.path.exists(os.path.join(data, "manifest.json")):  # else: finished before a kill
-            ingest(source_dir, data, config.blur_key, num_shards, config.skip_bad_pairs, beam_args)
-        manifest = read_json(os.path.join(data, "manifest.json"))
-        return {
-            "outputs": {"data": data},
-            "metrics": {
-                split: {k: v for k, v in figures.items() if k != "checksums"}
-                for split, figures in manifest["splits"].items()
-            },
-        }
-
-    return body
 
 
 def run_pipeline(
@@ -79,7 +59,7 @@ def run_pipeline(
             "num_shards": num_shards,
             "skip_bad_pairs": config.skip_bad_pairs,
         },
-        _ingest_body(source_dir, config, num_shards, beam_args),
+        stages.ingest_body(source_dir, config, num_shards, beam_args),
     )
     data, data_fp = (
         records["ingest"]["outputs"]["data"],

@@ -8,6 +8,26 @@ from keras_deblur.run_layout import BLESSING_FILE, EvaluationLayout, RunLayout
 from pipelines.ingest import shard_pattern
 
 
+def ingest_body(source_dir, config, num_shards, beam_args):
+    """Ingests the GOPRO-layout tree into `<output_dir>/data` (pipelines/ingest.py)."""
+    from pipelines.ingest import ingest
+
+    def body(output_dir):
+        data = os.path.join(output_dir, "data")
+        if not os.path.exists(os.path.join(data, "manifest.json")):  # else: finished before a kill
+            ingest(source_dir, data, config.blur_key, num_shards, config.skip_bad_pairs, beam_args)
+        manifest = read_json(os.path.join(data, "manifest.json"))
+        return {
+            "outputs": {"data": data},
+            "metrics": {
+                split: {k: v for k, v in figures.items() if k != "checksums"}
+                for split, figures in manifest["splits"].items()
+            },
+        }
+
+    return body
+
+
 def train_body(config, ingest_dir):
     """Trains on the ingested shards in `<output_dir>/run` (a rerun resumes from its
     checkpoints)."""
@@ -17,11 +37,11 @@ def train_body(config, ingest_dir):
 
     def body(output_dir):
         run = RunLayout(os.path.join(output_dir, "run"))
+        # The ingested shards take the place of data_dir's PNG tree (training reads shards first).
         train(
             dataclasses.replace(
                 config,
                 run_dir=run.root,
-                data_dir="",
                 train_tfrecords=(shard_pattern(ingest_dir, "train"),),
                 test_tfrecords=(shard_pattern(ingest_dir, "test"),),
             )
@@ -35,7 +55,7 @@ def train_body(config, ingest_dir):
 
 
 def _test_set(ingest_dir):
-    from keras_deblur.evaluation.test_set import load_test_set
+    from keras_deblur.evaluation.dataset import load_test_set
 
     return load_test_set(test_tfrecords=[shard_pattern(ingest_dir, "test")])
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_deblur.evaluation import evaluator
-from keras_deblur.evaluation.test_set import load_test_set
+from keras_deblur.evaluation.dataset import load_test_set
 from keras_deblur.runs import load_generator
 from keras_deblur.serving import saved_model
 from keras_deblur.serving.deblurrer import Deblurrer

@@ -16,8 +16,8 @@ from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
 from keras_deblur.models.specs import GENERATOR_SPECS
 from keras_deblur.precision import dtype_policy
-from keras_deblur.training.config import TrainConfig
 from keras_deblur.training.assembly import build_gan
+from keras_deblur.training.config import TrainConfig
 from keras_deblur.training.step import make_step_function
 from keras_deblur.training.strategy import Topology
 

@@ -134,11 +134,3 @@ class DeblurGAN(keras.Model):
             self.trackers["adversarial_loss"].update_state(adversarial)
         self.trackers["psnr"].update_state(metrics.psnr(latents[0], sharp))
         return {m.name: m.result() for m in self.metrics}
-
-    def test_step(self, data):
-        """Content loss and PSNR of the finest output on one replica's share of a batch."""
-        blurry, sharp = data
-        latents = self.generator(blurry, training=False)
-        self.trackers["content_loss"].update_state(self.content_loss_fn(sharp, latents))
-        self.trackers["psnr"].update_state(metrics.psnr(latents[0], sharp))
-        return {name: self.trackers[name].result() for name in ("content_loss", "psnr")}

@@ -14,7 +14,7 @@ from keras_deblur.data import images
 from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.data.tfrecords import write_tfrecord
 from keras_deblur.evaluation import evaluator, report
-from keras_deblur.evaluation.test_set import load_test_set
+from keras_deblur.evaluation.dataset import load_test_set
 from keras_deblur.models import build_generator_from_spec
 from keras_deblur.serving import saved_model
 

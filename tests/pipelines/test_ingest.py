@@ -7,7 +7,7 @@ import pytest
 
 from keras_deblur.data import images
 from keras_deblur.errors import DataError
-from keras_deblur.evaluation.test_set import load_test_set
+from keras_deblur.evaluation.dataset import load_test_set
 from pipelines.ingest import ingest, shard_pattern
 
 

@@ -29,19 +29,18 @@ MIRRORED_SCRIPT = textwrap.dedent(
     from keras_deblur.training.step import make_step_function
     from keras_deblur.training.strategy import Topology
 
-    config = tiny_config("/unused", "/unused", input=dataclasses.replace(tiny_config("", "").input,
-    batch_size=4))
+    config = tiny_config("/unused", "/unused")
+    config = dataclasses.replace(config, input=dataclasses.replace(config.input, batch_size=4))
     rng = np.random.default_rng(0)
-    batch = (rng.random((4, 32, 32, 3), dtype=np.float32), rng.random((4, 32, 32, 3),
-    dtype=np.float32))
+    batch = tuple(rng.random((4, 32, 32, 3), dtype=np.float32) for _ in range(2))
 
     def one_step(strategy, topology):
         keras.utils.set_random_seed(0)
         with strategy.scope():
             gan = build_gan(config)
         iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
-        logs = {k: float(v) for k, v in make_step_function(gan, strategy, topology, iterator,
-        False)().items()}
+        step = make_step_function(gan, strategy, topology, iterator, False)
+        logs = {k: float(v) for k, v in step().items()}
         return logs, gan.generator.get_weights() + gan.discriminator.get_weights()
 
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -49,17 +48,17 @@ MIRRORED_SCRIPT = textwrap.dedent(
     logs2, weights2 = one_step(mirrored, Topology(2, 1, 0))
     logs1, weights1 = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"), Topology(1, 1, 0))
     for name in logs1:
-        assert abs(logs1[name] - logs2[name]) <= 1e-5 * max(1.0, abs(logs1[name])), (name,
-        logs1[name], logs2[name])
+        tolerance = 1e-5 * max(1.0, abs(logs1[name]))
+        assert abs(logs1[name] - logs2[name]) <= tolerance, (name, logs1[name], logs2[name])
     worst = max(float(np.max(np.abs(a - b))) for a, b in zip(weights1, weights2))
     assert worst < 1e-5, worst
     print("MIRRORED OK", worst)
 
     # A global batch that does not divide across the replicas is refused before training.
+    uneven = dataclasses.replace(config.input, batch_size=3)
     try:
         train(dataclasses.replace(config, run_dir=sys.argv[1], data_dir=sys.argv[2],
-        strategy="mirrored",
-                                  input=dataclasses.replace(config.input, batch_size=3)))
+                                  strategy="mirrored", input=uneven))
     except ValueError as error:
         assert "--global_batch_size=3 does not divide across 2 replicas" in str(error), error
         print("BATCH CHECK OK")

@@ -74,13 +74,6 @@ def test_no_adversarial_weight_no_discriminator_step():
     assert [name for name in _graph_ops(_gan(1e-4)) if "discriminator" in name]
 
 
-def test_test_step_reports_content_loss_and_psnr():
-    gan = _gan(0.0)
-    logs = gan.test_step(_batch())
-    assert set(logs) == {"content_loss", "psnr"}
-    assert float(logs["content_loss"]) > 0
-
-
 def test_adversarial_weight_needs_a_discriminator():
     gan = DeblurGAN(build_generator_from_spec("tiny"))
     with pytest.raises(

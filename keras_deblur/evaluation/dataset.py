@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import posixpath
 
-from keras_deblur.data.input_pipeline import encoded_pairs, evaluation_dataset
+from keras_deblur.data.input_pipeline import encoded_pairs
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, discover_pairs
 from keras_deblur.errors import DataError
 
@@ -32,10 +32,6 @@ class TestSet:
     def encoded(self):
         """{"blurry", "sharp", "name"} with the PNG bytes still encoded."""
         return self._limit(encoded_pairs(self.source))
-
-    def decoded(self):
-        """{"blurry", "sharp", "name"} as float32 [H, W, 3] images in [0, 1]."""
-        return self._limit(evaluation_dataset(self.source))
 
     def _limit(self, dataset):
         return dataset if self.max_images is None else dataset.take(self.max_images)
