@@ -10,9 +10,17 @@ import sys
 
 from absl import flags
 
-from keras_deblur.data.pairs import DEFAULT_BLUR_KEY
+# The allowed values of the enum flags are the checking modules' own.
+from keras_deblur.data.augment import AUGMENTATIONS as AUGMENTATION_NAMES
+from keras_deblur.data.augment import ROTATIONS
+from keras_deblur.data.pairs import BLUR_KEYS, DEFAULT_BLUR_KEY
 from keras_deblur.experiments import DEFAULT_EXPERIMENT, EXPERIMENTS
+from keras_deblur.losses import CONTENT_LOSSES
+from keras_deblur.models.generator import UPSAMPLE_MODES
+from keras_deblur.models.specs import DISCRIMINATOR_SPECS
+from keras_deblur.precision import PRECISIONS
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
+from keras_deblur.training.config import STRATEGIES
 
 # Benchmark (`python -m keras_deblur.bench`).
 BENCH_ONLY = flags.DEFINE_list(
@@ -35,7 +43,7 @@ DATA_DIR = flags.DEFINE_string(
 BLUR_KEY = flags.DEFINE_enum(
     "blur_key",
     DEFAULT_BLUR_KEY,
-    ["blur", "blur_gamma"],
+    list(BLUR_KEYS),
     "Folder of blurry images: blur_gamma (frames averaged through the camera response: the "
     "paper's, "
     "and the authors' code's) or blur (averaged linearly). evaluate: default, the key the model "
@@ -104,7 +112,7 @@ KERNEL_SIZE = flags.DEFINE_integer("kernel_size", None, "Side of every conv kern
 UPSAMPLE = flags.DEFINE_enum(
     "upsample",
     None,
-    ["conv_transpose", "pixel_shuffle"],
+    list(UPSAMPLE_MODES),
     "Link between scales: the paper's up-convolution, or the authors' conv + PixelShuffle."
     + _RECIPE,
 )
@@ -116,7 +124,7 @@ GLOBAL_RESIDUAL = flags.DEFINE_boolean(
 DISCRIMINATOR_SPEC = flags.DEFINE_enum(
     "discriminator_spec",
     None,
-    ["paper", "tiny"],
+    sorted(DISCRIMINATOR_SPECS),
     "Discriminator widths: the paper's Table 1, or tiny." + _RECIPE,
 )
 CROP_SIZE_PX = flags.DEFINE_integer(
@@ -125,15 +133,15 @@ CROP_SIZE_PX = flags.DEFINE_integer(
 ROTATION = flags.DEFINE_enum(
     "rotation",
     None,
-    ["none", "right_angles", "any"],
+    list(ROTATIONS),
     "Rotation augmentation: multiples of 90 degrees (exact; the authors' code), none, or any "
     "angle (the paper's text; bilinear resampling softens both images)." + _RECIPE,
 )
 AUGMENTATIONS = flags.DEFINE_list(
     "augmentations",
     None,
-    "Augmentations that run, of flip_horizontal, flip_vertical, channel_permutation, saturation "
-    "and noise; leave one out to switch it off (rotation has its own flag)." + _RECIPE,
+    f"Augmentations that run, of {', '.join(AUGMENTATION_NAMES)}; leave one out to switch it off "
+    "(rotation has its own flag)." + _RECIPE,
 )
 CROPS_PER_IMAGE = flags.DEFINE_integer(
     "crops_per_image", None, "Training crops cut from each decoded image." + _RECIPE
@@ -161,7 +169,7 @@ LR_DECAY_FACTOR = flags.DEFINE_float(
 CONTENT_LOSS = flags.DEFINE_enum(
     "content_loss",
     None,
-    ["mse", "l1"],
+    list(CONTENT_LOSSES),
     "mse: the paper's eq. 4; l1: summed over scales (the authors' later code)." + _RECIPE,
 )
 ADVERSARIAL_WEIGHT = flags.DEFINE_float(
@@ -170,7 +178,7 @@ ADVERSARIAL_WEIGHT = flags.DEFINE_float(
 STRATEGY = flags.DEFINE_enum(
     "strategy",
     None,
-    ["auto", "mirrored", "multi_worker", "one_device"],
+    list(STRATEGIES),
     "auto: MirroredStrategy with more than one GPU, else one device; multi_worker reads "
     "TF_CONFIG." + _RECIPE,
 )
@@ -211,7 +219,7 @@ PROFILE_STEPS = flags.DEFINE_list(
 MIXED_PRECISION = flags.DEFINE_enum(
     "mixed_precision",
     None,
-    ["auto", "float32", "none", "mixed_float16", "mixed_bfloat16"],
+    list(PRECISIONS),
     "Keras dtype policy; auto: bf16 only where it is faster here (keras_deblur/precision.py), "
     "float32 otherwise; none is float32. Default: the experiment's (train), auto (evaluate).",
 )
