@@ -34,6 +34,10 @@ setup(
         "absl-py>=2.1",
         "matplotlib>=3.8",
         "numpy>=1.26",
+        # Their sample photos are what the embedded dataset blurs (data/photo_sources.py): shipped
+        # in the wheels, so nothing is downloaded at run time.
+        "scikit-image>=0.24",
+        "scikit-learn>=1.5",
         # The pipeline's ingest stage. The tfrecord extra brings crcmod for WriteToTFRecord; 2.77
         # is the release measured beside TF 2.21 (DESIGN.md: it moves protobuf and pillow, tests
         # pass).

@@ -92,6 +92,17 @@ NUM_PAIRS = flags.DEFINE_integer(
     "num_pairs", 200, "Pairs the embedded scene renderer writes, both splits."
 )
 SIZE_PX = flags.DEFINE_integer("size", 256, "Side of the rendered scenes, in pixels.")
+PHOTOS_DIR = flags.DEFINE_string(
+    "photos_dir",
+    "",
+    "data.scenes: a folder of sharp photos to blur; default: the photos installed packages ship.",
+)
+PHOTO_BLUR_PROBABILITY = flags.DEFINE_float(
+    "photo_blur_probability",
+    0.6,
+    "data.scenes: share of pairs that are photos blurred by simulated camera shake; the others "
+    "are procedural scenes.",
+)
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
 )

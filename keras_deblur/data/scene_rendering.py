@@ -34,7 +34,11 @@ class SceneConfig:
     object_motion: tuple = (0.03, 0.12)  # each object's own travel during the exposure
     num_objects: tuple = (1, 3)
     object_size: tuple = (0.12, 0.28)  # half-extent of an object
-    photo_probability: float = 0.3
+    photo_probability: float = 0.3  # of a procedural scene's background being a photo
+    # Of a pair being a photo blurred by simulated camera shake (photo_blur.py, scenes.py), from
+    # --photos_dir or, when empty, the photos installed packages ship (photo_sources.py).
+    photo_blur_probability: float = 0.6
+    photos_dir: str = ""
 
     def __post_init__(self):
         if self.size < 16:

@@ -14,6 +14,7 @@ dataset is refused.
 """
 
 import dataclasses
+import functools
 import json
 import multiprocessing
 import os
@@ -58,13 +59,33 @@ def _written(output_dir, split, index, *_):
     return pair_written(output_dir, split, *_where(split, index))
 
 
+@functools.lru_cache(maxsize=2)
+def _photos(photos_dir, size):
+    from keras_deblur.data.photo_sources import load_photos
+
+    return [pixels for _, pixels in load_photos(photos_dir, min_side=size)]
+
+
+def render_scene(rng, config):
+    """One pair: a photo blurred by simulated camera shake and moving layers (`photo_blur.py`),
+    with probability config.photo_blur_probability, else a procedural scene."""
+    from keras_deblur.data.photo_blur import PhotoBlurConfig, render_photo_pair
+    from keras_deblur.data.scene_rendering import render_pair
+
+    if config.photo_blur_probability > 0 and rng.random() < config.photo_blur_probability:
+        photos = _photos(config.photos_dir, config.size)
+        photo, layer_photo = (photos[i] for i in rng.integers(len(photos), size=2))
+        photo_config = PhotoBlurConfig(size=config.size, gamma=config.gamma)
+        return render_photo_pair(rng, photo, photo_config, layer_photo=layer_photo)
+    return render_pair(rng, config)
+
+
 def _render_and_write(job):
     """Renders pair `index` of `split` and writes it; returns its statistics. Runs in a worker."""
     from keras_deblur.data.blur_synthesis import write_gopro_pair
-    from keras_deblur.data.scene_rendering import render_pair
 
     output_dir, split, index, seed, config = job
-    pair = render_pair(np.random.default_rng([seed, SPLIT_IDS[split], index]), config)
+    pair = render_scene(np.random.default_rng([seed, SPLIT_IDS[split], index]), config)
     write_gopro_pair(
         output_dir,
         split,
@@ -99,6 +120,8 @@ def render_dataset(
         "test_fraction": test_fraction,
         "config": dataclasses.asdict(config),
     }
+    if config.photo_blur_probability > 0:
+        _photos(config.photos_dir, config.size)  # a bad --photos_dir stops here, before any work
     claim(output_dir, "keras_deblur.data.scenes", settings, overwrite)
     log = ProgressLog(posixpath.join(output_dir, "render_log.jsonl"), settings)
     num_train, num_test = split_sizes(num_pairs, test_fraction)
@@ -184,6 +207,8 @@ FLAGS_USED = (
     "test_fraction",
     "num_workers",
     "overwrite",
+    "photos_dir",
+    "photo_blur_probability",
 )
 
 
@@ -196,6 +221,8 @@ def main(argv):
         min_frames=deblur_flags.MIN_FRAMES.value,
         max_frames=deblur_flags.MAX_FRAMES.value,
         gamma=deblur_flags.GAMMA.value,
+        photo_blur_probability=deblur_flags.PHOTO_BLUR_PROBABILITY.value,
+        photos_dir=deblur_flags.PHOTOS_DIR.value,
     )
     workers = deblur_flags.NUM_WORKERS.value or os.cpu_count() or 1
     summary = render_dataset(
