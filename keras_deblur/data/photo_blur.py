@@ -27,6 +27,7 @@ import io
 import numpy as np
 from PIL import Image
 
+from keras_deblur.data import images
 from keras_deblur.data.blur_synthesis import DEFAULT_GAMMA
 from keras_deblur.data.scene_rendering import RenderedPair, sample_bilinear
 
@@ -198,6 +199,7 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
     ys, xs = np.meshgrid(grid, grid, indexing="ij")
     out_ys, out_xs = ys + side / 2 - 0.5, xs + side / 2 - 0.5
     exposure = _uniform(rng, config.exposure)
+    encode = lambda linear_light: linear_light ** (1.0 / config.gamma)  # noqa: E731 (the camera response)
     linear_sum = np.zeros((side, side, 3), np.float64)
     encoded_sum = np.zeros((side, side, 3), np.float64)
     moved = np.zeros((side, side), bool)
@@ -210,7 +212,7 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
             moved |= layer.over(frame, instant, out_ys, out_xs)
         exposed = np.clip(frame * exposure, 0.0, 1.0)  # each instant as the sensor would see it
         linear_sum += frame * exposure
-        encoded_sum += exposed ** (1.0 / config.gamma)
+        encoded_sum += encode(exposed)
         if instant == count // 2:
             sharp_linear = exposed
     # Clipped after averaging: a highlight above the sensor's range stays saturated in its streak.
@@ -218,16 +220,11 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
     read, shot = _uniform(rng, config.read_noise), _uniform(rng, config.shot_noise)
     noise = rng.standard_normal(blur_linear.shape)
     noisy = np.clip(blur_linear + noise * np.sqrt(read**2 + shot * blur_linear), 0.0, 1.0)
-    encode = lambda linear_light: linear_light ** (1.0 / config.gamma)  # noqa: E731
-    blur_gamma = _to_uint8(encode(noisy))
+    blur_gamma = images.to_uint8(encode(noisy))
     # The same noise, as it shows after the camera response, on GOPRO's plain average.
-    blur = _to_uint8(encoded_sum / count + encode(noisy) - encode(blur_linear))
+    blur = images.to_uint8(encoded_sum / count + encode(noisy) - encode(blur_linear))
     if rng.random() < config.jpeg_probability:
         quality = rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1)
         blur_gamma, blur = _jpeg(blur_gamma, quality), _jpeg(blur, quality)
-    sharp = _to_uint8(sharp_linear ** (1.0 / config.gamma))
+    sharp = images.to_uint8(encode(sharp_linear))
     return RenderedPair(sharp, blur, blur_gamma, count, float(moved.mean()))
-
-
-def _to_uint8(values):
-    return np.round(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
