@@ -48,11 +48,19 @@ def call_reporting_errors(main, argv):
 
     Bad input is reported as ValueError (DataError is one), FileNotFoundError or FileExistsError (an
     output that must not be overwritten), whose messages name the file, flag or value. A full or
-    read-only disk is named with the path (`disk_problem`). Anything else is a bug and keeps its
-    traceback.
+    read-only disk is named with the path (`disk_problem`). Ctrl-C is one line and status 130 (the
+    shell's for SIGINT): every writer is atomic, so nothing half-written is left to explain.
+    Anything else is a bug and keeps its traceback.
     """
     try:
         return main(argv)
+    except KeyboardInterrupt:
+        print(
+            "error: interrupted (Ctrl-C); files written completely are kept, half-written ones "
+            "are removed at the next start (training resumes from its last checkpoint)",
+            file=sys.stderr,
+        )
+        return 130
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

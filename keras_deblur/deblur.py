@@ -1,8 +1,13 @@
 """Deblurs users' photos: `deblur --input=<file|folder|glob> --output_dir=<folder> [--model=...]`.
 
-Also `python -m keras_deblur.deblur`. `--model` is an export (a base path means its highest
-version); `--server=host:port` sends the images to TF Serving instead. Any size runs, in tiles
-(`--tile_size`, `--tile_overlap`, `--tile_batch`). A file that cannot be read, deblurred or written
+Also `python -m keras_deblur.deblur`. With no `--model`, the model the package ships deblurs them
+(`models/presets.py`); `--model` is an export (a base path means its highest version) or a preset's
+name; `--server=host:port` sends the images to TF Serving instead. `--ensemble` averages over the
+8 flips and transpositions (8x the time). Each image's deblurring time
+(model only, not reading and writing) is printed as it is done. Any size runs, scale by scale in
+tiles that give the whole image's pixels, sized from `--memory_budget` or `--tile_size`
+(`serving/scale_tiling.py`; `--tile_overlap` and `--tile_batch` apply to exports older than that). A
+file that cannot be read, deblurred or written
 (not an image, larger than `--max_megapixels`, an animation, out of memory, a full disk) is
 reported by name and the others go on; at the end the failures are counted and the exit status is
 1. Outputs are written atomically and never replace a file unless --overwrite (nor ever an input);
@@ -13,6 +18,7 @@ import collections
 import glob
 import os
 import sys
+import time
 
 from absl import flags
 
@@ -93,7 +99,12 @@ def deblur_files(
             if os.path.exists(target) and not overwrite:
                 raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")
             source = read_image(path, max_megapixels)
-            write_image(target, deblurrer.deblur(source.pixels), source)
+            start = time.perf_counter()
+            deblurred = deblurrer.deblur(source.pixels)
+            seconds = time.perf_counter() - start
+            write_image(target, deblurred, source)
+            height, width = source.pixels.shape[:2]
+            print(f"{path}: {width}x{height} deblurred in {seconds:.2f} s", flush=True)
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:
             message = (
                 error.message
@@ -115,6 +126,8 @@ FLAGS_USED = (
     "tile_size",
     "tile_overlap",
     "tile_batch",
+    "memory_budget",
+    "ensemble",
     "overwrite",
     "max_megapixels",
 )
@@ -128,8 +141,14 @@ def main(argv):
     if f.SERVER.value:
         deblurrer = RemoteDeblurrer(f.SERVER.value, f.MODEL_NAME.value)
     else:
+        budget = f.MEMORY_BUDGET_GIB.value
         deblurrer = Deblurrer(
-            f.MODEL_PATH.value, f.TILE_SIZE_PX.value, f.TILE_OVERLAP_PX.value, f.TILE_BATCH.value
+            f.MODEL_PATH.value,
+            f.TILE_SIZE_PX.value,
+            f.TILE_OVERLAP_PX.value,
+            f.TILE_BATCH.value,
+            memory_budget=None if budget is None else int(budget * 2**30),
+            ensemble=f.ENSEMBLE.value,
         )
     failures = deblur_files(
         deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value

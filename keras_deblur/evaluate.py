@@ -1,14 +1,15 @@
 """Evaluates a model on a test set: `python -m keras_deblur.evaluate --run_dir=<run>
 --data_dir=<root>`.
 
-The model is a run (`--run_dir`, its generator.keras; or a .keras file) or an export
-(`--saved_model`); the test set is the test split of a GOPRO-layout `--data_dir` or TFRecord shards
-(`--test_tfrecords`). Every image is scored at full resolution; how each figure is computed is in
-`keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default `<run>/evaluation`):
-metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted evaluation resumes.
-A `--run_dir` model runs in the precision `--mixed_precision` resolves to (default auto: bf16 only
-where it is faster on this machine; `keras_deblur/precision.py`), recorded in the settings; an
-evaluation in another precision is never resumed from.
+The model is a run (`--run_dir`, its generator.keras; or a .keras file), an export (`--saved_model`)
+or a model the package ships (`--preset`); the test set is the test split of a GOPRO-layout
+`--data_dir` or TFRecord shards (`--test_tfrecords`). Every image is scored at full resolution; how
+each figure is computed is in `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default
+`<run>/evaluation`): metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted
+evaluation resumes. A `--run_dir` model runs in the precision `--mixed_precision` resolves to
+(default auto: bf16 only where it is faster on this machine; `keras_deblur/precision.py`), recorded
+in the settings; an evaluation in another precision is never resumed from. A `--preset` runs in
+float32, as `deblur` runs it, unless `--mixed_precision` says otherwise.
 
 `--compare=<eval dir>,<eval dir>,...` prints evaluations side by side in the shape of the paper's
 Table 2 instead (they must share the test-set fingerprint).
@@ -61,6 +62,7 @@ FLAGS_USED = (
     "run_dir",
     "model_dir",
     "saved_model",
+    "preset",
     "data_dir",
     "test_tfrecords",
     "blur_key",
@@ -69,6 +71,7 @@ FLAGS_USED = (
     "all_scales",
     "num_examples",
     "mixed_precision",
+    "ensemble",
     "output_dir",
     "compare",
     "compare_labels",
@@ -83,10 +86,10 @@ def main(argv):
     from keras_deblur.evaluation.dataset import load_test_set
 
     run_dir = f.run_dir()
-    if bool(run_dir) == bool(f.SAVED_MODEL.value):
+    if [bool(run_dir), bool(f.SAVED_MODEL.value), bool(f.PRESET.value)].count(True) != 1:
         raise ValueError(
-            "give the model as exactly one of --run_dir (a run or .keras file) or --saved_model "
-            "(an export)"
+            "give the model as exactly one of --run_dir (a run or .keras file), --saved_model "
+            "(an export) or --preset (a model the package ships)"
         )
     output_dir = _output_dir(run_dir)
     blur_key, why = _blur_key(run_dir)
@@ -99,19 +102,25 @@ def main(argv):
         f.SKIP_BAD_PAIRS.value,
         f.MAX_IMAGES.value,
     )
-    if run_dir:
+    if run_dir or f.PRESET.value:
         from keras_deblur.precision import describe, resolve
 
-        policy, why = resolve(f.MIXED_PRECISION.value or "auto")
+        # A preset is scored as `deblur` runs it (float32) unless asked otherwise.
+        policy, why = resolve(f.MIXED_PRECISION.value or ("auto" if run_dir else "float32"))
         print(describe(policy, why))
-        model = evaluator.keras_model(run_dir, policy)
+        if run_dir:
+            model = evaluator.keras_model(run_dir, policy)
+        else:
+            model = evaluator.preset_model(f.PRESET.value, policy)
     else:
         if f.MIXED_PRECISION.value not in (None, "auto", "float32", "none"):
             raise ValueError(
-                "--mixed_precision applies to --run_dir; an export runs in the precision it was "
-                "exported in"
+                "--mixed_precision applies to --run_dir and --preset; an export runs in the "
+                "precision it was exported in"
             )
         model = evaluator.exported_model(f.SAVED_MODEL.value)
+    if f.ENSEMBLE.value:
+        model = evaluator.with_ensemble(model)
     summary = evaluator.evaluate(
         model, test_set, output_dir, f.ALL_SCALES.value, f.NUM_EXAMPLES.value
     )

@@ -1,6 +1,7 @@
 """Exports a trained generator for TF Serving:
 `python -m keras_deblur.export --run_dir=<run> --export_dir=savedmodels/<model_name>
-[--export_version=N]`.
+[--export_version=N]`, or the model the package ships: `--preset=photo` instead of `--run_dir`.
+`--ensemble` makes the signatures average over the 8 flips and transpositions (8x the time).
 
 Writes `<export_dir>/<version>/` (see `serving/saved_model.py` for the signatures and the atomic
 write), its warm-up requests, the run's metadata, and `models.config` beside the model folders.
@@ -14,26 +15,43 @@ from keras_deblur import cli
 from keras_deblur import flags as f
 from keras_deblur.training import run_info
 
-FLAGS_USED = ("run_dir", "model_dir", "export_dir", "export_version")
+FLAGS_USED = ("run_dir", "model_dir", "preset", "export_dir", "export_version", "ensemble")
+
+
+def _generator_and_metadata(run_dir, preset):
+    """The generator to export and what the export records about where it came from."""
+    if bool(run_dir) == bool(preset):
+        raise ValueError(
+            "give the model to export as exactly one of --run_dir (a training run or .keras file) "
+            "or --preset (a model the package ships)"
+        )
+    if preset:
+        from keras_deblur.models import presets
+        from keras_deblur.models.generator import Generator
+
+        presets.check_shipped(preset)
+        generator = Generator.from_preset(preset, dtype="float32")
+        return generator, {"preset": preset, "trained_on": presets.WEIGHTS[preset][1]}
+    from keras_deblur.runs import load_generator, run_metadata
+
+    return load_generator(run_dir), run_metadata(run_dir)
 
 
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
-    from keras_deblur.runs import load_generator, run_metadata
     from keras_deblur.serving import saved_model
 
-    run_dir = f.run_dir()
-    if not run_dir:
-        raise ValueError("--run_dir is required: the training run (or .keras file) to export")
-    generator = load_generator(run_dir)
+    generator, origin = _generator_and_metadata(f.run_dir(), f.PRESET.value)
     metadata = {
-        **run_metadata(run_dir),
+        **origin,
         "exported_with": {
             "git_commit": run_info.git_commit(),
             "versions": run_info.package_versions(),
         },
     }
-    path = saved_model.export(generator, f.EXPORT_DIR.value, f.EXPORT_VERSION.value, metadata)
+    path = saved_model.export(
+        generator, f.EXPORT_DIR.value, f.EXPORT_VERSION.value, metadata, f.ENSEMBLE.value
+    )
     print(f"exported {path}")
     base = (
         os.path.abspath(f.EXPORT_DIR.value)

@@ -16,6 +16,7 @@ from keras_deblur.data.augment import ROTATIONS
 from keras_deblur.data.pairs import BLUR_KEYS, DEFAULT_BLUR_KEY
 from keras_deblur.experiments import DEFAULT_EXPERIMENT, EXPERIMENTS
 from keras_deblur.losses import CONTENT_LOSSES
+from keras_deblur.models import presets
 from keras_deblur.models.generator import UPSAMPLE_MODES
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS
 from keras_deblur.precision import PRECISIONS
@@ -102,6 +103,12 @@ PHOTO_BLUR_PROBABILITY = flags.DEFINE_float(
     0.6,
     "data.scenes: share of pairs that are photos blurred by simulated camera shake; the others "
     "are procedural scenes.",
+)
+PHOTO_MAX_BLUR = flags.DEFINE_float(
+    "photo_max_blur",
+    None,
+    "data.scenes: the longest camera path of the photo pairs, a fraction of the image side "
+    "(0, 0.5]; default: photo_blur.PhotoBlurConfig's. Real GOPRO blur reaches ~0.2 of 256 pixels.",
 )
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
@@ -200,7 +207,10 @@ DETERMINISTIC = flags.DEFINE_bool(
     "Deterministic ops and input order: the same flags give the same weights." + _RECIPE,
 )
 INIT_FROM = flags.DEFINE_string(
-    "init_from", None, "Start the generator from a .keras file or a run's latest checkpoint."
+    "init_from",
+    None,
+    "Start the generator from a preset the package ships (its name: fine-tuning), a .keras file "
+    "or a run's latest checkpoint." + _RECIPE,
 )
 STEPS_PER_LOOP = flags.DEFINE_integer(
     "steps_per_loop", None, "Training steps per call of the compiled step function." + _RECIPE
@@ -362,8 +372,15 @@ EXPORT_VERSION = flags.DEFINE_integer(
 )
 MODEL_PATH = flags.DEFINE_string(
     "model",
-    "savedmodels/deblur",
-    "deblur: an exported SavedModel (version folder or base path: its highest version).",
+    None,
+    "deblur: an exported SavedModel (version folder or base path: its highest version) or a "
+    f"preset the package ships; default: the shipped model, {presets.DEFAULT}.",
+)
+PRESET = flags.DEFINE_string(
+    "preset",
+    None,
+    "evaluate, export: a model the package ships, by name "
+    f"({', '.join(sorted(presets.WEIGHTS))}), instead of --run_dir or --saved_model.",
 )
 INPUT = flags.DEFINE_string(
     "input", None, "deblur: an image file, a folder of images, or a glob pattern."
@@ -377,7 +394,22 @@ MODEL_NAME = flags.DEFINE_string(
     "model_name", "deblur", "deblur --server: the model's name in TF Serving."
 )
 TILE_SIZE_PX = flags.DEFINE_integer(
-    "tile_size", 512, "deblur: side of the square tiles, in pixels."
+    "tile_size",
+    None,
+    "deblur: side of the square tiles, in pixels; default: the largest --memory_budget allows "
+    "(512 for exports older than exact tiling).",
+)
+ENSEMBLE = flags.DEFINE_bool(
+    "ensemble",
+    False,
+    "deblur, evaluate, export: average the outputs over the 8 flips and transpositions of the "
+    "input (self-ensemble; 8x the time).",
+)
+MEMORY_BUDGET_GIB = flags.DEFINE_float(
+    "memory_budget",
+    None,
+    "deblur: GiB the tiles of one image may take; default: an eighth of this machine's memory, "
+    "at most 2.",
 )
 TILE_OVERLAP_PX = flags.DEFINE_integer(
     "tile_overlap", 64, "deblur: pixels neighbouring tiles share."

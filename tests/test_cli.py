@@ -52,3 +52,12 @@ def test_other_errors_keep_their_traceback():
         cli.call_reporting_errors(
             _raising(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating")), []
         )
+
+
+def test_ctrl_c_is_one_line_and_the_shells_status(capsys):
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    assert cli.call_reporting_errors(interrupted, []) == 130
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: interrupted (Ctrl-C)")

@@ -65,7 +65,9 @@ def test_help_lists_only_the_command_flags():
         timeout=300,
     )
     listed = set(re.findall(r"^  --(?:\[no\])?(\w+):", result.stdout, re.M))
-    assert listed == {"run_dir", "model_dir", "export_dir", "export_version"}, result.stdout
+    assert listed == {"run_dir", "model_dir", "preset", "export_dir", "export_version"}, (
+        result.stdout
+    )
 
 
 @pytest.mark.parametrize(

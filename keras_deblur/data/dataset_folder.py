@@ -59,10 +59,16 @@ def _differences(found, wanted):
     if found.get("writer") != wanted["writer"]:
         return f"written by {found.get('writer')}, not {wanted['writer']}"
     old, new = _flatten(found.get("settings", {})), _flatten(wanted["settings"])
+
+    def shown(settings, key):
+        # A setting the other version of the writer did not have is named as such, even when
+        # this one's value is None.
+        return repr(settings[key]) if key in settings else "not recorded"
+
     changed = [
-        f"{key} {old.get(key)!r} there, {new.get(key)!r} now"
+        f"{key} {shown(old, key)} there, {shown(new, key)} now"
         for key in sorted(set(old) | set(new))
-        if old.get(key) != new.get(key)
+        if key not in old or key not in new or old[key] != new[key]
     ]
     return "; ".join(changed[:5])
 

@@ -13,6 +13,7 @@ scaled at random. Everything is NumPy and seeded: the same seed gives the same p
 
 import dataclasses
 import os
+from typing import Optional
 
 import numpy as np
 
@@ -39,8 +40,12 @@ class SceneConfig:
     # --photos_dir or, when empty, the photos installed packages ship (photo_sources.py).
     photo_blur_probability: float = 0.6
     photos_dir: str = ""
+    # The longest camera path of those photo pairs, a fraction of the side; None: PhotoBlurConfig's.
+    photo_max_blur: Optional[float] = None
 
     def __post_init__(self):
+        if self.photo_max_blur is not None and not 0 < self.photo_max_blur <= 0.5:
+            raise ValueError(f"photo_max_blur must be in (0, 0.5], got {self.photo_max_blur}")
         if self.size < 16:
             raise ValueError(f"size must be >= 16 pixels, got {self.size}")
         if not 1 <= self.min_frames <= self.max_frames:

@@ -76,6 +76,11 @@ def render_scene(rng, config):
         photos = _photos(config.photos_dir, config.size)
         photo, layer_photo = (photos[i] for i in rng.integers(len(photos), size=2))
         photo_config = PhotoBlurConfig(size=config.size, gamma=config.gamma)
+        if config.photo_max_blur is not None:
+            shortest = photo_config.blur_length[0]
+            photo_config = dataclasses.replace(
+                photo_config, blur_length=(shortest, config.photo_max_blur)
+            )
         return render_photo_pair(rng, photo, photo_config, layer_photo=layer_photo)
     return render_pair(rng, config)
 
@@ -209,6 +214,7 @@ FLAGS_USED = (
     "overwrite",
     "photos_dir",
     "photo_blur_probability",
+    "photo_max_blur",
 )
 
 
@@ -223,6 +229,7 @@ def main(argv):
         gamma=deblur_flags.GAMMA.value,
         photo_blur_probability=deblur_flags.PHOTO_BLUR_PROBABILITY.value,
         photos_dir=deblur_flags.PHOTOS_DIR.value,
+        photo_max_blur=deblur_flags.PHOTO_MAX_BLUR.value,
     )
     workers = deblur_flags.NUM_WORKERS.value or os.cpu_count() or 1
     summary = render_dataset(

@@ -44,8 +44,20 @@ def keras_model(model_dir, precision="float32"):
     loaded = load_generator(model_dir)
     trained_in = loaded.get_layer("scale1_conv_first").dtype_policy.name
     generator = loaded if trained_in == precision else with_dtype_policy(loaded, precision)
-    path = generator_file(model_dir)
+    return _generator_under_test(generator, model_dir, generator_file(model_dir), precision)
 
+
+def preset_model(name, precision="float32"):
+    """A preset the package ships (`models/presets.py`), in the Keras dtype policy `precision`."""
+    from keras_deblur.models import presets
+    from keras_deblur.models.generator import Generator
+
+    presets.check_shipped(name)
+    generator = Generator.from_preset(name, dtype=precision)
+    return _generator_under_test(generator, f"preset:{name}", presets.weights_path(name), precision)
+
+
+def _generator_under_test(generator, source, weights_file, precision):
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     def forward(blurry):  # traced once: any image size runs without retracing
         return [tf.cast(output, tf.float32) for output in generator(blurry, training=False)]
@@ -53,9 +65,9 @@ def keras_model(model_dir, precision="float32"):
     return ModelUnderTest(
         forward,
         {
-            "source": model_dir,
+            "source": source,
             "kind": "keras",
-            "fingerprint": files_digest([path]),
+            "fingerprint": files_digest([weights_file]),
             "num_scales": len(generator.outputs),
             "precision": precision,
         },
@@ -89,6 +101,15 @@ def exported_model(path):
     )
 
 
+def with_ensemble(model):
+    """`model` averaged over the 8 flips and transpositions of its input (`serving/ensemble.py`)."""
+    from keras_deblur.serving.ensemble import self_ensemble
+
+    return ModelUnderTest(
+        lambda blurry: self_ensemble(model.forward, blurry), {**model.info, "ensemble": True}
+    )
+
+
 def _write_figure(output_dir, filename, png):
     file_io.write_bytes(EvaluationLayout(output_dir).figure(filename), png)
 
@@ -112,6 +133,7 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
         "all_scales": all_scales,
         "max_images": test_set.max_images,
         "precision": model.info.get("precision", "float32"),
+        "ensemble": model.info.get("ensemble", False),
     }
     log = ProgressLog(
         layout.per_image_log,

@@ -3,8 +3,8 @@
 A preset is a spec of `specs.GENERATOR_SPECS` ("paper", "paper_k2", "paper_k1", "small", "tiny")
 and, where this package ships trained weights for it, a weights file in
 `keras_deblur/models/weights/<name>.weights.h5`, listed in `WEIGHTS` with what it was trained on.
-The files are package data: installed with the package, never downloaded. (None ships yet: the
-first is the real-photo model of issue 17.) `load_weights=False` builds any preset untrained.
+The files are package data: installed with the package, never downloaded. `load_weights=False`
+builds any preset untrained. `DEFAULT` is the model `deblur` uses when given no `--model`.
 """
 
 import os
@@ -13,13 +13,28 @@ from keras_deblur.models.specs import generator_spec
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
 # Preset name -> (weights file in WEIGHTS_DIR, what it was trained on and how well it does).
-WEIGHTS = {}
+WEIGHTS = {
+    "photo": (
+        "photo.weights.h5",
+        "motion blur synthesised from photographs (experiments.photo; BUILD.md, issue 17)",
+    ),
+}
+DEFAULT = "photo"
 
 
 def weights_path(name):
     """The shipped weights file of preset `name`, or None if the package has none for it."""
     entry = WEIGHTS.get(name)
     return os.path.join(WEIGHTS_DIR, entry[0]) if entry else None
+
+
+def check_shipped(name, flag="--preset"):
+    """A ValueError naming `flag` unless the package ships weights for preset `name`."""
+    if name not in WEIGHTS:
+        raise ValueError(
+            f"{flag}={name}: no such preset with trained weights; the package ships "
+            f"{', '.join(sorted(WEIGHTS))}"
+        )
 
 
 def load(name, load_weights=True, dtype=None):

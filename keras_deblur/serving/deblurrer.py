@@ -1,19 +1,23 @@
-"""The Python API users call: `Deblurrer(path).deblur(image) -> image`.
+"""The Python API users call: `Deblurrer(model).deblur(image) -> image`.
 
     from keras_deblur.serving.deblurrer import Deblurrer
-    deblurred = Deblurrer("savedmodels/deblur").deblur(image)   # [H, W, 3], uint8 or float in [0,
-    1]
+    deblurred = Deblurrer().deblur(image)  # [H, W, 3] uint8, uint16 or float in [0, 1]
 
-`path` is an exported SavedModel (a version folder, or a base path: its highest version). Large
-images run in overlapping tiles (`tiling.py`), so memory is set by the tile size. `RemoteDeblurrer`
-offers the same `deblur` through a running TF Serving (`client.py`).
+With no argument, the model the package ships (`Deblurrer().deblur(image)`); otherwise an exported
+SavedModel (a version folder, or a base path: its highest version) or a preset's name. Large images
+run scale by scale in exact tiles (`scale_tiling.py`), so memory is set by the tile size.
+`RemoteDeblurrer` offers the same `deblur` through a running TF Serving (`client.py`).
 """
+
+import os
 
 import numpy as np
 import tensorflow as tf
 
 from keras_deblur.data.images import to_uint8
 from keras_deblur.serving import saved_model
+from keras_deblur.serving.ensemble import self_ensemble
+from keras_deblur.serving.scale_tiling import ScaleFunctions, deblur_exact, tile_side_for_budget
 from keras_deblur.serving.tiling import check_tiling, deblur_tiled
 
 DEFAULT_TILE_SIZE = 512
@@ -38,28 +42,99 @@ def _restore_dtype(deblurred, dtype):
     return np.round(np.clip(deblurred, 0.0, 1.0) * top).astype(dtype)
 
 
+def default_memory_budget():
+    """Bytes the tiles of one image may take: an eighth of this machine's memory, at most 2 GiB."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return min(physical // 8, 2 * 2**30)
+
+
 class Deblurrer:
-    """Deblurs images with an exported model, locally, in tiles."""
+    """Deblurs images locally with an exported model or a preset the package ships.
+
+    `model` is an export (a version folder, or a base path: its highest version) or, when no such
+    path exists, the name of a preset with shipped weights (`models/presets.py`); None means the
+    package's default model, `presets.DEFAULT`. A preset runs through the same functions an export
+    saves (`saved_model.DeblurModule`), so both give the same pixels.
+
+    Images run scale by scale with each scale's body in tiles (`scale_tiling.py`; an image within
+    one tile is one tile): the whole image's pixels, with memory bounded by the tile. The
+    tile side is `tile_size` if given, else the largest that `memory_budget` bytes allow (default:
+    `default_memory_budget()`). Exports written before the scales were saved separately fall back
+    to blended overlapping tiles of the whole model (`tiling.py`: `tile_overlap`, `tile_batch`),
+    which only approximate the whole image. `ensemble=True` (or an export made with `--ensemble`)
+    averages over the 8 flips and transpositions (`ensemble.py`, 8x the time).
+    """
 
     def __init__(
-        self, path, tile_size=DEFAULT_TILE_SIZE, tile_overlap=DEFAULT_TILE_OVERLAP, tile_batch=4
+        self,
+        model=None,
+        tile_size=None,
+        tile_overlap=DEFAULT_TILE_OVERLAP,
+        tile_batch=4,
+        memory_budget=None,
+        ensemble=False,
     ):
-        self.model, self.metadata = saved_model.load(path)
+        from keras_deblur.models import presets
+
+        model = model or presets.DEFAULT
+        if tf.io.gfile.exists(model):
+            loaded, self.metadata = saved_model.load(model)
+            self._signature = loaded.signatures["deblur_float"]
+            self.scales = ScaleFunctions.from_loaded(loaded, self.metadata.get("scale_tiling"))
+        elif model in presets.WEIGHTS:
+            from keras_deblur.models.generator import Generator
+
+            generator = Generator.from_preset(model, dtype="float32")
+            loaded = saved_model.DeblurModule(generator)
+            self.metadata = {"num_scales": generator.spec.num_scales, "preset": model}
+            self._signature = loaded.deblur_float
+            self.scales = loaded.scales
+        else:
+            raise ValueError(
+                f"--model={model}: no such export, nor a preset the package ships "
+                f"({', '.join(sorted(presets.WEIGHTS))})"
+            )
+        self.model = loaded  # the functions' owner: its variables live as long as the deblurrer
         self.align = 2 ** (int(self.metadata.get("num_scales", 3)) - 1)
-        check_tiling(tile_size, tile_overlap, self.align, tile_batch)
+        if self.scales is None:
+            tile_size = tile_size or DEFAULT_TILE_SIZE
+            check_tiling(tile_size, tile_overlap, self.align, tile_batch)
+        elif tile_size is None:
+            budget = memory_budget or default_memory_budget()
+            tile_size = tile_side_for_budget(self.scales.filters, self.scales.radius, budget)
+        elif tile_size < 1:
+            raise ValueError(f"--tile_size must be a positive number of pixels, got {tile_size}")
         self.tile_size, self.tile_overlap, self.tile_batch = tile_size, tile_overlap, tile_batch
-        self._signature = self.model.signatures["deblur_float"]
+        # An export made with --ensemble averages in its signatures (for TF Serving); here the
+        # per-scale functions run, so the average is taken here.
+        self.ensemble = ensemble or bool(self.metadata.get("ensemble"))
 
     def _run_batch(self, tiles):
         return self._signature(images=tf.constant(tiles, tf.float32))["deblurred"].numpy()
+
+    def _deblur_float(self, pixels):
+        if self.scales is None:
+            return deblur_tiled(
+                self._run_batch,
+                pixels,
+                self.tile_size,
+                self.tile_overlap,
+                self.align,
+                self.tile_batch,
+            )
+        return deblur_exact(self.scales, pixels, self.tile_size)
 
     def deblur(self, image):
         """[H, W, 3] uint8, uint16 or float in [0, 1] -> the deblurred image, same size and
         dtype."""
         pixels, dtype = _as_float(image)
-        deblurred = deblur_tiled(
-            self._run_batch, pixels, self.tile_size, self.tile_overlap, self.align, self.tile_batch
-        )
+        if self.ensemble:
+            deblurred = self_ensemble(
+                lambda batch: self._deblur_float(np.asarray(batch)[0])[None], pixels[None]
+            )
+            deblurred = np.asarray(deblurred)[0]
+        else:
+            deblurred = self._deblur_float(pixels)
         return _restore_dtype(deblurred, dtype)
 
 

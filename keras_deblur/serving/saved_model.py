@@ -25,6 +25,8 @@ import tensorflow as tf
 
 from keras_deblur import file_io
 from keras_deblur.file_io import read_json, write_text
+from keras_deblur.serving.ensemble import self_ensemble
+from keras_deblur.serving.scale_tiling import ScaleFunctions
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 METADATA_FILE = "keras_deblur.json"
@@ -33,13 +35,21 @@ METADATA_FILE = "keras_deblur.json"
 class DeblurModule(tf.Module):
     """The generator's finest output behind the two serving signatures."""
 
-    def __init__(self, generator):
+    def __init__(self, generator, ensemble=False):
         super().__init__()
         self.generator = generator
+        self.ensemble = ensemble
+        # The scales one by one, for exact tiling of large images (`scale_tiling.py`); TF Serving
+        # ignores them (they are not signatures).
+        self.scales = ScaleFunctions.from_generator(generator)
+        self.scales.attach_to(self)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")])
     def deblur_float(self, images):
-        deblurred = tf.cast(self.generator(images, training=False)[0], tf.float32)
+        def finest(batch):
+            return tf.cast(self.generator(batch, training=False)[0], tf.float32)
+
+        deblurred = self_ensemble(finest, images) if self.ensemble else finest(images)
         return {"deblurred": tf.clip_by_value(deblurred, 0.0, 1.0)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
@@ -114,7 +124,7 @@ def write_models_config(base_dir):
     write_text(posixpath.join(base_dir, "models.config"), f"model_config_list {{\n{entries}}}\n")
 
 
-def export(generator, export_dir, version=None, metadata=None):
+def export(generator, export_dir, version=None, metadata=None, ensemble=False):
     """Exports `generator` as version `version` (default: the next integer) under `export_dir`.
 
     Args:
@@ -123,6 +133,8 @@ def export(generator, export_dir, version=None, metadata=None):
       version: an integer, or None for one more than the highest existing version.
       metadata: a JSON-able dict (config, metrics, test-set fingerprint, commit, versions) stored as
         `assets.extra/keras_deblur.json`.
+      ensemble: if True, the signatures average over the 8 flips and transpositions
+        (`ensemble.py`): what TF Serving returns then costs 8 forward passes.
 
     Returns:
       The path of the new version.
@@ -139,7 +151,7 @@ def export(generator, export_dir, version=None, metadata=None):
     try:
         # Hidden: TF Serving only loads folders named by an integer, and lists the others' names.
         with file_io.atomic_path(target, overwrite=False, hidden=True) as temporary:
-            module = DeblurModule(generator)
+            module = DeblurModule(generator, ensemble)
             tf.saved_model.save(
                 module,
                 temporary,
@@ -156,7 +168,12 @@ def export(generator, export_dir, version=None, metadata=None):
             write_text(
                 posixpath.join(extra, METADATA_FILE),
                 json.dumps(
-                    {"num_scales": len(generator.outputs), **(metadata or {})},
+                    {
+                        "num_scales": len(generator.outputs),
+                        "scale_tiling": module.scales.facts(),
+                        "ensemble": ensemble,
+                        **(metadata or {}),
+                    },
                     indent=2,
                     default=str,
                 ),

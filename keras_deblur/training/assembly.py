@@ -12,6 +12,7 @@ from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.errors import DataError
 from keras_deblur.models import build_discriminator_from_spec
 from keras_deblur.models.generator import Generator
+from keras_deblur.models.specs import generator_spec
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.training import budget
 from keras_deblur.training.gan import DeblurGAN
@@ -97,7 +98,20 @@ def build_gan(config, planned_steps=None):
 
 
 def init_generator(generator, source):
-    """Copies generator weights from a .keras file or a run directory's latest checkpoint."""
+    """Copies generator weights from a preset the package ships (by name: fine-tuning), a .keras
+    file or a run directory's latest checkpoint."""
+    from keras_deblur.models import presets
+
+    if source in presets.WEIGHTS and not tf.io.gfile.exists(source):
+        try:
+            generator.load_weights(presets.weights_path(source))
+        except ValueError as error:
+            raise ValueError(
+                f"--init_from={source}: the preset's generator ({generator_spec(source)}) does not "
+                f"match the generator flags: {error}"
+            ) from error
+        print(f"generator initialised from the shipped preset {source}", flush=True)
+        return
     if source.endswith(".keras"):
         if not tf.io.gfile.exists(source):
             raise FileNotFoundError(f"--init_from={source} does not exist")

@@ -90,6 +90,13 @@ def test_a_rerun_resumes_the_same_dataset_and_never_mixes_in_another(tmp_path):
     ):
         render_dataset(output, 4, seed=0, config=config)
     assert render_dataset(output, 4, seed=0, config=config, overwrite=True)["resumed_pairs"] == 0
+    # A setting an older version of the writer did not record is named, even at None now.
+    settings_file = tmp_path / "scenes" / "dataset.json"
+    record = json.loads(settings_file.read_text())
+    del record["settings"]["config"]["photo_max_blur"]
+    settings_file.write_text(json.dumps(record))
+    with pytest.raises(DataError, match=r"photo_max_blur not recorded there, None now"):
+        render_dataset(output, 4, seed=0, config=config)
 
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("years of work")
@@ -103,3 +110,17 @@ def test_bad_arguments_are_named(tmp_path):
         SceneConfig(size=8)
     with pytest.raises(ValueError, match="--num_pairs must be >= 1, got 0"):
         render_dataset(str(tmp_path), 0, seed=0, config=SceneConfig())
+    with pytest.raises(ValueError, match="photo_max_blur must be in"):
+        SceneConfig(photo_max_blur=0.7)
+
+
+def test_photo_max_blur_lengthens_the_camera_path():
+    from keras_deblur.data.scenes import render_scene
+
+    def mean_blurry_psnr(max_blur):
+        config = SceneConfig(size=64, photo_blur_probability=1.0, photo_max_blur=max_blur)
+        pairs = [render_scene(np.random.default_rng([0, i]), config) for i in range(6)]
+        errors = [np.mean((p.blur.astype(float) - p.sharp) ** 2) for p in pairs]
+        return np.mean([10 * np.log10(255.0**2 / max(e, 1e-3)) for e in errors])
+
+    assert mean_blurry_psnr(0.3) < mean_blurry_psnr(0.02) - 3

@@ -97,3 +97,23 @@ def test_a_run_is_scored_on_the_blur_it_was_trained_on_unless_told(scenes_dir, t
     )
     assert told.returncode == 0, told.stderr
     assert "blurry images: blur_gamma/ (--blur_key)" in told.stdout
+
+
+def test_evaluate_with_self_ensemble_says_so_and_scores_differently(scenes_dir, tmp_path):
+    generator = build_generator_from_spec("tiny")
+    generator.save(str(tmp_path / "tiny.keras"))
+    scores = {}
+    for ensemble in ("--noensemble", "--ensemble"):
+        output = tmp_path / ensemble
+        result = _evaluate(
+            f"--run_dir={tmp_path / 'tiny.keras'}",
+            f"--data_dir={scenes_dir}",
+            "--blur_key=blur_gamma",
+            ensemble,
+            f"--output_dir={output}",
+        )
+        assert result.returncode == 0, result.stderr
+        metrics = json.loads((output / "metrics.json").read_text())
+        assert metrics["model"].get("ensemble", False) == (ensemble == "--ensemble")
+        scores[ensemble] = metrics["deblurred"]["psnr"]
+    assert scores["--ensemble"] != scores["--noensemble"]

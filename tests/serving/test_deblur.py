@@ -28,13 +28,30 @@ def export_base(tmp_path_factory):
     return base
 
 
+@pytest.fixture
+def legacy_export(export_base, monkeypatch):
+    """The export as one written before its scales were saved one by one (no exact tiling)."""
+    from keras_deblur.serving.scale_tiling import ScaleFunctions
+
+    monkeypatch.setattr(ScaleFunctions, "from_loaded", classmethod(lambda cls, *args: None))
+    return export_base
+
+
 def test_tiles_equal_the_whole_image(export_base, rng):
+    image = rng.random((301, 703, 3), dtype=np.float32)
+    whole = Deblurrer(export_base, tile_size=1024).deblur(image)
+    for tile_size in (37, 256):  # exact at any tile size: scale by scale, halos as wide as needed
+        tiled = Deblurrer(export_base, tile_size=tile_size).deblur(image)
+        np.testing.assert_allclose(tiled, whole, atol=1e-4)
+    assert tiled.shape == image.shape
+
+
+def test_older_exports_blend_overlapping_tiles(legacy_export, rng):
     # The tiny model sees ~45 px around a pixel; tiles ignore the outer quarter of the overlap.
     image = rng.random((300, 700, 3), dtype=np.float32)
-    whole = Deblurrer(export_base, tile_size=1024, tile_overlap=0).deblur(image)
-    tiled = Deblurrer(export_base, tile_size=256, tile_overlap=192, tile_batch=2).deblur(image)
+    whole = Deblurrer(legacy_export, tile_size=1024, tile_overlap=0).deblur(image)
+    tiled = Deblurrer(legacy_export, tile_size=256, tile_overlap=192, tile_batch=2).deblur(image)
     np.testing.assert_allclose(tiled, whole, atol=1e-4)
-    assert tiled.shape == image.shape
 
 
 def test_an_image_within_one_batch_of_tiles_runs_whole(rng):
@@ -59,12 +76,19 @@ def test_uint8_in_uint8_out(export_base, rng):
 
 
 def test_bad_tiling_is_named(export_base):
+    with pytest.raises(ValueError, match="--tile_size must be a positive number of pixels, got 0"):
+        Deblurrer(export_base, tile_size=0)
+    with pytest.raises(ValueError, match="leaves tiles smaller than the model's reach"):
+        Deblurrer(export_base, memory_budget=1000)
+
+
+def test_bad_tiling_of_older_exports_is_named(legacy_export):
     with pytest.raises(ValueError, match="--tile_size must be a positive multiple of 4"):
-        Deblurrer(export_base, tile_size=250)
+        Deblurrer(legacy_export, tile_size=250)
     with pytest.raises(ValueError, match="--tile_overlap must be a multiple of 4"):
-        Deblurrer(export_base, tile_size=256, tile_overlap=256)
+        Deblurrer(legacy_export, tile_size=256, tile_overlap=256)
     with pytest.raises(ValueError, match="--tile_batch must be >= 1, got 0"):
-        Deblurrer(export_base, tile_batch=0)
+        Deblurrer(legacy_export, tile_batch=0)
 
 
 def _run(*args):
@@ -245,3 +269,24 @@ def test_inputs_sharing_a_file_name_are_refused_before_anything_is_written(tmp_p
     ):
         deblur_files(_Identity(), files, str(tmp_path / "out"))
     assert not os.path.exists(tmp_path / "out" / "x.png")
+
+
+def test_self_ensemble_is_equivariant_and_exports_with_it(export_base, tmp_path, rng):
+    from keras_deblur.models import build_generator_from_spec
+    from keras_deblur.serving.ensemble import transform
+
+    image = rng.random((40, 52, 3), dtype=np.float32)
+    plain = Deblurrer(export_base).deblur(image)
+    averaged = Deblurrer(export_base, ensemble=True).deblur(image)
+    assert np.abs(averaged - plain).max() > 1e-3  # the random tiny model is not symmetric
+    flipped = np.asarray(transform(image[None], 5))[0]  # transposed and flipped
+    np.testing.assert_allclose(
+        Deblurrer(export_base, ensemble=True).deblur(flipped),
+        np.asarray(transform(averaged[None], 5))[0],
+        atol=1e-5,
+    )
+    # An export made with --ensemble: TF Serving's signature and Deblurrer agree.
+    base = str(tmp_path / "ensembled")
+    saved_model.export(build_generator_from_spec("tiny"), base, ensemble=True)
+    served = Deblurrer(base)._run_batch(image[None])[0]
+    np.testing.assert_allclose(Deblurrer(base).deblur(image), served, atol=1e-5)

@@ -158,6 +158,30 @@ def test_init_from_a_keras_file_or_a_run_directory(scenes_dir, tmp_path):
         train(tiny_config(tmp_path / "bad", scenes_dir, init_from=str(tmp_path / "nothing")))
 
 
+def test_init_from_a_shipped_preset_fine_tunes_it(scenes_dir, tmp_path):
+    import keras
+
+    from keras_deblur.models.generator import Generator
+    from keras_deblur.models.specs import GENERATOR_SPECS
+
+    shipped = Generator.from_preset("photo").get_weights()
+    config = tiny_config(
+        tmp_path / "tuned",
+        scenes_dir,
+        generator=GENERATOR_SPECS["photo"],
+        train_steps=1,
+        learning_rate=1e-12,
+        num_validation_images=0,
+        init_from="photo",
+    )
+    train(config)
+    started = keras.saving.load_model(tmp_path / "tuned" / "generator.keras").get_weights()
+    for a, b in zip(shipped, started, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    with pytest.raises(ValueError, match="--init_from=photo: the preset's generator"):
+        train(tiny_config(tmp_path / "mismatch", scenes_dir, init_from="photo"))
+
+
 def test_trains_on_tfrecord_shards_with_validation_from_shards(scenes_dir, tmp_path):
     from keras_deblur.data.pairs import discover_pairs
     from keras_deblur.data.tfrecords import write_tfrecord

@@ -1,0 +1,109 @@
+"""The model the package ships: package data, loaded by name, used by default, exported."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_deblur.data.photo_blur import PhotoBlurConfig, render_photo_pair
+from keras_deblur.data.photo_sources import load_photos
+from keras_deblur.models import presets
+from keras_deblur.serving.deblurrer import Deblurrer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _command(module, *args):
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def _psnr(a, b):
+    return 10 * np.log10(255.0**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
+
+
+@pytest.fixture(scope="module")
+def blurred_photo():
+    """A 256-pixel pair of a photo scikit-image ships, with camera shake of 8-13 pixels."""
+    photos = dict((os.path.basename(path), pixels) for path, pixels in load_photos())
+    config = PhotoBlurConfig(blur_length=(0.03, 0.05), num_objects=(0, 0), jpeg_probability=0.0)
+    return render_photo_pair(np.random.default_rng(5), photos["astronaut.png"], config)
+
+
+def test_the_default_model_is_package_data_under_10_mb():
+    path = presets.weights_path(presets.DEFAULT)
+    assert os.path.isfile(path) and os.path.getsize(path) <= 10 * 2**20
+    setup = open(os.path.join(ROOT, "setup.py")).read()
+    assert '"weights/*.weights.h5"' in setup  # installed with the package, not only in a checkout
+
+
+def test_the_shipped_model_deblurs_a_shaken_photo(blurred_photo):
+    # Not a measure of quality (the photo is one it trained on; BUILD.md has real frames): an
+    # untrained global-residual generator returns its input (+0 dB), so this fails without weights.
+    # `blur`, GOPRO's plain average, is what it was trained on (experiments.photo): +1.1 dB here.
+    deblurred = Deblurrer().deblur(blurred_photo.blur)
+    before = _psnr(blurred_photo.blur, blurred_photo.sharp)
+    assert _psnr(deblurred, blurred_photo.sharp) > before + 0.5
+
+
+def test_its_export_serves_the_same_pixels(blurred_photo, tmp_path):
+    base = str(tmp_path / "photo")
+    result = _command("keras_deblur.export", "--preset=photo", f"--export_dir={base}")
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads(open(f"{base}/1/assets.extra/keras_deblur.json").read())
+    assert metadata["preset"] == "photo" and metadata["num_scales"] == 3
+    image = blurred_photo.blur[:200, :232]
+    np.testing.assert_array_equal(Deblurrer(base).deblur(image), Deblurrer("photo").deblur(image))
+
+
+def test_deblur_uses_it_without_model_and_times_each_image(blurred_photo, tmp_path):
+    Image.fromarray(blurred_photo.blur[:120, :160]).save(tmp_path / "shaken.png")
+    result = _command(
+        "keras_deblur.deblur", f"--input={tmp_path}/shaken.png", f"--output_dir={tmp_path}/out"
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"{tmp_path}/shaken.png: 160x120 deblurred in \d+\.\d\d s", result.stdout)
+    assert os.path.isfile(tmp_path / "out" / "shaken.png")
+
+
+def test_evaluate_scores_a_preset(scenes_dir, tmp_path):
+    result = _command(
+        "keras_deblur.evaluate",
+        "--preset=photo",
+        f"--data_dir={scenes_dir}",
+        "--blur_key=blur_gamma",
+        f"--output_dir={tmp_path}/eval",
+    )
+    assert result.returncode == 0, result.stderr
+    model = json.loads((tmp_path / "eval" / "metrics.json").read_text())["model"]
+    assert model["source"] == "preset:photo" and model["precision"] == "float32"
+
+
+@pytest.mark.parametrize(
+    "module, args, message",
+    [
+        ("keras_deblur.export", ["--preset=nope"], "error: --preset=nope: no such preset"),
+        ("keras_deblur.export", ["--preset=photo", "--run_dir=x"], "exactly one of --run_dir"),
+        ("keras_deblur.evaluate", ["--preset=photo", "--saved_model=x"], "exactly one of"),
+        ("keras_deblur.deblur", ["--model=nope", "--input=setup.py"], "--model=nope: no such"),
+    ],
+)
+def test_a_wrong_model_is_one_error_line(module, args, message, tmp_path):
+    output = {
+        "keras_deblur.export": f"--export_dir={tmp_path}/e",
+        "keras_deblur.evaluate": f"--output_dir={tmp_path}/o",
+        "keras_deblur.deblur": f"--output_dir={tmp_path}/o",
+    }
+    result = _command(module, *args, output[module])
+    assert result.returncode != 0
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
