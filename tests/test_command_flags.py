@@ -65,9 +65,8 @@ def test_help_lists_only_the_command_flags():
         timeout=300,
     )
     listed = set(re.findall(r"^  --(?:\[no\])?(\w+):", result.stdout, re.M))
-    assert listed == {"run_dir", "model_dir", "preset", "export_dir", "export_version"}, (
-        result.stdout
-    )
+    expected = {"run_dir", "model_dir", "preset", "export_dir", "export_version", "ensemble"}
+    assert listed == expected, result.stdout
 
 
 @pytest.mark.parametrize(

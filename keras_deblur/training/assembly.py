@@ -103,13 +103,12 @@ def init_generator(generator, source):
     from keras_deblur.models import presets
 
     if source in presets.WEIGHTS and not tf.io.gfile.exists(source):
-        try:
-            generator.load_weights(presets.weights_path(source))
-        except ValueError as error:
+        if generator.spec != generator_spec(source):
             raise ValueError(
                 f"--init_from={source}: the preset's generator ({generator_spec(source)}) does not "
-                f"match the generator flags: {error}"
-            ) from error
+                f"match the generator flags ({generator.spec})"
+            )
+        generator.load_weights(presets.weights_path(source))
         print(f"generator initialised from the shipped preset {source}", flush=True)
         return
     if source.endswith(".keras"):
