@@ -15,11 +15,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw
 
+from keras_deblur.metrics import psnr_uint8
 from keras_deblur.serving.deblurrer import Deblurrer
-
-
-def _psnr(a, b):
-    return 10 * np.log10(255.0**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
 
 
 def main():
@@ -36,8 +33,8 @@ def main():
     deblurred = Deblurrer().deblur(blurry)
     left, top, width, height = (int(v) for v in args.box.split(","))
     labels = (
-        f"blurry {_psnr(blurry, sharp):.2f} dB",
-        f"keras_deblur (photo) {_psnr(deblurred, sharp):.2f} dB",
+        f"blurry {psnr_uint8(blurry, sharp):.2f} dB",
+        f"keras_deblur (photo) {psnr_uint8(deblurred, sharp):.2f} dB",
         "sharp",
     )
     canvas = Image.new("RGB", (3 * width + 8, height + 20), "white")

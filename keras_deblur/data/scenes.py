@@ -25,6 +25,7 @@ import numpy as np
 
 from keras_deblur import cli
 from keras_deblur import flags as deblur_flags
+from keras_deblur.metrics import psnr_uint8
 from keras_deblur.progress import Progress
 
 SPLIT_IDS = {"train": 0, "test": 1}
@@ -37,11 +38,6 @@ def split_sizes(num_pairs, test_fraction):
     if num_pairs >= 2:
         num_test = min(max(num_test, 1), num_pairs - 1)
     return num_pairs - num_test, num_test
-
-
-def _psnr_uint8(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2) / 255.0**2
-    return float("inf") if mse == 0 else float(10 * np.log10(1 / mse))
 
 
 def _pair_name(split, index):
@@ -102,8 +98,8 @@ def _render_and_write(job):
     return {
         "name": _pair_name(split, index),
         "split": split,
-        "psnr_blur_gamma": _psnr_uint8(pair.blur_gamma, pair.sharp),
-        "psnr_blur": _psnr_uint8(pair.blur, pair.sharp),
+        "psnr_blur_gamma": psnr_uint8(pair.blur_gamma, pair.sharp),
+        "psnr_blur": psnr_uint8(pair.blur, pair.sharp),
         "object_fraction": pair.object_fraction,
         "num_frames": pair.num_frames,
     }

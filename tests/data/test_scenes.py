@@ -8,6 +8,7 @@ from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.data.scene_rendering import SceneConfig, render_pair
 from keras_deblur.data.scenes import render_dataset, split_sizes
 from keras_deblur.errors import DataError
+from keras_deblur.metrics import psnr_uint8
 
 # sha256 of sharp + blur + blur_gamma bytes of pair (seed, split 0, index 0) at 48 x 48. A change
 # here means every embedded dataset changes: update it only on purpose, and say so in the commit.
@@ -120,7 +121,6 @@ def test_photo_max_blur_lengthens_the_camera_path():
     def mean_blurry_psnr(max_blur):
         config = SceneConfig(size=64, photo_blur_probability=1.0, photo_max_blur=max_blur)
         pairs = [render_scene(np.random.default_rng([0, i]), config) for i in range(6)]
-        errors = [np.mean((p.blur.astype(float) - p.sharp) ** 2) for p in pairs]
-        return np.mean([10 * np.log10(255.0**2 / max(e, 1e-3)) for e in errors])
+        return np.mean([psnr_uint8(pair.blur, pair.sharp) for pair in pairs])
 
     assert mean_blurry_psnr(0.3) < mean_blurry_psnr(0.02) - 3

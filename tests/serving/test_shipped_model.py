@@ -12,6 +12,7 @@ from PIL import Image
 
 from keras_deblur.data.photo_blur import PhotoBlurConfig, render_photo_pair
 from keras_deblur.data.photo_sources import load_photos
+from keras_deblur.metrics import psnr_uint8
 from keras_deblur.models import presets
 from keras_deblur.serving.deblurrer import Deblurrer
 
@@ -26,10 +27,6 @@ def _command(module, *args):
         cwd=ROOT,
         timeout=300,
     )
-
-
-def _psnr(a, b):
-    return 10 * np.log10(255.0**2 / np.mean((a.astype(float) - b.astype(float)) ** 2))
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +49,8 @@ def test_the_shipped_model_deblurs_a_shaken_photo(blurred_photo):
     # untrained global-residual generator returns its input (+0 dB), so this fails without weights.
     # `blur`, GOPRO's plain average, is what it was trained on (experiments.photo): +1.1 dB here.
     deblurred = Deblurrer().deblur(blurred_photo.blur)
-    before = _psnr(blurred_photo.blur, blurred_photo.sharp)
-    assert _psnr(deblurred, blurred_photo.sharp) > before + 0.5
+    before = psnr_uint8(blurred_photo.blur, blurred_photo.sharp)
+    assert psnr_uint8(deblurred, blurred_photo.sharp) > before + 0.5
 
 
 def test_its_export_serves_the_same_pixels(blurred_photo, tmp_path):
