@@ -27,10 +27,8 @@ def _generator_and_metadata(run_dir, preset):
         )
     if preset:
         from keras_deblur.models import presets
-        from keras_deblur.models.generator import Generator
 
-        presets.check_shipped(preset)
-        generator = Generator.from_preset(preset, dtype="float32")
+        generator = presets.load_shipped(preset)
         return generator, {"preset": preset, "trained_on": presets.WEIGHTS[preset][1]}
     from keras_deblur.runs import load_generator, run_metadata
 

@@ -50,10 +50,8 @@ def keras_model(model_dir, precision="float32"):
 def preset_model(name, precision="float32"):
     """A preset the package ships (`models/presets.py`), in the Keras dtype policy `precision`."""
     from keras_deblur.models import presets
-    from keras_deblur.models.generator import Generator
 
-    presets.check_shipped(name)
-    generator = Generator.from_preset(name, dtype=precision)
+    generator = presets.load_shipped(name, dtype=precision)
     return _generator_under_test(generator, f"preset:{name}", presets.weights_path(name), precision)
 
 

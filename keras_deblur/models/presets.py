@@ -28,13 +28,15 @@ def weights_path(name):
     return os.path.join(WEIGHTS_DIR, entry[0]) if entry else None
 
 
-def check_shipped(name, flag="--preset"):
-    """A ValueError naming `flag` unless the package ships weights for preset `name`."""
+def load_shipped(name, dtype="float32"):
+    """The trained `Generator` of preset `name`, for the commands' `--preset`: a ValueError naming
+    the flag unless the package ships weights for it."""
     if name not in WEIGHTS:
         raise ValueError(
-            f"{flag}={name}: no such preset with trained weights; the package ships "
+            f"--preset={name}: no such preset with trained weights; the package ships "
             f"{', '.join(sorted(WEIGHTS))}"
         )
+    return load(name, dtype=dtype)
 
 
 def load(name, load_weights=True, dtype=None):

@@ -82,9 +82,7 @@ class Deblurrer:
             self._signature = loaded.signatures["deblur_float"]
             self.scales = ScaleFunctions.from_loaded(loaded, self.metadata.get("scale_tiling"))
         elif model in presets.WEIGHTS:
-            from keras_deblur.models.generator import Generator
-
-            generator = Generator.from_preset(model, dtype="float32")
+            generator = presets.load_shipped(model)
             loaded = saved_model.DeblurModule(generator)
             self.metadata = {"num_scales": generator.spec.num_scales, "preset": model}
             self._signature = loaded.deblur_float
