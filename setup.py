@@ -42,6 +42,9 @@ setup(
         # is the release measured beside TF 2.21 (DESIGN.md: it moves protobuf and pillow, tests
         # pass).
         "apache-beam[tfrecord]==2.77.0",
+        # `deblur` on videos: its wheel carries an ffmpeg binary (H.264 and the common containers),
+        # so nothing is installed or downloaded at run time. imageio itself comes with scikit-image.
+        "imageio-ffmpeg>=0.5",
     ],
     extras_require={
         # jax runs the models on Keras's JAX backend in a test, to keep them backend-agnostic;

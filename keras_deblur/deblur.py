@@ -1,17 +1,22 @@
-"""Deblurs users' photos: `deblur --input=<file|folder|glob> --output_dir=<folder> [--model=...]`.
+"""Deblurs users' photos and videos: `deblur --input=<file|folder|glob> --output_dir=<folder>
+[--model=...]`.
 
 Also `python -m keras_deblur.deblur`. With no `--model`, the model the package ships deblurs them
 (`models/presets.py`); `--model` is an export (a base path means its highest version) or a preset's
 name; `--server=host:port` sends the images to TF Serving instead. `--ensemble` averages over the
-8 flips and transpositions (8x the time). Each image's deblurring time
-(model only, not reading and writing) is printed as it is done. Any size runs, scale by scale in
-tiles that give the whole image's pixels, sized from `--memory_budget` or `--tile_size`
-(`serving/scale_tiling.py`; `--tile_overlap` and `--tile_batch` apply to exports older than that). A
-file that cannot be read, deblurred or written
-(not an image, larger than `--max_megapixels`, an animation, out of memory, a full disk) is
-reported by name and the others go on; at the end the failures are counted and the exit status is
-1. Outputs are written atomically and never replace a file unless --overwrite (nor ever an input);
-temporaries a killed run left in --output_dir are removed at the next start.
+8 flips and transpositions (8x the time). Each image's deblurring time (model only, not reading and
+writing) is printed as it is done. Any size runs, scale by scale in tiles that give the whole
+image's pixels, sized from `--memory_budget` or `--tile_size` (`serving/scale_tiling.py`;
+`--tile_overlap` and `--tile_batch` apply to exports older than that).
+
+A video (.mp4, .m4v, .mov, .mkv, .avi) is deblurred frame by frame, streaming, into a video of the
+same name, size, frame rate and audio (`serving/video_files.py`).
+
+A file that cannot be read, deblurred or written (not an image, larger than `--max_megapixels`, an
+animation, out of memory, a full disk) is reported by name and the others go on; at the end the
+failures are counted and the exit status is 1. Outputs are written atomically and never replace a
+file unless --overwrite (nor ever an input); temporaries a killed run left in --output_dir are
+removed at the next start.
 """
 
 import collections
@@ -76,13 +81,25 @@ def _check_distinct_names(files, output_dir):
         )
 
 
+def _deblur_image(deblurrer, path, target, max_megapixels):
+    from keras_deblur.serving.image_files import read_image, write_image
+
+    source = read_image(path, max_megapixels)
+    start = time.perf_counter()
+    deblurred = deblurrer.deblur(source.pixels)
+    seconds = time.perf_counter() - start
+    write_image(target, deblurred, source)
+    height, width = source.pixels.shape[:2]
+    print(f"{path}: {width}x{height} deblurred in {seconds:.2f} s", flush=True)
+
+
 def deblur_files(
     deblurrer, files, output_dir, overwrite=False, max_megapixels=DEFAULT_MAX_MEGAPIXELS
 ):
     """Deblurs each file into output_dir; returns {input path: error message} for the failures."""
     import tensorflow as tf
 
-    from keras_deblur.serving.image_files import read_image, write_image
+    from keras_deblur.serving.video_files import deblur_video, is_video
 
     _check_distinct_names(files, output_dir)
     _check_output_dir(output_dir)
@@ -98,13 +115,17 @@ def deblur_files(
                 raise ValueError("the output would replace the input; choose another --output_dir")
             if os.path.exists(target) and not overwrite:
                 raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")
-            source = read_image(path, max_megapixels)
-            start = time.perf_counter()
-            deblurred = deblurrer.deblur(source.pixels)
-            seconds = time.perf_counter() - start
-            write_image(target, deblurred, source)
-            height, width = source.pixels.shape[:2]
-            print(f"{path}: {width}x{height} deblurred in {seconds:.2f} s", flush=True)
+            if is_video(path):
+                width, height, frames, fps, seconds = deblur_video(
+                    deblurrer, path, target, max_megapixels
+                )
+                print(
+                    f"{path}: {width}x{height}, {frames} frames at {float(fps):.4g} fps deblurred "
+                    f"in {seconds:.2f} s ({seconds / frames:.2f} s per frame)",
+                    flush=True,
+                )
+            else:
+                _deblur_image(deblurrer, path, target, max_megapixels)
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:
             message = (
                 error.message

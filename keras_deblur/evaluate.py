@@ -1,10 +1,11 @@
 """Evaluates a model on a test set: `python -m keras_deblur.evaluate --run_dir=<run>
 --data_dir=<root>`.
 
-The model is a run (`--run_dir`, its generator.keras; or a .keras file), an export (`--saved_model`)
-or a model the package ships (`--preset`); the test set is the test split of a GOPRO-layout
-`--data_dir` or TFRecord shards (`--test_tfrecords`). Every image is scored at full resolution; how
-each figure is computed is in `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default
+The model is a run (`--run_dir`, its generator.keras; or a .keras file), an export
+(`--saved_model`), a model the package ships (`--preset`) or a TFLite file (`--tflite_file`, as
+`export_tflite` writes it); the test set is the test split of a GOPRO-layout `--data_dir` or
+TFRecord shards (`--test_tfrecords`). Every image is scored at full resolution; how each figure is
+computed is in `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default
 `<run>/evaluation`): metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted
 evaluation resumes. A `--run_dir` model runs in the precision `--mixed_precision` resolves to
 (default auto: bf16 only where it is faster on this machine; `keras_deblur/precision.py`), recorded
@@ -58,11 +59,34 @@ def _blur_key(run_dir):
     return f.BLUR_KEY.value, "the default; the model records no training key"
 
 
+def _model_under_test(run_dir):
+    from keras_deblur.evaluation import evaluator
+
+    if run_dir or f.PRESET.value:
+        from keras_deblur.precision import describe, resolve
+
+        # A preset is scored as `deblur` runs it (float32) unless asked otherwise.
+        policy, why = resolve(f.MIXED_PRECISION.value or ("auto" if run_dir else "float32"))
+        print(describe(policy, why))
+        if run_dir:
+            return evaluator.keras_model(run_dir, policy)
+        return evaluator.preset_model(f.PRESET.value, policy)
+    if f.MIXED_PRECISION.value not in (None, "auto", "float32", "none"):
+        raise ValueError(
+            "--mixed_precision applies to --run_dir and --preset; an export or a TFLite file runs "
+            "in the precision it was exported in"
+        )
+    if f.TFLITE_FILE.value:
+        return evaluator.tflite_model(f.TFLITE_FILE.value)
+    return evaluator.exported_model(f.SAVED_MODEL.value)
+
+
 FLAGS_USED = (
     "run_dir",
     "model_dir",
     "saved_model",
     "preset",
+    "tflite_file",
     "data_dir",
     "test_tfrecords",
     "blur_key",
@@ -86,10 +110,11 @@ def main(argv):
     from keras_deblur.evaluation.dataset import load_test_set
 
     run_dir = f.run_dir()
-    if [bool(run_dir), bool(f.SAVED_MODEL.value), bool(f.PRESET.value)].count(True) != 1:
+    sources = (run_dir, f.SAVED_MODEL.value, f.PRESET.value, f.TFLITE_FILE.value)
+    if sum(map(bool, sources)) != 1:
         raise ValueError(
             "give the model as exactly one of --run_dir (a run or .keras file), --saved_model "
-            "(an export) or --preset (a model the package ships)"
+            "(an export), --preset (a model the package ships) or --tflite_file"
         )
     output_dir = _output_dir(run_dir)
     blur_key, why = _blur_key(run_dir)
@@ -102,23 +127,7 @@ def main(argv):
         f.SKIP_BAD_PAIRS.value,
         f.MAX_IMAGES.value,
     )
-    if run_dir or f.PRESET.value:
-        from keras_deblur.precision import describe, resolve
-
-        # A preset is scored as `deblur` runs it (float32) unless asked otherwise.
-        policy, why = resolve(f.MIXED_PRECISION.value or ("auto" if run_dir else "float32"))
-        print(describe(policy, why))
-        if run_dir:
-            model = evaluator.keras_model(run_dir, policy)
-        else:
-            model = evaluator.preset_model(f.PRESET.value, policy)
-    else:
-        if f.MIXED_PRECISION.value not in (None, "auto", "float32", "none"):
-            raise ValueError(
-                "--mixed_precision applies to --run_dir and --preset; an export runs in the "
-                "precision it was exported in"
-            )
-        model = evaluator.exported_model(f.SAVED_MODEL.value)
+    model = _model_under_test(run_dir)
     if f.ENSEMBLE.value:
         model = evaluator.with_ensemble(model)
     summary = evaluator.evaluate(

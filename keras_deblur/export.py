@@ -13,33 +13,17 @@ from absl import flags
 
 from keras_deblur import cli
 from keras_deblur import flags as f
+from keras_deblur.runs import generator_to_export
 from keras_deblur.training import run_info
 
 FLAGS_USED = ("run_dir", "model_dir", "preset", "export_dir", "export_version", "ensemble")
-
-
-def _generator_and_metadata(run_dir, preset):
-    """The generator to export and what the export records about where it came from."""
-    if bool(run_dir) == bool(preset):
-        raise ValueError(
-            "give the model to export as exactly one of --run_dir (a training run or .keras file) "
-            "or --preset (a model the package ships)"
-        )
-    if preset:
-        from keras_deblur.models import presets
-
-        generator = presets.load_shipped(preset)
-        return generator, {"preset": preset, "trained_on": presets.WEIGHTS[preset][1]}
-    from keras_deblur.runs import load_generator, run_metadata
-
-    return load_generator(run_dir), run_metadata(run_dir)
 
 
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     from keras_deblur.serving import saved_model
 
-    generator, origin = _generator_and_metadata(f.run_dir(), f.PRESET.value)
+    generator, origin = generator_to_export(f.run_dir(), f.PRESET.value)
     metadata = {
         **origin,
         "exported_with": {

@@ -21,6 +21,7 @@ from keras_deblur.models.generator import UPSAMPLE_MODES
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS
 from keras_deblur.precision import PRECISIONS
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
+from keras_deblur.serving.tflite import WEIGHTS as TFLITE_WEIGHT_KINDS
 from keras_deblur.training.config import STRATEGIES
 
 # Benchmark (`python -m keras_deblur.bench`).
@@ -370,6 +371,19 @@ EXPORT_VERSION = flags.DEFINE_integer(
     None,
     "Version number of the export; default: one more than the highest existing.",
 )
+TFLITE_FILE = flags.DEFINE_string(
+    "tflite_file",
+    None,
+    "export_tflite: the .tflite file to write. evaluate: a .tflite model to score (instead of "
+    "--run_dir, --saved_model or --preset).",
+)
+TFLITE_WEIGHTS = flags.DEFINE_enum(
+    "tflite_weights",
+    "float32",
+    TFLITE_WEIGHT_KINDS,
+    "export_tflite: how the file stores the weights: float32, float16 (half the size) or int8 "
+    "(dynamic-range quantisation, a quarter).",
+)
 MODEL_PATH = flags.DEFINE_string(
     "model",
     None,
@@ -418,7 +432,8 @@ TILE_BATCH = flags.DEFINE_integer("tile_batch", 4, "deblur: tiles run together i
 OVERWRITE = flags.DEFINE_bool(
     "overwrite",
     False,
-    "deblur: replace output files that exist already. data.scenes, data.synthesize: "
+    "deblur: replace output files that exist already. export_tflite: replace --tflite_file. "
+    "data.scenes, data.synthesize: "
     "replace the dataset in --output_dir whole (only one written by them).",
 )
 MAX_MEGAPIXELS = flags.DEFINE_float(

@@ -74,3 +74,19 @@ def run_metadata(model_dir):
         "best_validation": read_json(layout.best_record),
         "evaluation": read_json(layout.evaluation.metrics),
     }
+
+
+def generator_to_export(run_dir, preset):
+    """The generator `--run_dir` or `--preset` names (exactly one), and what an export of it records
+    about where it came from."""
+    if bool(run_dir) == bool(preset):
+        raise ValueError(
+            "give the model to export as exactly one of --run_dir (a training run or .keras file) "
+            "or --preset (a model the package ships)"
+        )
+    if preset:
+        from keras_deblur.models import presets
+
+        generator = presets.load_shipped(preset)
+        return generator, {"preset": preset, "trained_on": presets.WEIGHTS[preset][1]}
+    return load_generator(run_dir), run_metadata(run_dir)

@@ -18,6 +18,7 @@ COMMANDS = {  # command module -> the source files whose flag reads it answers f
     "keras_deblur.train": ["keras_deblur/train.py"],
     "keras_deblur.evaluate": ["keras_deblur/evaluate.py"],
     "keras_deblur.export": ["keras_deblur/export.py"],
+    "keras_deblur.export_tflite": ["keras_deblur/export_tflite.py"],
     "keras_deblur.deblur": ["keras_deblur/deblur.py"],
     "keras_deblur.import_weights": ["keras_deblur/import_weights.py"],
     "keras_deblur.data.scenes": ["keras_deblur/data/scenes.py"],

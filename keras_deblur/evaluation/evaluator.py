@@ -99,6 +99,17 @@ def exported_model(path):
     )
 
 
+def tflite_model(path):
+    """A TFLite file `export_tflite` wrote, in TFLite's interpreter on every core."""
+    from keras_deblur.serving.tflite import Interpreter
+
+    interpreter = Interpreter(path)
+    return ModelUnderTest(
+        lambda blurry: [tf.convert_to_tensor(interpreter(blurry))],
+        {"source": path, "kind": "tflite", "fingerprint": files_digest([path]), "num_scales": 1},
+    )
+
+
 def with_ensemble(model):
     """`model` averaged over the 8 flips and transpositions of its input (`serving/ensemble.py`)."""
     from keras_deblur.serving.ensemble import self_ensemble

@@ -47,7 +47,7 @@ class ImageFile:
     exif: bytes = None
 
 
-def _check_size(path, width, height, max_megapixels):
+def check_size(path, width, height, max_megapixels):
     if width * height > max_megapixels * 1e6:
         raise DataError(
             f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), more than "
@@ -93,7 +93,7 @@ def _read_with_pil(path, max_megapixels):
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     with opened:
-        _check_size(path, *opened.size, max_megapixels)
+        check_size(path, *opened.size, max_megapixels)
         frames = getattr(opened, "n_frames", 1)
         if frames > 1:
             raise DataError(
@@ -118,7 +118,7 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     try:
         if path.lower().endswith(".png"):
             info = read_png_info(path)
-            _check_size(path, info.width, info.height, max_megapixels)
+            check_size(path, info.width, info.height, max_megapixels)
             if info.bit_depth == 16:
                 return _read_16_bit_png(path, info)
         return _read_with_pil(path, max_megapixels)

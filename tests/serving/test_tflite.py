@@ -1,0 +1,104 @@
+"""TFLite files: the Keras model's pixels for each weight kind at any size, and the commands that
+write and score them."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from keras_deblur.models import build_generator_from_spec
+from keras_deblur.serving import tflite
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def generator():
+    # 32 maps: kernels of 9,216 weights; the converter leaves tensors under 1,024 in float32.
+    return build_generator_from_spec("tiny", num_scales=2, filters=32)
+
+
+@pytest.fixture(scope="module")
+def files(generator):
+    return {weights: tflite.convert(generator, weights) for weights in tflite.WEIGHTS}
+
+
+# float16 and int8 store rounded weights: their outputs move by about the rounding.
+@pytest.mark.parametrize(
+    "weights, tolerance", [("float32", 1e-5), ("float16", 2e-3), ("int8", 0.1)]
+)
+def test_each_weight_kind_gives_the_keras_output_at_any_size(
+    generator, files, weights, tolerance, rng
+):
+    interpreter = tflite.Interpreter(files[weights])
+    for size in [(37, 53), (64, 96), (37, 53)]:  # odd sizes are padded inside; back to the first
+        image = rng.random((1, *size, 3), dtype=np.float32)
+        output = interpreter(image)
+        expected = np.clip(generator(image)[0].numpy(), 0.0, 1.0)
+        assert output.shape == image.shape
+        np.testing.assert_allclose(output, expected, atol=tolerance)
+
+
+def test_rounded_weights_make_smaller_files(files):
+    assert len(files["float16"]) < 0.6 * len(files["float32"])
+    assert len(files["int8"]) < 0.4 * len(files["float32"])
+
+
+def test_write_never_replaces_a_file_unless_asked(tmp_path, files):
+    path = str(tmp_path / "deblur.tflite")
+    tflite.write(files["float32"], path)
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        tflite.write(files["int8"], path)
+    assert open(path, "rb").read() == files["float32"]
+    tflite.write(files["int8"], path, overwrite=True)
+    assert open(path, "rb").read() == files["int8"]
+    assert os.listdir(tmp_path) == ["deblur.tflite"]
+
+
+def test_a_file_that_is_not_tflite_is_named(tmp_path):
+    path = tmp_path / "model.tflite"
+    path.write_text("not a model")
+    with pytest.raises(ValueError, match=f"{path} is not a TFLite model"):
+        tflite.Interpreter(str(path))
+
+
+def _run(module, *args):
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_export_the_shipped_model_then_evaluate_the_file(tmp_path, scenes_dir):
+    path = tmp_path / "photo.tflite"
+    args = ("--preset=photo", f"--tflite_file={path}", "--tflite_weights=float16")
+    result = _run("keras_deblur.export_tflite", *args)
+    assert result.returncode == 0, result.stderr
+    assert f"exported {path}: 1.9" in result.stdout and "float16 weights" in result.stdout
+    difference = float(result.stdout.split("256x256 photo: ")[1].split()[0])
+    assert difference < 2e-3
+
+    written = path.read_bytes()
+    result = _run("keras_deblur.export_tflite", *args)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: --tflite_file={path} exists already; --overwrite replaces it"
+    )
+    assert path.read_bytes() == written
+
+    result = _run(
+        "keras_deblur.evaluate",
+        f"--tflite_file={path}",
+        f"--data_dir={scenes_dir}",
+        "--blur_key=blur",
+        f"--output_dir={tmp_path / 'eval'}",
+    )
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["model"]["kind"] == "tflite" and metrics["num_images"] == 2
