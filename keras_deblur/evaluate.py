@@ -12,6 +12,10 @@ evaluation resumes. A `--run_dir` model runs in the precision `--mixed_precision
 in the settings; an evaluation in another precision is never resumed from. A `--preset` runs in
 float32, as `deblur` runs it, unless `--mixed_precision` says otherwise.
 
+`--protocol` says how outputs are scored: `deepdeblur` (the default), the authors' protocol, or
+`float` (no rounding to 8 bits); the report names it. `--blur_key=both` scores the `blur` and
+`blur_gamma` folders each on its own, into `<output_dir>/blur` and `<output_dir>/blur_gamma`.
+
 `--compare=<eval dir>,<eval dir>,...` prints evaluations side by side in the shape of the paper's
 Table 2 instead (they must share the test-set fingerprint).
 """
@@ -22,6 +26,7 @@ from absl import flags
 
 from keras_deblur import cli
 from keras_deblur import flags as f
+from keras_deblur.data.pairs import BLUR_KEYS
 from keras_deblur.run_layout import RunLayout, is_keras_file
 
 
@@ -94,6 +99,7 @@ FLAGS_USED = (
     "max_images",
     "all_scales",
     "num_examples",
+    "protocol",
     "mixed_precision",
     "ensemble",
     "output_dir",
@@ -118,26 +124,39 @@ def main(argv):
         )
     output_dir = _output_dir(run_dir)
     blur_key, why = _blur_key(run_dir)
-    if f.DATA_DIR.value:
-        print(f"blurry images: {blur_key}/ ({why})")
-    test_set = load_test_set(
-        f.DATA_DIR.value,
-        f.TEST_TFRECORDS.value,
-        blur_key,
-        f.SKIP_BAD_PAIRS.value,
-        f.MAX_IMAGES.value,
-    )
+    if blur_key == f.BOTH_BLUR_KEYS:
+        if not f.DATA_DIR.value:
+            raise ValueError("--blur_key=both needs --data_dir (a TFRecord holds one key)")
+        # One evaluation per key, each in its own folder, so each resumes and compares alone.
+        evaluations = [(key, os.path.join(output_dir, key)) for key in BLUR_KEYS]
+    else:
+        evaluations = [(blur_key, output_dir)]
     model = _model_under_test(run_dir)
     if f.ENSEMBLE.value:
         model = evaluator.with_ensemble(model)
-    summary = evaluator.evaluate(
-        model, test_set, output_dir, f.ALL_SCALES.value, f.NUM_EXAMPLES.value
-    )
-    print(report.format_summary(summary))
-    print(
-        f"wrote {output_dir}/metrics.json, per_image.csv and figures/; see them with: "
-        f"tensorboard --logdir={output_dir}"
-    )
+    for key, folder in evaluations:
+        if f.DATA_DIR.value:
+            print(f"blurry images: {key}/ ({why})")
+        test_set = load_test_set(
+            f.DATA_DIR.value,
+            f.TEST_TFRECORDS.value,
+            key,
+            f.SKIP_BAD_PAIRS.value,
+            f.MAX_IMAGES.value,
+        )
+        summary = evaluator.evaluate(
+            model,
+            test_set,
+            folder,
+            f.ALL_SCALES.value,
+            f.NUM_EXAMPLES.value,
+            protocol=f.PROTOCOL.value,
+        )
+        print(report.format_summary(summary))
+        print(
+            f"wrote {folder}/metrics.json, per_image.csv and figures/; see them with: "
+            f"tensorboard --logdir={folder}"
+        )
     return 0
 
 

@@ -14,6 +14,7 @@ from absl import flags
 from keras_deblur.data.augment import AUGMENTATIONS as AUGMENTATION_NAMES
 from keras_deblur.data.augment import ROTATIONS
 from keras_deblur.data.pairs import BLUR_KEYS, DEFAULT_BLUR_KEY
+from keras_deblur.evaluation.scores import DEFAULT_PROTOCOL, PROTOCOLS
 from keras_deblur.experiments import DEFAULT_EXPERIMENT, EXPERIMENTS
 from keras_deblur.losses import CONTENT_LOSSES
 from keras_deblur.models import presets
@@ -23,6 +24,8 @@ from keras_deblur.precision import PRECISIONS
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 from keras_deblur.serving.tflite import WEIGHTS as TFLITE_WEIGHT_KINDS
 from keras_deblur.training.config import STRATEGIES
+
+BOTH_BLUR_KEYS = "both"  # evaluate --blur_key=both
 
 # Benchmark (`python -m keras_deblur.bench`).
 BENCH_ONLY = flags.DEFINE_list(
@@ -45,12 +48,10 @@ DATA_DIR = flags.DEFINE_string(
 BLUR_KEY = flags.DEFINE_enum(
     "blur_key",
     DEFAULT_BLUR_KEY,
-    list(BLUR_KEYS),
+    [*BLUR_KEYS, BOTH_BLUR_KEYS],
     "Folder of blurry images: blur_gamma (frames averaged through the camera response: the "
-    "paper's, "
-    "and the authors' code's) or blur (averaged linearly). evaluate: default, the key the model "
-    "was "
-    "trained on.",
+    "paper's, and the authors' code's) or blur (averaged linearly). evaluate: default, the key "
+    f"the model was trained on; {BOTH_BLUR_KEYS}: each key scored on its own.",
 )
 SKIP_BAD_PAIRS = flags.DEFINE_bool(
     "skip_bad_pairs", False, "Skip (and log and count) bad pairs instead of stopping with an error."
@@ -345,6 +346,13 @@ MAX_IMAGES = flags.DEFINE_integer(
 )
 ALL_SCALES = flags.DEFINE_bool(
     "all_scales", False, "evaluate: also score every coarser output scale (needs --run_dir)."
+)
+PROTOCOL = flags.DEFINE_enum(
+    "protocol",
+    DEFAULT_PROTOCOL,
+    list(PROTOCOLS),
+    "evaluate: deepdeblur, the authors' (outputs clipped and rounded to 8 bits before PSNR and "
+    "SSIM), or float (clipped only, as a validation during training scores).",
 )
 NUM_EXAMPLES = flags.DEFINE_integer(
     "num_examples", 3, "evaluate: example figures, of the first N test pairs."

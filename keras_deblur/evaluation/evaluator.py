@@ -123,8 +123,19 @@ def _write_figure(output_dir, filename, png):
     file_io.write_bytes(EvaluationLayout(output_dir).figure(filename), png)
 
 
-def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step=0, verbose=1):
+def evaluate(
+    model,
+    test_set,
+    output_dir,
+    all_scales=False,
+    num_examples=3,
+    step=0,
+    verbose=1,
+    protocol=scores.DEFAULT_PROTOCOL,
+):
     """Scores every pair of `test_set` (evaluation.test_set.TestSet) and writes the outputs.
+
+    `protocol` (a key of `scores.PROTOCOLS`) says whether outputs are rounded to 8 bits first.
 
     Resumes from `output_dir/per_image.jsonl` if it records the same model, test set and settings.
 
@@ -143,6 +154,7 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
         "max_images": test_set.max_images,
         "precision": model.info.get("precision", "float32"),
         "ensemble": model.info.get("ensemble", False),
+        "protocol": protocol,
     }
     log = ProgressLog(
         layout.per_image_log,
@@ -153,7 +165,7 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
     for index, encoded in enumerate(test_set.encoded()):
         name = encoded["name"].numpy().decode("utf-8")
         if name not in log.rows:
-            log.append(_score(model, encoded, name, index, num_examples, all_scales, output_dir))
+            log.append(_score(model, encoded, name, index, settings, num_examples, output_dir))
         rows.append(log.rows[name])
         progress.update(
             index + 1,
@@ -176,14 +188,17 @@ def evaluate(model, test_set, output_dir, all_scales=False, num_examples=3, step
     return summary
 
 
-def _score(model, encoded, name, index, num_examples, all_scales, output_dir):
+def _score(model, encoded, name, index, settings, num_examples, output_dir):
     pair = decode_pair(encoded)
     blurry, sharp = pair["blurry"][None], pair["sharp"][None]
     start = time.perf_counter()
     outputs = model.forward(blurry)
     outputs[0].numpy()  # wait for the result before stopping the clock
     seconds = time.perf_counter() - start
-    row = {**scores.image_row(name, blurry, sharp, outputs, all_scales), "seconds": seconds}
+    row = scores.image_row(
+        name, blurry, sharp, outputs, settings["all_scales"], settings["protocol"]
+    )
+    row["seconds"] = seconds
     if index < num_examples:  # drawn before the row is logged, so a resumed run never lacks one
         deblurred = metrics.quantize(outputs[0])[0].numpy()
         _write_figure(

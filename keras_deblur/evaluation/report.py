@@ -15,9 +15,13 @@ MEASURES = (
     ("ssim", "SSIM", "{:.4f}"),
     ("ms_ssim", "MS-SSIM", "{:.4f}"),
 )
-HOW = (
-    "per image, then the mean over images; RGB float in [0, 1], max_val 1; outputs clipped and "
-    "rounded to 8 bits; SSIM = tf.image.ssim (Gaussian 11x11, sigma 1.5); MS-SSIM = "
+HOW = {
+    "deepdeblur": "the authors' protocol: outputs clipped and rounded to 8 bits",
+    "float": "outputs clipped, not rounded (not the authors' protocol)",
+}
+HOW_ALWAYS = (
+    "per image, then the mean over images; RGB float in [0, 1], max_val 1; SSIM = tf.image.ssim "
+    "(Gaussian 11x11, sigma 1.5, as scikit-image and the authors' code); MS-SSIM = "
     "tf.image.ssim_multiscale, fewer scales for small images; see keras_deblur/evaluation/scores.py"
 )
 
@@ -33,7 +37,7 @@ def summarize(rows, model, test_set, settings):
         "model": model,
         "test_set": test_set,
         "settings": settings,
-        "how": HOW,
+        "how": f"{HOW[settings['protocol']]}; {HOW_ALWAYS}",
         "num_images": len(rows),
         "deblurred": {},
         "blurry": {},
@@ -70,8 +74,10 @@ def csv_text(rows):
 
 def format_summary(summary):
     """A short table of the blurry input vs the deblurred output, for the terminal and README."""
+    protocol = summary["settings"].get("protocol", "deepdeblur")
     lines = [
         f"{summary['num_images']} images of {summary['test_set']['description']}",
+        f"protocol: {protocol} ({HOW[protocol]})",
         "| measure | blurry | deblurred | gain |",
         "|---|---|---|---|",
     ]

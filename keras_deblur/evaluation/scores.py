@@ -4,8 +4,13 @@ Every figure is on RGB (no conversion to Y) float32 in [0, 1], max_val = 1, one 
 at full resolution; means are taken over images afterwards (`report.py`).
 
 - PSNR: the output is clipped to [0, 1] and rounded to 8 bits (as saving a PNG does), then
-  10 * log10(1 / MSE), the MSE over all pixels and channels (`metrics.psnr`). The sharp and blurry
-  images come from 8-bit PNGs, so the blurry baseline is already quantised.
+  10 * log10(1 / MSE), the MSE over all pixels and channels (`metrics.psnr`). This is the authors'
+  protocol (`--protocol=deepdeblur`, the default): their PyTorch code (DeepDeblur-PyTorch,
+  src/loss/__init__.py `measure`, src/loss/metric.py) clamps outputs to [0, 255] and rounds them
+  before PSNR and SSIM, computes PSNR per image with peak 255, and averages over images.
+  `--protocol=float` skips the rounding (clipping only): what a validation inside training reports,
+  and many TF projects publish; it reads a little higher or lower than the 8-bit figure. The sharp
+  and blurry images come from 8-bit PNGs, so the blurry baseline is already quantised.
 - SSIM: `tf.image.ssim` on the quantised output: an 11x11 Gaussian window with sigma 1.5,
   K1 = 0.01, K2 = 0.03, the local statistics over the window positions that fit inside the image
   ("valid"), the SSIM map averaged over those positions and over the three channels. This is
@@ -39,6 +44,9 @@ import tensorflow as tf
 from keras_deblur import metrics
 
 SSIM_WINDOW = 11
+# --protocol: whether outputs are rounded to 8 bits before they are scored.
+PROTOCOLS = {"deepdeblur": True, "float": False}
+DEFAULT_PROTOCOL = "deepdeblur"
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang, Simoncelli, Bovik 2003
 
 
@@ -90,11 +98,12 @@ def _ms_ssim(output, target):
 
 
 def pair_scores(output, target, quantize=True):
-    """PSNR, SSIM and MS-SSIM of `output` against `target`, both [1, H, W, 3] float32 in [0, 1]."""
+    """PSNR, SSIM and MS-SSIM of `output` (clipped to [0, 1], and rounded to 8 bits if `quantize`)
+    against `target`, both [1, H, W, 3] float32."""
     output = tf.convert_to_tensor(output, tf.float32)
     target = tf.convert_to_tensor(target, tf.float32)
-    if quantize:
-        output = metrics.quantize(output)
+    # Clipped in both protocols (an image holds no values outside [0, 1]); rounded in the authors'.
+    output = metrics.quantize(output) if quantize else tf.clip_by_value(output, 0.0, 1.0)
     ms_ssim, scales = _ms_ssim(output, target)
     return {
         "psnr": float(metrics.psnr(output, target, quantized=False)[0]),
@@ -104,7 +113,7 @@ def pair_scores(output, target, quantize=True):
     }
 
 
-def image_row(name, blurry, sharp, outputs, all_scales=False):
+def image_row(name, blurry, sharp, outputs, all_scales=False, protocol=DEFAULT_PROTOCOL):
     """One CSV row: the deblurred and blurry figures of a pair.
 
     Args:
@@ -112,8 +121,9 @@ def image_row(name, blurry, sharp, outputs, all_scales=False):
       blurry, sharp: [1, H, W, 3] float32 in [0, 1].
       outputs: the model's outputs, finest first ([1, H, W, 3] for level 0).
       all_scales: also score output levels k >= 1 against the sharp image's pyramid.
+      protocol: a key of PROTOCOLS.
     """
-    deblurred = pair_scores(outputs[0], sharp)
+    deblurred = pair_scores(outputs[0], sharp, quantize=PROTOCOLS[protocol])
     baseline = pair_scores(blurry, sharp)
     row = {"name": name, "height": int(sharp.shape[1]), "width": int(sharp.shape[2])}
     row.update(deblurred)

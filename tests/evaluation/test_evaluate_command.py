@@ -117,3 +117,33 @@ def test_evaluate_with_self_ensemble_says_so_and_scores_differently(scenes_dir, 
         assert metrics["model"].get("ensemble", False) == (ensemble == "--ensemble")
         scores[ensemble] = metrics["deblurred"]["psnr"]
     assert scores["--ensemble"] != scores["--noensemble"]
+
+
+def test_both_blur_keys_each_on_its_own_and_the_protocol_is_named(scenes_dir, tmp_path):
+    run = tmp_path / "model.keras"
+    build_generator_from_spec("tiny").save(str(run))
+    result = _evaluate(
+        f"--run_dir={run}",
+        f"--data_dir={scenes_dir}",
+        "--blur_key=both",
+        "--protocol=float",
+        f"--output_dir={tmp_path / 'eval'}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("protocol: float (outputs clipped, not rounded") == 2
+    blurry = {}
+    for key in ("blur", "blur_gamma"):
+        assert f"blurry images: {key}/" in result.stdout
+        metrics = json.loads((tmp_path / "eval" / key / "metrics.json").read_text())
+        assert metrics["settings"]["protocol"] == "float"
+        assert metrics["test_set"]["description"].endswith(f"(test split, {key})")
+        blurry[key] = metrics["blurry"]["psnr"]
+    assert blurry["blur"] != blurry["blur_gamma"]
+
+    result = _evaluate(
+        f"--run_dir={run}", "--test_tfrecords=x.tfrecord", "--blur_key=both", "--output_dir=y"
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: --blur_key=both needs --data_dir (a TFRecord holds one key)"
+    )

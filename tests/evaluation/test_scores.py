@@ -95,3 +95,31 @@ def test_identical_images_score_one():
     assert figures["ssim"] == pytest.approx(1.0) and figures["ms_ssim"] == pytest.approx(
         1.0, abs=1e-5
     )
+
+
+@pytest.mark.parametrize("protocol", ["deepdeblur", "float"])
+def test_each_protocol_scores_as_scikit_image_does_on_what_it_keeps(rng, protocol):
+    # The authors' protocol (DeepDeblur-PyTorch): clamp to [0, 255], round, then PSNR with peak 255
+    # and scikit-image's Gaussian SSIM; `float` only clamps.
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    sharp = rng.integers(0, 256, (40, 57, 3)).astype(np.float64)
+    output = sharp / 255 + rng.normal(0, 0.05, sharp.shape)  # off the 8-bit grid, and out of [0, 1]
+    kept = np.clip(output, 0, 1) * 255
+    if protocol == "deepdeblur":
+        kept = np.round(kept)
+    as_float32 = [image[None].astype(np.float32) for image in (output, sharp / 255)]
+    row = scores.image_row("x", as_float32[0], as_float32[1], [as_float32[0]], protocol=protocol)
+    assert row["psnr"] == pytest.approx(
+        peak_signal_noise_ratio(sharp, kept, data_range=255), abs=1e-3
+    )
+    expected_ssim = structural_similarity(
+        sharp,
+        kept,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+        channel_axis=-1,
+    )
+    assert row["ssim"] == pytest.approx(expected_ssim, abs=1e-4)
