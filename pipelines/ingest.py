@@ -26,26 +26,15 @@ at random.) A split with fewer pairs than shards has fewer shard files.
 
 import hashlib
 import json
-import logging
 import os
 
 import numpy as np
-
-# Importing Beam warns on the root logger that Google Cloud's optional clients are missing, which
-# does not matter to a local run; Beam's own INFO lines (state cache, shard renames) are noise.
-_root_level = logging.getLogger().level
-logging.getLogger().setLevel(logging.ERROR)
-try:
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
-finally:
-    logging.getLogger().setLevel(_root_level)
-logging.getLogger("apache_beam").setLevel(logging.ERROR)
 
 from keras_deblur import file_io
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY, SPLITS, Pair, discover_pairs
 from keras_deblur.data.tfrecords import write_tfrecord
 from keras_deblur.errors import DataError
+from pipelines.beam_setup import PipelineOptions, beam, runner
 
 PROBLEM = "problem"
 
@@ -165,7 +154,7 @@ def ingest(
     with file_io.atomic_path(output_dir, overwrite=False) as scratch:
         os.makedirs(scratch)
         with beam.Pipeline(
-            runner=_runner(beam_args), options=PipelineOptions(list(beam_args))
+            runner=runner(beam_args), options=PipelineOptions(list(beam_args))
         ) as pipeline:
             checked = (
                 pipeline
@@ -224,21 +213,6 @@ def ingest(
         with open(os.path.join(scratch, "manifest.json"), "w") as file:
             json.dump(manifest, file, indent=2)
     return manifest
-
-
-def _runner(beam_args):
-    """Beam's in-process Python runner unless --runner is among `beam_args` (None: Beam reads it
-    there).
-
-    Beam 2.77's default DirectRunner first tries its Prism runner, which downloads a binary from
-    the internet when the pipeline starts (a hang or a policy breach on a locked-down machine), and
-    falls back to the Python runner only after that fails. So the Python runner is named here.
-    """
-    if any(arg.startswith("--runner") for arg in beam_args):
-        return None
-    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-    return FnApiRunner()
 
 
 def _read_lines(path):

@@ -29,6 +29,7 @@ COMMANDS = {  # command module -> the source files whose flag reads it answers f
         if n.endswith(".py")
     ],
     "pipelines.run": ["pipelines/run.py"],
+    "pipelines.bulk_deblur": ["pipelines/bulk_deblur.py"],
 }
 
 
