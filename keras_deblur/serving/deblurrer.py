@@ -110,8 +110,8 @@ class Deblurrer:
     def _run_batch(self, tiles):
         return self._signature(images=tf.constant(tiles, tf.float32))["deblurred"].numpy()
 
-    def _deblur_float(self, pixels):
-        if self.scales is None:
+    def _deblur_float(self, pixels, clip=True):
+        if self.scales is None:  # a legacy export: its signature clips
             return deblur_tiled(
                 self._run_batch,
                 pixels,
@@ -120,17 +120,20 @@ class Deblurrer:
                 self.align,
                 self.tile_batch,
             )
-        return deblur_exact(self.scales, pixels, self.tile_size)
+        return deblur_exact(self.scales, pixels, self.tile_size, clip)
 
     def deblur(self, image):
         """[H, W, 3] uint8, uint16 or float in [0, 1] -> the deblurred image, same size and
         dtype."""
         pixels, dtype = _as_float(image)
         if self.ensemble:
+            # The raw outputs are averaged and the average clipped, as an --ensemble export's
+            # signature does (clipping each first moved pixels where one output left [0, 1]).
             deblurred = self_ensemble(
-                lambda batch: self._deblur_float(np.asarray(batch)[0])[None], pixels[None]
+                lambda batch: self._deblur_float(np.asarray(batch)[0], clip=False)[None],
+                pixels[None],
             )
-            deblurred = np.asarray(deblurred)[0]
+            deblurred = np.clip(np.asarray(deblurred)[0], 0.0, 1.0)
         else:
             deblurred = self._deblur_float(pixels)
         return _restore_dtype(deblurred, dtype)

@@ -163,9 +163,10 @@ def _tiled(body, x, core, radius):
     return out
 
 
-def deblur_exact(functions, image, core):
+def deblur_exact(functions, image, core, clip=True):
     """The generator's finest output for a float32 [H, W, 3] image in [0, 1], bodies in tiles of
-    `core` pixels (plus halos): equal to running the whole image."""
+    `core` pixels (plus halos): equal to running the whole image. Clipped to [0, 1] unless `clip`
+    is False (a self-ensemble averages the raw outputs, then clips, as the signature does)."""
     height, width = image.shape[:2]
     levels = [np.asarray(level)[0] for level in functions.levels(image[None])]
     link = None
@@ -177,4 +178,5 @@ def deblur_exact(functions, image, core):
             centred = centred + level
         if k > 1:
             link = np.asarray(functions.links[k](centred[None]))[0]
-    return np.clip(centred[:height, :width] + 0.5, 0.0, 1.0)
+    output = centred[:height, :width] + 0.5
+    return np.clip(output, 0.0, 1.0) if clip else output

@@ -1,8 +1,6 @@
 import base64
 import json
 import os
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -16,9 +14,8 @@ from keras_deblur.serving import saved_model
 from keras_deblur.serving.client import GrpcClient, RestClient
 from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
 from keras_deblur.serving.tiling import deblur_tiled
+from tests.commands import run_module
 from tests.serving.test_image_files import _png_claiming
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +89,7 @@ def test_bad_tiling_of_older_exports_is_named(legacy_export):
 
 
 def _run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "keras_deblur.deblur", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=600,
-    )
+    return run_module("keras_deblur.deblur", *args, timeout=600)
 
 
 def _write_inputs(folder, rng):
@@ -272,7 +263,6 @@ def test_inputs_sharing_a_file_name_are_refused_before_anything_is_written(tmp_p
 
 
 def test_self_ensemble_is_equivariant_and_exports_with_it(export_base, tmp_path, rng):
-    from keras_deblur.models import build_generator_from_spec
     from keras_deblur.serving.ensemble import transform
 
     image = rng.random((40, 52, 3), dtype=np.float32)
@@ -285,8 +275,19 @@ def test_self_ensemble_is_equivariant_and_exports_with_it(export_base, tmp_path,
         np.asarray(transform(averaged[None], 5))[0],
         atol=1e-5,
     )
-    # An export made with --ensemble: TF Serving's signature and Deblurrer agree.
+
+
+def test_an_ensembled_export_gives_its_signature_pixels_where_outputs_leave_0_1(tmp_path, rng):
+    from keras_deblur.models import build_generator_from_spec
+
+    generator = build_generator_from_spec("tiny")
+    last = generator.get_layer("scale1_conv_last")
+    last.kernel.assign(last.kernel * 20.0)  # outputs far outside [0, 1] on many pixels
     base = str(tmp_path / "ensembled")
-    saved_model.export(build_generator_from_spec("tiny"), base, ensemble=True)
+    saved_model.export(generator, base, ensemble=True)
+    image = rng.random((40, 52, 3), dtype=np.float32)
+    raw = Deblurrer(base)._deblur_float(image, clip=False)
+    assert raw.min() < 0 and raw.max() > 1
+    # Deblurrer clipped each of the 8 outputs before averaging; the signature clips the average.
     served = Deblurrer(base)._run_batch(image[None])[0]
     np.testing.assert_allclose(Deblurrer(base).deblur(image), served, atol=1e-5)
