@@ -1,21 +1,12 @@
 """The data commands as users run them: `python -m keras_deblur.data.{scenes,synthesize}`."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 
 from keras_deblur.data import images
 from keras_deblur.data.pairs import discover_pairs
+from tests.commands import run_module
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _run(*args):
-    return subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
+_run = run_module
 
 
 def test_scenes_command_prints_its_summary(tmp_path):

@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,8 +10,7 @@ from PIL import Image
 from keras_deblur.serving.deblurrer import Deblurrer
 from keras_deblur.serving.image_files import read_image
 from pipelines import bulk_deblur
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.commands import run_module
 
 
 @pytest.fixture
@@ -102,18 +99,8 @@ def test_folders_that_cannot_work_are_refused(archive, tmp_path):
 
 
 def test_the_command_reports_counts_and_fails_when_a_file_did(archive, tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines.bulk_deblur",
-            f"--input={archive}",
-            f"--output_dir={tmp_path / 'out'}",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
+    result = run_module(
+        "pipelines.bulk_deblur", f"--input={archive}", f"--output_dir={tmp_path / 'out'}"
     )
     assert result.returncode == 1
     assert "4 files: 3 deblurred, 0 skipped (output exists), 1 failed;" in result.stdout

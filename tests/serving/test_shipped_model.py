@@ -3,8 +3,6 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -15,18 +13,9 @@ from keras_deblur.data.photo_sources import load_photos
 from keras_deblur.metrics import psnr_uint8
 from keras_deblur.models import presets
 from keras_deblur.serving.deblurrer import Deblurrer
+from tests.commands import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def _command(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +44,7 @@ def test_the_shipped_model_deblurs_a_shaken_photo(blurred_photo):
 
 def test_its_export_serves_the_same_pixels(blurred_photo, tmp_path):
     base = str(tmp_path / "photo")
-    result = _command("keras_deblur.export", "--preset=photo", f"--export_dir={base}")
+    result = run_module("keras_deblur.export", "--preset=photo", f"--export_dir={base}")
     assert result.returncode == 0, result.stderr
     metadata = json.loads(open(f"{base}/1/assets.extra/keras_deblur.json").read())
     assert metadata["preset"] == "photo" and metadata["num_scales"] == 3
@@ -65,7 +54,7 @@ def test_its_export_serves_the_same_pixels(blurred_photo, tmp_path):
 
 def test_deblur_uses_it_without_model_and_times_each_image(blurred_photo, tmp_path):
     Image.fromarray(blurred_photo.blur[:120, :160]).save(tmp_path / "shaken.png")
-    result = _command(
+    result = run_module(
         "keras_deblur.deblur", f"--input={tmp_path}/shaken.png", f"--output_dir={tmp_path}/out"
     )
     assert result.returncode == 0, result.stderr
@@ -74,7 +63,7 @@ def test_deblur_uses_it_without_model_and_times_each_image(blurred_photo, tmp_pa
 
 
 def test_evaluate_scores_a_preset(scenes_dir, tmp_path):
-    result = _command(
+    result = run_module(
         "keras_deblur.evaluate",
         "--preset=photo",
         f"--data_dir={scenes_dir}",
@@ -101,6 +90,6 @@ def test_a_wrong_model_is_one_error_line(module, args, message, tmp_path):
         "keras_deblur.evaluate": f"--output_dir={tmp_path}/o",
         "keras_deblur.deblur": f"--output_dir={tmp_path}/o",
     }
-    result = _command(module, *args, output[module])
+    result = run_module(module, *args, output[module])
     assert result.returncode != 0
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -3,16 +3,13 @@ write and score them."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from keras_deblur.models import build_generator_from_spec
 from keras_deblur.serving import tflite
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.commands import run_module
 
 
 @pytest.fixture(scope="module")
@@ -65,34 +62,24 @@ def test_a_file_that_is_not_tflite_is_named(tmp_path):
         tflite.Interpreter(str(path))
 
 
-def _run(module, *args):
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-
-
 def test_export_the_shipped_model_then_evaluate_the_file(tmp_path, scenes_dir):
     path = tmp_path / "photo.tflite"
     args = ("--preset=photo", f"--tflite_file={path}", "--tflite_weights=float16")
-    result = _run("keras_deblur.export_tflite", *args)
+    result = run_module("keras_deblur.export_tflite", *args)
     assert result.returncode == 0, result.stderr
     assert f"exported {path}: 1.9" in result.stdout and "float16 weights" in result.stdout
     difference = float(result.stdout.split("256x256 photo: ")[1].split()[0])
     assert difference < 2e-3
 
     written = path.read_bytes()
-    result = _run("keras_deblur.export_tflite", *args)
+    result = run_module("keras_deblur.export_tflite", *args)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: --tflite_file={path} exists already; --overwrite replaces it"
     )
     assert path.read_bytes() == written
 
-    result = _run(
+    result = run_module(
         "keras_deblur.evaluate",
         f"--tflite_file={path}",
         f"--data_dir={scenes_dir}",
