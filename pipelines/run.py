@@ -36,6 +36,23 @@ def _pushed_model(serving_dir):
     return read_metadata(version).get("model_fingerprint", version)
 
 
+def _train_inputs(config, data_fp):
+    """The train stage's inputs: the data, and the weights `--init_from` starts from (by content:
+    a package upgrade that ships new preset weights, or a rewritten .keras file, trains again)."""
+    inputs = {"data": data_fp}
+    if config.init_from:
+        from keras_deblur.models import presets
+        from keras_deblur.run_layout import RunLayout
+
+        source = config.init_from
+        if source in presets.WEIGHTS:
+            source = presets.weights_path(source)
+        elif not source.endswith(".keras"):
+            source = RunLayout(source).checkpoints()
+        inputs["init_from"] = fingerprint(source)
+    return inputs
+
+
 def run_pipeline(
     config,
     source_dir,
@@ -68,7 +85,7 @@ def run_pipeline(
 
     train_params = {k: v for k, v in dataclasses.asdict(config).items() if k not in _NOT_TRAINING}
     records["train"] = run_stage(
-        root, "train", {"data": data_fp}, train_params, stages.train_body(config, data)
+        root, "train", _train_inputs(config, data_fp), train_params, stages.train_body(config, data)
     )
     generator, generator_fp = (
         records["train"]["outputs"]["generator"],

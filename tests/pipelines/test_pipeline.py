@@ -114,3 +114,18 @@ def test_the_gate_compares_with_the_pushed_model_on_the_same_data(scenes_dir, tm
     if not gate["blessed"]:
         assert "FAILED not worse than the pushed model" in gate["reason"]
         assert second["push"]["metrics"]["pushed"] is None
+
+
+def test_new_starting_weights_train_again(scenes_dir, tmp_path):
+    from keras_deblur.models import build_generator_from_spec
+
+    start = str(tmp_path / "start.keras")
+    build_generator_from_spec("tiny").save(start)
+    config = _config(tmp_path, init_from=start)
+    assert _skipped(_run(config, scenes_dir, tmp_path, **ANY_GAIN)) == []
+    assert _skipped(_run(config, scenes_dir, tmp_path, **ANY_GAIN)) == STAGES
+    build_generator_from_spec("tiny").save(start)  # other random weights under the same name
+    skipped = _skipped(
+        _run(config, scenes_dir, tmp_path, gate_min_gain=-100.0, gate_max_drop=100.0)
+    )
+    assert "ingest" in skipped and "train" not in skipped
