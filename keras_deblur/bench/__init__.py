@@ -4,8 +4,9 @@ It measures on the current machine, in one process, and prints a table plus a JS
 (`--bench_json`). Each concern has a section, a module here with a `run(config) -> list[Row]`:
 `inference` (the paper generator's forward pass: the product's Keras and SavedModel paths against
 the bare conv stack, fp32 and bf16), `input` (the tf.data pipeline's
-augmented pairs per second), `training` (train_step steps per second) and `deblur` (the Deblurrer's
-time and peak memory per photo, tiled vs whole). Speed is measured here,
+augmented pairs per second), `training` (train_step steps per second) `deblur` (the Deblurrer's
+time and peak memory per photo, tiled vs whole) and `tflite` (the shipped model's TFLite files:
+size, time per frame and difference, against Keras). Speed is measured here,
 never asserted in tests.
 """
 
@@ -15,7 +16,7 @@ import time
 
 import numpy as np
 
-SECTIONS = ("inference", "input", "training", "deblur")
+SECTIONS = ("inference", "input", "training", "deblur", "tflite")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,7 @@ MEASURES = (
 )
 HOW = {
     "deepdeblur": "the authors' protocol: outputs clipped and rounded to 8 bits",
-    "float": "outputs clipped, not rounded (not the authors' protocol)",
+    "float": "outputs clipped, not rounded; not the authors' protocol",
 }
 HOW_ALWAYS = (
     "per image, then the mean over images; RGB float in [0, 1], max_val 1; SSIM = tf.image.ssim "

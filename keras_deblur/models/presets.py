@@ -16,7 +16,8 @@ WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights"
 WEIGHTS = {
     "photo": (
         "photo.weights.h5",
-        "motion blur synthesised from photographs (experiments.photo; BUILD.md, issue 17)",
+        "motion blur synthesised from photographs (experiments.photo, two stages), then the "
+        "embedded mix of photos and scenes (experiments.small, 48 minutes); BUILD.md, issue 17",
     ),
 }
 DEFAULT = "photo"
