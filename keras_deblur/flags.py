@@ -431,7 +431,7 @@ MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",
     None,
     "deblur: GiB the tiles of one image may take; default: an eighth of this machine's memory, "
-    "at most 2.",
+    "at most 1.",
 )
 TILE_OVERLAP_PX = flags.DEFINE_integer(
     "tile_overlap", 64, "deblur: pixels neighbouring tiles share."
