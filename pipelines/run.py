@@ -41,15 +41,9 @@ def _train_inputs(config, data_fp):
     a package upgrade that ships new preset weights, or a rewritten .keras file, trains again)."""
     inputs = {"data": data_fp}
     if config.init_from:
-        from keras_deblur.models import presets
-        from keras_deblur.run_layout import RunLayout
+        from keras_deblur.training.assembly import starting_weights
 
-        source = config.init_from
-        if source in presets.WEIGHTS:
-            source = presets.weights_path(source)
-        elif not source.endswith(".keras"):
-            source = RunLayout(source).checkpoints()
-        inputs["init_from"] = fingerprint(source)
+        inputs["init_from"] = fingerprint(starting_weights(config.init_from)[1])
     return inputs
 
 

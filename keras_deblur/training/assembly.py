@@ -97,21 +97,33 @@ def build_gan(config, planned_steps=None):
     return gan
 
 
-def init_generator(generator, source):
-    """Copies generator weights from a preset the package ships (by name: fine-tuning), a .keras
-    file or a run directory's latest checkpoint."""
+def starting_weights(source):
+    """Where `--init_from` takes weights from: ("preset", the shipped weights file), ("keras", the
+    .keras file) or ("run", the run's checkpoints folder). A path that exists wins over a preset of
+    the same name."""
     from keras_deblur.models import presets
 
     if source in presets.WEIGHTS and not tf.io.gfile.exists(source):
+        return "preset", presets.weights_path(source)
+    if source.endswith(".keras"):
+        return "keras", source
+    return "run", RunLayout(source).checkpoints()
+
+
+def init_generator(generator, source):
+    """Copies generator weights from a preset the package ships (by name: fine-tuning), a .keras
+    file or a run directory's latest checkpoint."""
+    kind, path = starting_weights(source)
+    if kind == "preset":
         if generator.spec != generator_spec(source):
             raise ValueError(
                 f"--init_from={source}: the preset's generator ({generator_spec(source)}) does not "
                 f"match the generator flags ({generator.spec})"
             )
-        generator.load_weights(presets.weights_path(source))
+        generator.load_weights(path)
         print(f"generator initialised from the shipped preset {source}", flush=True)
         return
-    if source.endswith(".keras"):
+    if kind == "keras":
         if not tf.io.gfile.exists(source):
             raise FileNotFoundError(f"--init_from={source} does not exist")
         loaded = keras.saving.load_model(source)
@@ -123,7 +135,7 @@ def init_generator(generator, source):
                 f"--init_from={source} does not match the generator flags: {error}"
             ) from error
         return
-    latest = tf.train.latest_checkpoint(RunLayout(source).checkpoints())
+    latest = tf.train.latest_checkpoint(path)
     if latest is None:
         raise FileNotFoundError(
             f"--init_from={source} is neither a .keras file nor a run directory with checkpoints"
