@@ -7,6 +7,7 @@ file runs in TFLite's interpreter on a 256x256 photo that ships with scikit-imag
 prints the largest difference from the Keras model on it (`serving/tflite.py` has the contract).
 """
 
+import numpy as np
 from absl import flags
 
 from keras_deblur import cli
@@ -19,20 +20,11 @@ PARITY_SIDE = 256
 
 def parity_image():
     """A real photo's 256x256 crop as [1, 256, 256, 3] float32 (scikit-image's astronaut)."""
-    import numpy as np
     from skimage import data
 
     return (data.astronaut()[:PARITY_SIDE, 128 : 128 + PARITY_SIDE] / 255.0)[None].astype(
         np.float32
     )
-
-
-def max_difference(generator, interpreter, image):
-    """Largest absolute difference between the file's output and the Keras model's (clipped)."""
-    import numpy as np
-
-    expected = np.clip(generator(image, training=False)[0].numpy(), 0.0, 1.0)
-    return float(np.abs(interpreter(image) - expected).max())
 
 
 def main(argv):
@@ -43,7 +35,10 @@ def main(argv):
     blob = tflite.convert(generator, f.TFLITE_WEIGHTS.value)
     path = f.TFLITE_FILE.value
     tflite.write(blob, path, overwrite=f.OVERWRITE.value)
-    difference = max_difference(generator, tflite.Interpreter(path), parity_image())
+    image = parity_image()
+    difference = np.abs(
+        tflite.Interpreter(path)(image) - tflite.keras_output(generator, image)
+    ).max()
     print(
         f"exported {path}: {len(blob) / 1e6:.2f} MB, {f.TFLITE_WEIGHTS.value} weights; "
         f"largest difference from the Keras model on a {PARITY_SIDE}x{PARITY_SIDE} photo: "

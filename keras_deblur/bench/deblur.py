@@ -21,7 +21,7 @@ from keras_deblur.bench import Row
 CASE_MARK = "[bench-case] "
 
 
-def _test_image(height, width):
+def photo_like_image(height, width):
     """A deterministic photo-like image: smooth colour fields plus fine texture."""
     rng = np.random.default_rng(0)
     coarse = (
@@ -53,7 +53,7 @@ def case(path, height, width, tile_size, compare_whole):
     from keras_deblur.serving.scale_tiling import deblur_exact
 
     deblurrer = Deblurrer(path, tile_size=tile_size)
-    image = _test_image(height, width)
+    image = photo_like_image(height, width)
     start = time.perf_counter()
     deblurrer.deblur(image)
     result = {"seconds": time.perf_counter() - start}

@@ -4,13 +4,13 @@ model, on one 1280x720 frame in this process.
 Rows per kind: the file's size, the median seconds per frame in TFLite's interpreter on every core
 (XNNPACK, the interpreter's default CPU delegate), and that time relative to the Keras model's in
 the same run (Keras first: the baseline every ratio divides), plus the largest difference from the
-Keras output on the frame. The frame is `bench.deblur`'s photo-like test image.
+Keras output on the frame. The frame is `bench.deblur.photo_like_image`.
 """
 
 import numpy as np
 
 from keras_deblur.bench import Row, median_seconds
-from keras_deblur.bench.deblur import _test_image
+from keras_deblur.bench.deblur import photo_like_image
 
 HEIGHT, WIDTH = 720, 1280
 
@@ -22,9 +22,9 @@ def run(config):
     from keras_deblur.serving import tflite
 
     generator = presets.load_shipped(presets.DEFAULT)
-    frame = _test_image(HEIGHT, WIDTH)[None]
+    frame = photo_like_image(HEIGHT, WIDTH)[None]
     keras_forward = tf.function(lambda x: generator(x, training=False)[0])
-    expected = np.clip(keras_forward(frame).numpy(), 0.0, 1.0)
+    expected = tflite.keras_output(generator, frame)
     files = {kind: tflite.convert(generator, kind) for kind in tflite.WEIGHTS}
     interpreters = {kind: tflite.Interpreter(blob) for kind, blob in files.items()}
     runs = {"keras": lambda: keras_forward(frame).numpy()}

@@ -51,6 +51,12 @@ def convert(generator, weights="float32"):
     return converter.convert()
 
 
+def keras_output(generator, images):
+    """What a file converted from `generator` gives for `images`, computed by Keras: the finest
+    output clipped to [0, 1] (the reference its parity is measured against)."""
+    return np.clip(generator(images, training=False)[0].numpy(), 0.0, 1.0)
+
+
 def write(blob, path, overwrite=False):
     """Writes the bytes atomically; an existing `path` is refused unless `overwrite`."""
     folder = os.path.dirname(path)
