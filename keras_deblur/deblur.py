@@ -93,13 +93,24 @@ def _deblur_image(deblurrer, path, target, max_megapixels):
     print(f"{path}: {width}x{height} deblurred in {seconds:.2f} s", flush=True)
 
 
+def _deblur_video(deblurrer, path, target, max_megapixels):
+    from keras_deblur.serving.video_files import deblur_video
+
+    width, height, frames, fps, seconds = deblur_video(deblurrer, path, target, max_megapixels)
+    print(
+        f"{path}: {width}x{height}, {frames} frames at {float(fps):.4g} fps deblurred in "
+        f"{seconds:.2f} s ({seconds / frames:.2f} s per frame)",
+        flush=True,
+    )
+
+
 def deblur_files(
     deblurrer, files, output_dir, overwrite=False, max_megapixels=DEFAULT_MAX_MEGAPIXELS
 ):
     """Deblurs each file into output_dir; returns {input path: error message} for the failures."""
     import tensorflow as tf
 
-    from keras_deblur.serving.video_files import deblur_video, is_video
+    from keras_deblur.serving.video_files import is_video
 
     _check_distinct_names(files, output_dir)
     _check_output_dir(output_dir)
@@ -115,17 +126,8 @@ def deblur_files(
                 raise ValueError("the output would replace the input; choose another --output_dir")
             if os.path.exists(target) and not overwrite:
                 raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")
-            if is_video(path):
-                width, height, frames, fps, seconds = deblur_video(
-                    deblurrer, path, target, max_megapixels
-                )
-                print(
-                    f"{path}: {width}x{height}, {frames} frames at {float(fps):.4g} fps deblurred "
-                    f"in {seconds:.2f} s ({seconds / frames:.2f} s per frame)",
-                    flush=True,
-                )
-            else:
-                _deblur_image(deblurrer, path, target, max_megapixels)
+            deblur_file = _deblur_video if is_video(path) else _deblur_image
+            deblur_file(deblurrer, path, target, max_megapixels)
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:
             message = (
                 error.message

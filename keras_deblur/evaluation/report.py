@@ -7,6 +7,7 @@ import posixpath
 
 import numpy as np
 
+from keras_deblur.evaluation.scores import PROTOCOLS
 from keras_deblur.file_io import read_json
 from keras_deblur.run_layout import EvaluationLayout
 
@@ -15,10 +16,6 @@ MEASURES = (
     ("ssim", "SSIM", "{:.4f}"),
     ("ms_ssim", "MS-SSIM", "{:.4f}"),
 )
-HOW = {
-    "deepdeblur": "the authors' protocol: outputs clipped and rounded to 8 bits",
-    "float": "outputs clipped, not rounded; not the authors' protocol",
-}
 HOW_ALWAYS = (
     "per image, then the mean over images; RGB float in [0, 1], max_val 1; SSIM = tf.image.ssim "
     "(Gaussian 11x11, sigma 1.5, as scikit-image and the authors' code); MS-SSIM = "
@@ -37,7 +34,7 @@ def summarize(rows, model, test_set, settings):
         "model": model,
         "test_set": test_set,
         "settings": settings,
-        "how": f"{HOW[settings['protocol']]}; {HOW_ALWAYS}",
+        "how": f"{PROTOCOLS[settings['protocol']][1]}; {HOW_ALWAYS}",
         "num_images": len(rows),
         "deblurred": {},
         "blurry": {},
@@ -77,7 +74,7 @@ def format_summary(summary):
     protocol = summary["settings"].get("protocol", "deepdeblur")
     lines = [
         f"{summary['num_images']} images of {summary['test_set']['description']}",
-        f"protocol: {protocol} ({HOW[protocol]})",
+        f"protocol: {protocol} ({PROTOCOLS[protocol][1]})",
         "| measure | blurry | deblurred | gain |",
         "|---|---|---|---|",
     ]

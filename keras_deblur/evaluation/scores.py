@@ -44,8 +44,11 @@ import tensorflow as tf
 from keras_deblur import metrics
 
 SSIM_WINDOW = 11
-# --protocol: whether outputs are rounded to 8 bits before they are scored.
-PROTOCOLS = {"deepdeblur": True, "float": False}
+# --protocol -> (outputs rounded to 8 bits before they are scored?, what the report says of it).
+PROTOCOLS = {
+    "deepdeblur": (True, "the authors' protocol: outputs clipped and rounded to 8 bits"),
+    "float": (False, "outputs clipped, not rounded; not the authors' protocol"),
+}
 DEFAULT_PROTOCOL = "deepdeblur"
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang, Simoncelli, Bovik 2003
 
@@ -123,7 +126,7 @@ def image_row(name, blurry, sharp, outputs, all_scales=False, protocol=DEFAULT_P
       all_scales: also score output levels k >= 1 against the sharp image's pyramid.
       protocol: a key of PROTOCOLS.
     """
-    deblurred = pair_scores(outputs[0], sharp, quantize=PROTOCOLS[protocol])
+    deblurred = pair_scores(outputs[0], sharp, quantize=PROTOCOLS[protocol][0])
     baseline = pair_scores(blurry, sharp)
     row = {"name": name, "height": int(sharp.shape[1]), "width": int(sharp.shape[2])}
     row.update(deblurred)
