@@ -91,6 +91,8 @@ def test_an_image_the_model_fails_on_is_a_dead_letter(archive, tmp_path):
 def test_folders_that_cannot_work_are_refused(archive, tmp_path):
     with pytest.raises(ValueError, match="is inside --input"):
         bulk_deblur.list_inputs(str(archive), str(archive / "out"))
+    with pytest.raises(ValueError, match="is inside --input"):  # the same folder, named otherwise
+        bulk_deblur.list_inputs(os.path.relpath(archive), str(archive / "deeper" / ".." / "out"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="holds no files"):
         bulk_deblur.list_inputs(str(tmp_path / "empty"), str(tmp_path / "out"))
