@@ -14,9 +14,10 @@ splits would leak test data into training. Bad pairs stop the stage with every p
 with `skip_bad_pairs`, are left out and counted in the manifest. Duplicates always stop it.
 
 Outputs, written to a temporary folder renamed into place at the end (a failed run leaves nothing):
-`<output_dir>/{train,test}-SSSSS-of-NNNNN.tfrecord` in `keras_deblur.data.tfrecords`'s pair format,
-and `manifest.json`: per split the pair count, image sizes, mean blurry-vs-sharp PSNR, and the
-sorted list of (name, sha256 blurry, sha256 sharp) checksums.
+`<output_dir>/{train,test}-SSSSS-of-NNNNN.tfrecord` in `keras_deblur.data.tfrecords`'s pair format
+(the train split as raw pixels, the test split as the PNG bytes: `SPLIT_PIXELS`), and
+`manifest.json`: per split the pair count, image sizes, mean blurry-vs-sharp PSNR, and the sorted
+list of (name, sha256 blurry, sha256 sharp) checksums.
 
 The same source and settings give byte-identical shards on every run and runner (so the pipeline's
 content-addressed stages after ingest are reused): pair i of a split, in name order, goes to shard
@@ -37,6 +38,10 @@ from keras_deblur.errors import DataError
 from pipelines.beam_setup import PipelineOptions, beam, runner
 
 PROBLEM = "problem"
+# Training reads every pair once per epoch: raw pixels spare it the PNG decoding, ~70% of its input
+# cost on a CPU (BUILD.md, "bench input"), for shards ~1.5-2x larger. Evaluation reads each pair
+# once, and its fingerprint of PNG bytes equals the PNG tree's.
+SPLIT_PIXELS = {"train": "raw", "test": "png"}
 
 
 def _validate(entry):
@@ -92,7 +97,11 @@ def _write_shard(shard_and_records, folder, num_shards):
         (Pair(r["blurry"], r["sharp"], r["name"], r["height"], r["width"]) for r in records),
         key=lambda pair: pair.name,
     )
-    write_tfrecord(os.path.join(folder, f"{split}-{shard:05d}-of-{num_shards:05d}.tfrecord"), pairs)
+    write_tfrecord(
+        os.path.join(folder, f"{split}-{shard:05d}-of-{num_shards:05d}.tfrecord"),
+        pairs,
+        pixels=SPLIT_PIXELS[split],
+    )
 
 
 def _duplicates(content_and_names):

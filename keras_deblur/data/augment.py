@@ -8,8 +8,10 @@ order. Augmentation never runs inside the model, so the serving graph stays clea
 """
 
 import dataclasses
+import functools
 import math
 
+import numpy as np
 import tensorflow as tf
 
 ROTATIONS = ("none", "right_angles", "any")
@@ -134,6 +136,63 @@ def _geometry(blurry, sharp, seeds, config):
     return pair
 
 
+def scale_saturation(images, factor):
+    """Multiplies the HSV saturation of the RGB images stacked along the last axis by `factor`,
+    clipped to [0, 1], keeping hue and value: exactly `tf.image.adjust_saturation` per image,
+    without its round trip through HSV.
+
+    With V = max(r, g, b) and S = (V - min) / V, a channel c sits at (V - c) / (V S) of the way from
+    V down to the minimum, and hue fixes that fraction; so the new channel is V - (V - c) * S' / S
+    with S' = min(factor S, 1), i.e. V - (V - c) * min(factor, 1 / S). Written on whole channel
+    planes: 2.2x faster than `adjust_saturation`'s kernel on CPU (BUILD.md, "bench input").
+    """
+    channels = tf.unstack(images, axis=-1)
+    scaled = []
+    for start in range(0, len(channels), 3):
+        r, g, b = channels[start : start + 3]
+        value = tf.maximum(tf.maximum(r, g), b)
+        spread = value - tf.minimum(tf.minimum(r, g), b)
+        # Grey pixels (spread 0) have no saturation to scale: any scale leaves them unchanged.
+        scale = tf.minimum(factor, tf.math.divide_no_nan(value, spread))
+        scaled += [value - (value - c) * scale for c in (r, g, b)]
+    return tf.stack(scaled, axis=-1)
+
+
+NOISE_TABLE_SIDE = 1024
+NOISE_TABLE_SEED = 20170721  # fixed: the table is part of the augmentation's definition
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_table():
+    """[1024, 1024, 3] standard normal samples, the same on every machine: the source of every
+    crop's noise (`_standard_noise`). Made once, eagerly, and captured by every graph using it."""
+    table = np.random.default_rng(NOISE_TABLE_SEED).standard_normal(
+        (NOISE_TABLE_SIDE, NOISE_TABLE_SIDE, 3), dtype=np.float32
+    )
+    with tf.init_scope():
+        return tf.constant(table)
+
+
+def _standard_noise(seed, crop_size):
+    """[crop, crop, 3] i.i.d. standard normal noise for one crop: a window of a fixed table of
+    normal samples at a random offset, in one of the 8 orientations.
+
+    Drawing 196,608 normals per 256^2 crop cost 2.4 ms on one core (Philox and Box-Muller), a third
+    of all augmentation; a window of the table costs ~0.3 ms. Within a crop the noise is i.i.d.
+    Gaussian as the paper's; across crops, windows overlap, but 769^2 offsets (256^2 crops) x 8
+    orientations, times a random strength per crop, give no pattern a network could learn. Crops
+    larger than the table draw their noise directly.
+    """
+    if crop_size > NOISE_TABLE_SIDE:
+        return tf.random.stateless_normal((crop_size, crop_size, 3), seed)
+    seeds = tf.random.experimental.stateless_split(seed, num=2)
+    offset = _uniform(seeds[0], 0, NOISE_TABLE_SIDE - crop_size + 1, shape=(2,), dtype=tf.int32)
+    window = _noise_table()[offset[0] : offset[0] + crop_size, offset[1] : offset[1] + crop_size]
+    orientation = _uniform(seeds[1], 0, 8, dtype=tf.int32)
+    window = tf.image.rot90(window, orientation % 4)
+    return tf.cond(orientation >= 4, lambda: tf.reverse(window, [0]), lambda: window)
+
+
 def augment_pair(blurry, sharp, seed, config):
     """One augmented training crop of a pair.
 
@@ -156,17 +215,12 @@ def augment_pair(blurry, sharp, seed, config):
         pair = tf.reshape(tf.reshape(pair, (-1, 6)) @ select, tf.shape(pair))
     if "saturation" in config.augmentations:
         low, high = config.saturation_range
-        size = tf.shape(pair)[:2]
-        both = tf.reshape(pair, tf.concat([size, [2, 3]], 0))  # [S, S, image, RGB]
-        # One fused kernel for both images (it takes any shape whose last axis is RGB); measured
-        # faster on CPU than the same scaling written as separate element-wise ops.
-        both = tf.image.adjust_saturation(both, _uniform(seeds[6], low, high))
-        pair = tf.reshape(both, tf.concat([size, [6]], 0))
+        pair = scale_saturation(pair, _uniform(seeds[6], low, high))
     blurry, sharp = pair[..., :3], pair[..., 3:]
     if "noise" in config.augmentations:
         noise_seeds = tf.random.experimental.stateless_split(seeds[7], num=2)
         sigma = tf.abs(tf.random.stateless_normal((), noise_seeds[0])) * config.noise_sigma
-        blurry = blurry + sigma * tf.random.stateless_normal(tf.shape(blurry), noise_seeds[1])
+        blurry = blurry + sigma * _standard_noise(noise_seeds[1], config.crop_size)
     crop = (config.crop_size, config.crop_size, 3)
     blurry = tf.ensure_shape(tf.clip_by_value(blurry, 0.0, 1.0), crop)
     sharp = tf.ensure_shape(tf.clip_by_value(sharp, 0.0, 1.0), crop)

@@ -20,6 +20,25 @@ def decode_png_uint16(png_bytes):
     return tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
 
 
+def decode_uint16(data, raw_shape):
+    """Either image of an encoded pair (`tfrecords.parse_pair`, `input_pipeline.encoded_pairs`) to
+    uint16 [H, W, 3]: PNG bytes when `raw_shape` is zeros, else raw pixels of shape
+    [height, width, bit depth] (8-bit values scaled by 257, as `decode_png_uint16` does)."""
+
+    def raw():
+        height, width = raw_shape[0], raw_shape[1]
+        return tf.cond(
+            raw_shape[2] == 16,
+            lambda: tf.reshape(tf.io.decode_raw(data, tf.uint16), (height, width, 3)),
+            lambda: (
+                tf.cast(tf.reshape(tf.io.decode_raw(data, tf.uint8), (height, width, 3)), tf.uint16)
+                * 257
+            ),
+        )
+
+    return tf.cond(raw_shape[0] > 0, raw, lambda: decode_png_uint16(data))
+
+
 def decode_png(png_bytes):
     """Encoded PNG bytes (a scalar string tensor) to float32 [H, W, 3] in [0, 1]."""
     return tf.cast(decode_png_uint16(png_bytes), tf.float32) / 65535.0

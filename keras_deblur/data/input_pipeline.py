@@ -62,13 +62,15 @@ def _check_crop_fits(pairs, config):
 
 
 def encoded_pairs(source, shuffle_seed=None):
-    """Encoded pairs {"blurry", "sharp", "name"}, shuffled (then repeated) if a seed is given."""
+    """Encoded pairs {"blurry", "sharp", "name", "raw_shape"} (`tfrecords.parse_pair`), shuffled
+    (then repeated) if a seed is given."""
     if _is_png_tree(source):
         ds = tf.data.Dataset.from_tensor_slices(
             {
                 "blurry": [p.blurry for p in source],
                 "sharp": [p.sharp for p in source],
                 "name": [p.name for p in source],
+                "raw_shape": tf.zeros((len(source), 3), tf.int64),  # PNG bytes, not raw pixels
             }
         )
         if shuffle_seed is not None:
@@ -97,9 +99,14 @@ def encoded_pairs(source, shuffle_seed=None):
     return ds.map(tfrecords.parse_pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def decode_pair(encoded, decode=images.decode_png):
-    """Decodes {"blurry", "sharp", "name"} with `decode`; a size mismatch fails naming the pair."""
-    blurry, sharp = decode(encoded["blurry"]), decode(encoded["sharp"])
+def decode_pair(encoded, to_float=True):
+    """Decodes an encoded pair to {"blurry", "sharp", "name"}: float32 in [0, 1], or uint16 with
+    `to_float=False`; a size mismatch fails naming the pair."""
+    blurry, sharp = (
+        images.decode_uint16(encoded[key], encoded["raw_shape"]) for key in ("blurry", "sharp")
+    )
+    if to_float:
+        blurry, sharp = (tf.cast(image, tf.float32) / 65535.0 for image in (blurry, sharp))
     same_size = tf.reduce_all(tf.equal(tf.shape(blurry), tf.shape(sharp)))
     with tf.control_dependencies(
         [
@@ -121,7 +128,7 @@ def _crops(index, encoded, config):
     """`crops_per_image` augmented crops of one decoded pair, stacked: ([n, c, c, 3], [n, c, c,
     3])."""
     # Kept as uint16 here: augment_pair converts only the crop windows to float.
-    pair = decode_pair(encoded, decode=images.decode_png_uint16)
+    pair = decode_pair(encoded, to_float=False)
     window = config.augment.window_size
     fits = tf.reduce_all(tf.shape(pair["blurry"])[:2] >= window)
     check = tf.debugging.Assert(

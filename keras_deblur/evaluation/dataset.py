@@ -2,8 +2,9 @@
 
 The fingerprint is a SHA-256 over the pairs' names and the SHA-256 of each pair's encoded blurry
 and sharp files, sorted by name: it changes with any pixel, any added or removed pair and the
-blur folder (`--blur_key`), and it is the same for a PNG tree and the TFRecords made from it (they
-keep the PNG bytes). Two evaluations are comparable only if their fingerprints are equal.
+blur folder (`--blur_key`), and it is the same for a PNG tree and TFRecords of it that keep the PNG
+bytes (the ingest stage writes test splits so); shards of raw pixels hash the pixels instead. Two
+evaluations are comparable only if their fingerprints are equal.
 """
 
 import dataclasses
@@ -30,7 +31,7 @@ class TestSet:
     max_images: int | None = None
 
     def encoded(self):
-        """{"blurry", "sharp", "name"} with the PNG bytes still encoded."""
+        """The pairs still encoded (`input_pipeline.encoded_pairs`)."""
         return self._limit(encoded_pairs(self.source))
 
     def _limit(self, dataset):

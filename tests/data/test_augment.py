@@ -144,3 +144,30 @@ def test_channel_permutation_and_saturation():
 def test_bad_config_is_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         AugmentConfig(**kwargs)
+
+
+@pytest.mark.parametrize("factor", [0.0, 0.5, 1.0, 1.37, 1.5, 4.0])
+def test_saturation_is_hsv_saturation_exactly(factor, rng):
+    from keras_deblur.data.augment import scale_saturation
+
+    images = rng.random((24, 20, 2, 3), dtype=np.float32)
+    images[0, 0] = 0.25  # grey pixels, where saturation is 0
+    images[1, 1] = 0.0  # black
+    images[2, 2] = [1.0, 0.0, 0.5]  # fully saturated
+    expected = tf.image.adjust_saturation(images, factor).numpy()
+    stacked = scale_saturation(tf.reshape(images, (24, 20, 6)), tf.constant(factor)).numpy()
+    np.testing.assert_allclose(stacked.reshape(images.shape), expected, atol=2e-6)
+
+
+def test_noise_is_standard_normal_and_differs_per_crop():
+    from keras_deblur.data.augment import _standard_noise
+
+    crops = [_standard_noise(tf.constant([s, 4], tf.int64), 64).numpy() for s in range(40)]
+    values = np.concatenate([c.ravel() for c in crops])
+    assert abs(values.mean()) < 0.02 and abs(values.std() - 1.0) < 0.02
+    assert len({c.tobytes() for c in crops}) == 40
+    np.testing.assert_array_equal(
+        crops[3], _standard_noise(tf.constant([3, 4], tf.int64), 64).numpy()
+    )
+    big = _standard_noise(tf.constant([1, 4], tf.int64), 1100).numpy()  # past the table
+    assert big.shape == (1100, 1100, 3) and abs(big.std() - 1.0) < 0.01

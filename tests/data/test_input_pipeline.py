@@ -78,19 +78,46 @@ def test_evaluation_is_ordered_full_resolution_and_unaugmented(gopro_tree):
         np.testing.assert_array_equal(element["sharp"].numpy(), images.read_png(pair.sharp))
 
 
-def test_tfrecords_give_the_same_pairs_as_the_png_tree(gopro_tree, tmp_path):
+def _write_shards(folder, pairs, pixels):
+    folder.mkdir()
+    shards = [str(folder / "train-0.tfrecord"), str(folder / "train-1.tfrecord")]
+    write_tfrecord(shards[0], pairs[:4], pixels)
+    write_tfrecord(shards[1], pairs[4:], pixels)
+    return shards
+
+
+@pytest.mark.parametrize("pixels", ["png", "raw"])
+def test_tfrecords_give_the_same_pairs_as_the_png_tree(gopro_tree, tmp_path, pixels):
     pairs = discover_pairs(gopro_tree, "train").pairs
-    shard_a, shard_b = str(tmp_path / "train-0.tfrecord"), str(tmp_path / "train-1.tfrecord")
-    write_tfrecord(shard_a, pairs[:4])
-    write_tfrecord(shard_b, pairs[4:])
+    shard_a, shard_b = _write_shards(tmp_path / pixels, pairs, pixels)
     from_png = list(evaluation_dataset(pairs))
-    from_records = list(evaluation_dataset([str(tmp_path / "train-*.tfrecord")]))
+    from_records = list(evaluation_dataset([shard_a, shard_b]))
     assert [e["name"].numpy() for e in from_records] == [e["name"].numpy() for e in from_png]
     for a, b in zip(from_png, from_records):
         np.testing.assert_array_equal(a["blurry"].numpy(), b["blurry"].numpy())
         np.testing.assert_array_equal(a["sharp"].numpy(), b["sharp"].numpy())
     blurry, sharp = _batches([shard_a, shard_b], _config())[0]
     assert blurry.shape == (3, 24, 24, 3)
+
+
+def test_raw_and_png_shards_give_the_same_batches_at_8_and_16_bits(gopro_tree, tmp_path):
+    import tensorflow as tf
+
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    # One pair at 16 bits: raw shards keep 16-bit values exactly, as PNG decoding does.
+    deep = images.read_png(pairs[0].blurry)
+    deep16 = np.round(deep * 65535.0 + np.linspace(0, 200, deep.shape[1])[None, :, None])
+    tf.io.write_file(
+        pairs[0].blurry, tf.io.encode_png(tf.constant(np.clip(deep16, 0, 65535), tf.uint16))
+    )
+    png_shards = _write_shards(tmp_path / "png", pairs, "png")
+    raw_shards = _write_shards(tmp_path / "raw", pairs, "raw")
+    for (b1, s1), (b2, s2) in zip(_batches(png_shards, _config()), _batches(raw_shards, _config())):
+        np.testing.assert_array_equal(b1, b2)
+        np.testing.assert_array_equal(s1, s2)
+    first = next(iter(evaluation_dataset(raw_shards)))
+    np.testing.assert_array_equal(first["blurry"].numpy(), images.read_png(pairs[0].blurry))
+    assert len(np.unique(first["blurry"].numpy() * 65535 % 257)) > 1  # not 8-bit values
 
 
 def test_crop_larger_than_the_images_is_named(gopro_tree):

@@ -1,3 +1,4 @@
+import glob
 import json
 import os
 import posixpath
@@ -20,6 +21,14 @@ def test_ingest_writes_shards_that_hold_the_same_pairs(scenes_dir, tmp_path):
     assert len(os.listdir(tmp_path / "ingest")) == 7  # 4 + 2 shards (2 test pairs) and the manifest
     from_shards = load_test_set(test_tfrecords=[shard_pattern(str(tmp_path / "ingest"), "test")])
     assert from_shards.fingerprint() == load_test_set(scenes_dir, blur_key="blur").fingerprint()
+    # Training reads its split every epoch, as raw pixels; the test split keeps the PNG bytes.
+    kinds = {
+        split: {
+            _pixels_kind(path) for path in glob.glob(shard_pattern(str(tmp_path / "ingest"), split))
+        }
+        for split in ("train", "test")
+    }
+    assert kinds == {"train": {"raw"}, "test": {"png"}}
 
     # The same data and settings give the same bytes, so the stages after ingest are reused.
     ingest(scenes_dir, str(tmp_path / "again"), blur_key="blur", num_shards=4)
@@ -27,6 +36,13 @@ def test_ingest_writes_shards_that_hold_the_same_pairs(scenes_dir, tmp_path):
         assert (tmp_path / "again" / name).read_bytes() == (
             tmp_path / "ingest" / name
         ).read_bytes(), name
+
+
+def _pixels_kind(shard):
+    import tensorflow as tf
+
+    example = tf.train.Example.FromString(next(iter(tf.data.TFRecordDataset(shard))).numpy())
+    return "raw" if "blurry_raw" in example.features.feature else "png"
 
 
 def _copy(scenes_dir, tmp_path):
