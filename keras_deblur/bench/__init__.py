@@ -12,6 +12,7 @@ never asserted in tests.
 
 import dataclasses
 import importlib
+import importlib.util
 import time
 
 import numpy as np
@@ -36,6 +37,15 @@ class Row:
     name: str
     value: float
     unit: str
+
+
+AUTHORS = "authors' pytorch"  # the rows that time the authors' PyTorch model (`authors_torch.py`)
+
+
+def torch_available():
+    """True where PyTorch is installed (the `test` extra): the sections that time the authors'
+    PyTorch model against ours (`authors_torch.py`) run only then, and say so otherwise."""
+    return importlib.util.find_spec("torch") is not None
 
 
 def median_seconds(runs, rounds):

@@ -3,18 +3,21 @@
 The paper spec at 256 x 256, global batch 4, in fp32 and mixed_bfloat16, with the adversarial loss
 (lambda = 1e-4, so a discriminator step too) and without it (lambda = 0); and the tiny spec. Batches
 are fixed random tensors, so the figure is the step alone, not the input pipeline (section `input`).
-The step is the training loop's own (`make_step_function`) under a one-device strategy.
+The step is the training loop's own (`make_step_function`) under a one-device strategy. Where
+PyTorch is installed, the authors' step on the same batch (`authors_torch.TrainStep`: their
+generator and the paper's discriminator, Adam) takes turns with ours, round after round, and the
+row `speed-up over authors' pytorch` is their step time over ours (the issue's target: >= 1.2).
 """
 
-import time
+import dataclasses
 
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur.bench import Row
+from keras_deblur.bench import AUTHORS, Row, median_seconds, torch_available
 from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
-from keras_deblur.models.specs import GENERATOR_SPECS
+from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GENERATOR_SPECS
 from keras_deblur.precision import dtype_policy
 from keras_deblur.training.assembly import build_gan
 from keras_deblur.training.config import TrainConfig
@@ -24,7 +27,8 @@ from keras_deblur.training.strategy import Topology
 BATCH = 4
 
 
-def _steps_per_second(spec, discriminator, crop, precision, adversarial_weight, steps):
+def _our_step(spec, discriminator, crop, precision, adversarial_weight):
+    """One step of the training loop's own step function, as a function that waits for it."""
     with dtype_policy(precision):
         config = TrainConfig(
             run_dir="",
@@ -38,36 +42,71 @@ def _steps_per_second(spec, discriminator, crop, precision, adversarial_weight, 
         strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
         with strategy.scope():
             gan = build_gan(config)
-        rng = np.random.default_rng(0)
-        batch = tuple(
-            tf.constant(rng.random((BATCH, crop, crop, 3), dtype=np.float32)) for _ in range(2)
-        )
-        iterator = iter(tf.data.Dataset.from_tensors(batch).repeat())
+        iterator = iter(tf.data.Dataset.from_tensors(_batch(crop)).repeat())
         step = make_step_function(gan, strategy, Topology(1, 1, 0), iterator, jit_compile=False)
-        float(step()["g_loss"])  # warm-up: tracing
-        start = time.perf_counter()
-        for _ in range(steps):
-            logs = step()
-        float(logs["g_loss"])
-        return steps / (time.perf_counter() - start)
+    return lambda: float(step()["g_loss"])
+
+
+def _authors_step(crop, precision, adversarial_weight):
+    """One step of their generator and discriminator in PyTorch (`authors_torch.TrainStep`) on the
+    same batch's pyramids; under bf16 autocast in the bf16 case."""
+    import torch
+
+    from keras_deblur.bench import authors_torch
+
+    generator = authors_torch.MSResNet()
+    discriminator = authors_torch.Discriminator(
+        dataclasses.replace(DISCRIMINATOR_SPECS["paper"], image_size=crop)
+    )
+    step = authors_torch.TrainStep(generator, discriminator, adversarial_weight)
+    blurry, sharp = (authors_torch.pyramid_tensors(x.numpy(), 3) for x in _batch(crop))
+    bf16 = precision == "mixed_bfloat16"
+
+    def run():
+        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            return step(blurry, sharp)
+
+    return run
+
+
+def _batch(crop):
+    """A fixed random (blurry, sharp) batch: the figure is the step alone, not the input."""
+    rng = np.random.default_rng(0)
+    return tuple(
+        tf.constant(rng.random((BATCH, crop, crop, 3), dtype=np.float32)) for _ in range(2)
+    )
 
 
 def run(config):
-    paper_steps = 1 if config.quick else 3
+    paper_rounds = 1 if config.quick else 3
     cases = [
-        ("paper", "paper", 256, precision, weight, paper_steps)
+        ("paper", "paper", 256, precision, weight, paper_rounds)
         for precision in ("float32", "mixed_bfloat16")
         for weight in (1e-4, 0.0)
     ] + [("tiny", "tiny", 32, "float32", 1e-4, 50)]
     rows = []
-    for spec, discriminator, crop, precision, weight, steps in cases:
+    for spec, discriminator, crop, precision, weight, rounds in cases:
         label = f"{spec} {crop}x{crop} batch {BATCH} {precision}, " + (
             "with GAN" if weight else "no GAN"
         )
         print(f"[bench] training: {label} ...", flush=True)
-        rate = _steps_per_second(spec, discriminator, crop, precision, weight, steps)
-        rows += [
-            Row("training", label, rate, "steps/s"),
-            Row("training", label, rate * BATCH, "pairs/s"),
-        ]
+        steps = {"keras_deblur": _our_step(spec, discriminator, crop, precision, weight)}
+        if spec == "paper" and torch_available():
+            steps[AUTHORS] = _authors_step(crop, precision, weight)
+        seconds = median_seconds(steps, rounds)
+        for name, value in seconds.items():
+            named = label if name == "keras_deblur" else f"{label}, {name}"
+            rows += [
+                Row("training", named, 1.0 / value, "steps/s"),
+                Row("training", named, BATCH / value, "pairs/s"),
+            ]
+        if AUTHORS in seconds:
+            rows.append(
+                Row(
+                    "training",
+                    f"{label} speed-up over {AUTHORS}",
+                    seconds[AUTHORS] / seconds["keras_deblur"],
+                    "ratio",
+                )
+            )
     return rows

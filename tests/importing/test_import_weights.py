@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from keras_deblur.bench.authors_torch import MSResNet
 from keras_deblur.import_weights import import_checkpoint
 from keras_deblur.importing import torch_pickle
 from keras_deblur.importing.deepdeblur_torch import build_imported_generator, generator_state_dict
@@ -23,68 +24,7 @@ from keras_deblur.models.pyramid import gaussian_pyramid
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _conv(cin, cout, k):
-    return nn.Conv2d(cin, cout, k, padding=k // 2, bias=True)
-
-
-class ResBlock(nn.Module):
-    def __init__(self, filters, k):
-        super().__init__()
-        self.body = nn.Sequential(
-            _conv(filters, filters, k), nn.ReLU(True), _conv(filters, filters, k)
-        )
-
-    def forward(self, x):
-        return x + self.body(x)
-
-
-class ResNet(nn.Module):
-    def __init__(self, cin, filters, k, blocks):
-        super().__init__()
-        self.body = nn.Sequential(
-            _conv(cin, filters, k),
-            *[ResBlock(filters, k) for _ in range(blocks)],
-            _conv(filters, 3, k),
-        )
-
-    def forward(self, x):
-        return self.body(x)
-
-
-class ConvEnd(nn.Module):
-    def __init__(self, k):
-        super().__init__()
-        self.uppath = nn.Sequential(_conv(3, 12, k), nn.PixelShuffle(2))
-
-    def forward(self, x):
-        return self.uppath(x)
-
-
-class MSResNet(nn.Module):
-    """The authors' generator, as the import issue describes it: [0, 255], 127.5 subtracted per
-    scale."""
-
-    def __init__(self, scales=3, filters=8, k=5, blocks=2):
-        super().__init__()
-        self.scales = scales
-        self.body_models = nn.ModuleList(
-            [ResNet(6, filters, k, blocks) for _ in range(scales - 1)]
-            + [ResNet(3, filters, k, blocks)]
-        )
-        self.conv_end_models = nn.ModuleList([None] + [ConvEnd(k) for _ in range(scales - 1)])
-
-    def forward(self, pyramid):  # finest first, each [N, 3, h, w] in [0, 255]
-        pyramid = [level - 127.5 for level in pyramid]
-        outputs = [None] * self.scales
-        x = pyramid[-1]
-        for s in range(self.scales - 1, -1, -1):
-            outputs[s] = self.body_models[s](x)
-            if s > 0:
-                x = torch.cat((pyramid[s - 1], self.conv_end_models[s](outputs[s])), 1)
-        return [output + 127.5 for output in outputs]
-
-
-def _reference(scales=3, filters=8, k=5, blocks=2):
+def _reference(scales=3, filters=8, k=5, blocks=2):  # small: the structure is what is checked
     torch.manual_seed(0)
     model = MSResNet(scales, filters, k, blocks).eval()
     with torch.no_grad():
@@ -112,7 +52,7 @@ def test_imported_generator_gives_the_authors_outputs(tmp_path, rng):
     model = _reference()
     path = str(tmp_path / "model.pt")
     torch.save({"G": model.state_dict(), "epoch": 3}, path)
-    reloaded = MSResNet()
+    reloaded = MSResNet(3, 8, 5, 2)
     reloaded.load_state_dict(
         torch.load(path)["G"], strict=True
     )  # the file is a real checkpoint of that structure
