@@ -136,28 +136,6 @@ def _geometry(blurry, sharp, seeds, config):
     return pair
 
 
-def scale_saturation(images, factor):
-    """Multiplies the HSV saturation of the RGB images stacked along the last axis by `factor`,
-    clipped to [0, 1], keeping hue and value: exactly `tf.image.adjust_saturation` per image,
-    without its round trip through HSV.
-
-    With V = max(r, g, b) and S = (V - min) / V, a channel c sits at (V - c) / (V S) of the way from
-    V down to the minimum, and hue fixes that fraction; so the new channel is V - (V - c) * S' / S
-    with S' = min(factor S, 1), i.e. V - (V - c) * min(factor, 1 / S). Written on whole channel
-    planes: 2.2x faster than `adjust_saturation`'s kernel on CPU (BUILD.md, "bench input").
-    """
-    channels = tf.unstack(images, axis=-1)
-    scaled = []
-    for start in range(0, len(channels), 3):
-        r, g, b = channels[start : start + 3]
-        value = tf.maximum(tf.maximum(r, g), b)
-        spread = value - tf.minimum(tf.minimum(r, g), b)
-        # Grey pixels (spread 0) have no saturation to scale: any scale leaves them unchanged.
-        scale = tf.minimum(factor, tf.math.divide_no_nan(value, spread))
-        scaled += [value - (value - c) * scale for c in (r, g, b)]
-    return tf.stack(scaled, axis=-1)
-
-
 NOISE_TABLE_SIDE = 1024
 NOISE_TABLE_SEED = 20170721  # fixed: the table is part of the augmentation's definition
 
@@ -215,7 +193,13 @@ def augment_pair(blurry, sharp, seed, config):
         pair = tf.reshape(tf.reshape(pair, (-1, 6)) @ select, tf.shape(pair))
     if "saturation" in config.augmentations:
         low, high = config.saturation_range
-        pair = scale_saturation(pair, _uniform(seeds[6], low, high))
+        size = tf.shape(pair)[:2]
+        both = tf.reshape(pair, tf.concat([size, [2, 3]], 0))  # [S, S, image, RGB]
+        # One fused kernel for both images (it takes any shape whose last axis is RGB). The same
+        # scaling written on channel planes, V - (V - c) * min(f, V / (V - min)), is exact and 2.2x
+        # faster alone, but slower inside tf.data (BUILD.md, "Training input"): not used.
+        both = tf.image.adjust_saturation(both, _uniform(seeds[6], low, high))
+        pair = tf.reshape(both, tf.concat([size, [6]], 0))
     blurry, sharp = pair[..., :3], pair[..., 3:]
     if "noise" in config.augmentations:
         noise_seeds = tf.random.experimental.stateless_split(seeds[7], num=2)

@@ -146,19 +146,6 @@ def test_bad_config_is_named(kwargs, message):
         AugmentConfig(**kwargs)
 
 
-@pytest.mark.parametrize("factor", [0.0, 0.5, 1.0, 1.37, 1.5, 4.0])
-def test_saturation_is_hsv_saturation_exactly(factor, rng):
-    from keras_deblur.data.augment import scale_saturation
-
-    images = rng.random((24, 20, 2, 3), dtype=np.float32)
-    images[0, 0] = 0.25  # grey pixels, where saturation is 0
-    images[1, 1] = 0.0  # black
-    images[2, 2] = [1.0, 0.0, 0.5]  # fully saturated
-    expected = tf.image.adjust_saturation(images, factor).numpy()
-    stacked = scale_saturation(tf.reshape(images, (24, 20, 6)), tf.constant(factor)).numpy()
-    np.testing.assert_allclose(stacked.reshape(images.shape), expected, atol=2e-6)
-
-
 def test_noise_is_standard_normal_and_differs_per_crop():
     from keras_deblur.data.augment import _standard_noise
 
