@@ -1,6 +1,7 @@
 """What a training run is made of, from its TrainConfig: its data, its GAN and optimizers, the
 generator's starting weights."""
 
+import dataclasses
 import posixpath
 
 import keras
@@ -11,6 +12,7 @@ from keras_deblur.data.pairs import LAYOUT, discover_pairs
 from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.errors import DataError
 from keras_deblur.models import build_discriminator_from_spec
+from keras_deblur.models.deepen import deepen
 from keras_deblur.models.generator import Generator
 from keras_deblur.models.specs import generator_spec
 from keras_deblur.run_layout import RunLayout
@@ -112,15 +114,17 @@ def starting_weights(source):
 
 def init_generator(generator, source):
     """Copies generator weights from a preset the package ships (by name: fine-tuning), a .keras
-    file or a run directory's latest checkpoint."""
+    file or a run directory's latest checkpoint.
+
+    A preset or .keras generator with the same spec but fewer ResBlocks per scale starts a deeper
+    generator (`--num_resblocks`) as its exact function (`models.deepen`): its blocks, then new
+    blocks that start as identities.
+    """
     kind, path = starting_weights(source)
     if kind == "preset":
-        if generator.spec != generator_spec(source):
-            raise ValueError(
-                f"--init_from={source}: the preset's generator ({generator_spec(source)}) does not "
-                f"match the generator flags ({generator.spec})"
-            )
-        generator.load_weights(path)
+        shipped = Generator(generator_spec(source), dtype=generator.get_config()["dtype"])
+        shipped.load_weights(path)
+        _copy_or_deepen(shipped, generator, f"--init_from={source}: the preset's generator")
         print(f"generator initialised from the shipped preset {source}", flush=True)
         return
     if kind == "keras":
@@ -128,6 +132,9 @@ def init_generator(generator, source):
             raise FileNotFoundError(f"--init_from={source} does not exist")
         loaded = keras.saving.load_model(source)
         loaded_generator = loaded.generator if isinstance(loaded, DeblurGAN) else loaded
+        if isinstance(loaded_generator, Generator):
+            _copy_or_deepen(loaded_generator, generator, f"--init_from={source}: its generator")
+            return
         try:
             generator.set_weights(loaded_generator.get_weights())
         except ValueError as error:
@@ -142,3 +149,23 @@ def init_generator(generator, source):
         )
     tf.train.Checkpoint(generator=generator).read(latest).expect_partial()
     print(f"generator initialised from {latest}", flush=True)
+
+
+def _copy_or_deepen(trained, generator, what):
+    """Sets `generator`'s weights from `trained`, deepened first if only its depth is smaller."""
+    if trained.spec == generator.spec:
+        generator.set_weights(trained.get_weights())
+        return
+    depth = generator.spec.num_resblocks
+    if dataclasses.replace(trained.spec, num_resblocks=depth) == generator.spec and (
+        trained.spec.num_resblocks < depth
+    ):
+        generator.set_weights(deepen(trained, depth).get_weights())
+        print(
+            f"generator deepened from {trained.spec.num_resblocks} to {depth} ResBlocks per scale",
+            flush=True,
+        )
+        return
+    raise ValueError(
+        f"{what} ({trained.spec}) does not match the generator flags ({generator.spec})"
+    )

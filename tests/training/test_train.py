@@ -182,6 +182,39 @@ def test_init_from_a_shipped_preset_fine_tunes_it(scenes_dir, tmp_path):
         train(tiny_config(tmp_path / "mismatch", scenes_dir, init_from="photo"))
 
 
+@pytest.mark.parametrize("source", ["preset", "keras"])
+def test_init_from_a_shallower_generator_deepens_it_exactly(scenes_dir, tmp_path, rng, source):
+    import dataclasses
+
+    from keras_deblur.models.generator import Generator
+    from keras_deblur.models.specs import GENERATOR_SPECS
+    from keras_deblur.runs import load_generator
+
+    shallow = Generator.from_preset("photo")
+    if source == "keras":
+        shallow.save(tmp_path / "shallow.keras")
+    config = tiny_config(
+        tmp_path / "deeper",
+        scenes_dir,
+        generator=dataclasses.replace(GENERATOR_SPECS["photo"], num_resblocks=8),
+        train_steps=1,
+        learning_rate=1e-12,
+        num_validation_images=0,
+        init_from="photo" if source == "preset" else str(tmp_path / "shallow.keras"),
+        mixed_precision="float32",
+    )
+    train(config)
+    deeper = load_generator(str(tmp_path / "deeper"))
+    assert deeper.spec.num_resblocks == 8
+    image = rng.random((1, 40, 56, 3), dtype=np.float32)
+    np.testing.assert_allclose(
+        np.asarray(deeper(image)[0]), np.asarray(shallow(image)[0]), atol=1e-5
+    )
+    narrower = dataclasses.replace(GENERATOR_SPECS["photo"], filters=16, num_resblocks=8)
+    with pytest.raises(ValueError, match="does not match the generator flags"):
+        train(tiny_config(tmp_path / "other", scenes_dir, generator=narrower, init_from="photo"))
+
+
 def test_trains_on_tfrecord_shards_with_validation_from_shards(scenes_dir, tmp_path):
     from keras_deblur.data.pairs import discover_pairs
     from keras_deblur.data.tfrecords import write_tfrecord
