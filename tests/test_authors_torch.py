@@ -2,6 +2,7 @@
 (`bench/authors_torch.py`): they must compute what ours compute, or the ratios compare different
 work."""
 
+import copy
 import dataclasses
 
 import numpy as np
@@ -42,11 +43,21 @@ def test_step_loss_is_ours_on_the_same_weights(tmp_path, rng):
     first = step(*(authors_torch.pyramid_tensors(x, 3) for x in (blurry, sharp)))
     np.testing.assert_allclose(first, expected, rtol=1e-4)
 
-    with_gan = authors_torch.TrainStep(generator, discriminator, adversarial_weight=1e-4)
+    # With lambda > 0 the loss adds lambda x the adversarial loss of the updated discriminator,
+    # which a generator copy in the same state lets us compute.
+    state = copy.deepcopy(generator.state_dict())
+    with_gan = authors_torch.TrainStep(generator, discriminator, adversarial_weight=0.5)
     pyramids = [authors_torch.pyramid_tensors(x, 3) for x in (blurry, sharp)]
     before = [p.detach().clone() for p in discriminator.parameters()]
-    second = with_gan(*pyramids)
-    assert np.isfinite(second) and second != first
-    assert any(
-        not torch.equal(a, b) for a, b in zip(before, discriminator.parameters())
-    )  # the discriminator stepped
+    total = with_gan(*pyramids)
+    assert any(not torch.equal(a, b) for a, b in zip(before, discriminator.parameters()))
+    twin = authors_torch.MSResNet(scales=3, filters=8, k=5, blocks=2)
+    twin.load_state_dict(state)
+    with torch.no_grad():
+        latents = twin(pyramids[0])
+        asked = discriminator(latents[0])
+        mse = sum(torch.mean(((a - b) / 255.0) ** 2) for a, b in zip(latents, pyramids[1])) / 6.0
+        adversarial = torch.nn.functional.binary_cross_entropy_with_logits(
+            asked, torch.ones_like(asked)
+        )
+    np.testing.assert_allclose(total, float(mse + 0.5 * adversarial), rtol=1e-4)

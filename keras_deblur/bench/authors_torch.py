@@ -20,7 +20,9 @@ from torch import nn
 
 from keras_deblur.models.discriminator import LEAKY_SLOPE
 from keras_deblur.models.pyramid import gaussian_pyramid
+from keras_deblur.models.specs import GENERATOR_SPECS
 
+PAPER = GENERATOR_SPECS["paper"]
 PIXEL_SCALE = 255.0  # their networks work on [0, 255], 127.5 subtracted at every scale's input
 
 
@@ -63,9 +65,16 @@ class ConvEnd(nn.Module):
 
 class MSResNet(nn.Module):
     """Their generator: takes the blurry pyramid, finest first, each [N, 3, h, w] in [0, 255], and
-    returns the latent pyramid the same way. Module names are their checkpoints' tensor names."""
+    returns the latent pyramid the same way. Module names are their checkpoints' tensor names.
+    The default size is the paper's (`GENERATOR_SPECS["paper"]`)."""
 
-    def __init__(self, scales=3, filters=64, k=5, blocks=19):
+    def __init__(
+        self,
+        scales=PAPER.num_scales,
+        filters=PAPER.filters,
+        k=PAPER.kernel_size,
+        blocks=PAPER.num_resblocks,
+    ):
         super().__init__()
         self.scales = scales
         self.body_models = nn.ModuleList(
@@ -90,16 +99,12 @@ class Discriminator(nn.Module):
 
     def __init__(self, spec):
         super().__init__()
-        layers, cin = [], 3
-        for index, (width, stride) in enumerate(zip(spec.filters, spec.strides)):
-            layers.append(_conv(cin, width, spec.kernel_size, stride))
-            if index < len(spec.filters) - 1:
-                layers.append(nn.LeakyReLU(LEAKY_SLOPE, True))
-            cin = width
-        layers.append(nn.LeakyReLU(LEAKY_SLOPE, True))
-        side = spec.image_size
-        for stride in spec.strides:  # 'same' padding: ceil(side / stride) per conv
-            side = -(-side // stride)
+        layers, cin, side = [], 3, spec.image_size
+        for width, stride in zip(spec.filters, spec.strides):
+            # A LeakyReLU after every conv: `models/discriminator.py` writes the last one as
+            # max(x, 0.2 x) only to dodge a TensorFlow graph-rewrite bug.
+            layers += [_conv(cin, width, spec.kernel_size, stride), nn.LeakyReLU(LEAKY_SLOPE, True)]
+            cin, side = width, -(-side // stride)  # 'same' padding: ceil(side / stride)
         self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(cin * side * side, 1))
 
     def forward(self, images):  # [N, 3, h, w] in [0, 255]
@@ -117,32 +122,46 @@ def pyramid_tensors(images, num_scales):
 
 class TrainStep:
     """One DeblurGAN step in PyTorch: Adam on both networks, the paper's multi-scale MSE (eq. 4) and
-    adversarial losses (eq. 5-6) with weight `adversarial_weight` (0: no discriminator)."""
+    adversarial losses (eq. 5-6) with weight `adversarial_weight` (0: no discriminator), as our
+    step computes them. (The authors' released trainer defaults to L1 instead, which costs the
+    same.) `bf16`: the forward passes under bf16 autocast, the backward passes and updates in fp32,
+    as PyTorch advises."""
 
-    def __init__(self, generator, discriminator, adversarial_weight, learning_rate=1e-4):
+    def __init__(
+        self, generator, discriminator, adversarial_weight, learning_rate=1e-4, bf16=False
+    ):
         self.generator, self.discriminator = generator.train(), discriminator
         self.adversarial_weight = adversarial_weight
+        self.bf16 = bf16
         self.g_optimizer = torch.optim.Adam(generator.parameters(), learning_rate, eps=1e-8)
         if adversarial_weight:
             discriminator.train()
             self.d_optimizer = torch.optim.Adam(discriminator.parameters(), learning_rate, eps=1e-8)
         self.bce = nn.BCEWithLogitsLoss()
 
+    def _autocast(self):
+        return torch.autocast("cpu", torch.bfloat16, enabled=self.bf16)
+
     def __call__(self, blurry, sharp):
         """`blurry` and `sharp`: pyramids from `pyramid_tensors`. Returns the generator's loss."""
-        latents = self.generator(blurry)
+        with self._autocast():
+            latents = [latent.float() for latent in self.generator(blurry)]
         content = sum(
             torch.mean(((latent - target) / PIXEL_SCALE) ** 2)
             for latent, target in zip(latents, sharp)
         ) / (2.0 * len(latents))
         total = content
         if self.adversarial_weight:
-            real, fake = self.discriminator(sharp[0]), self.discriminator(latents[0].detach())
-            d_loss = self.bce(real, torch.ones_like(real)) + self.bce(fake, torch.zeros_like(fake))
+            with self._autocast():
+                real, fake = self.discriminator(sharp[0]), self.discriminator(latents[0].detach())
+            d_loss = self.bce(real.float(), torch.ones_like(real.float())) + self.bce(
+                fake.float(), torch.zeros_like(fake.float())
+            )
             self.d_optimizer.zero_grad()
             d_loss.backward()
             self.d_optimizer.step()
-            asked = self.discriminator(latents[0])
+            with self._autocast():
+                asked = self.discriminator(latents[0]).float()
             total = content + self.adversarial_weight * self.bce(asked, torch.ones_like(asked))
         self.g_optimizer.zero_grad()
         total.backward()

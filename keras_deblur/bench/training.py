@@ -49,24 +49,18 @@ def _our_step(spec, discriminator, crop, precision, adversarial_weight):
 
 def _authors_step(crop, precision, adversarial_weight):
     """One step of their generator and discriminator in PyTorch (`authors_torch.TrainStep`) on the
-    same batch's pyramids; under bf16 autocast in the bf16 case."""
-    import torch
-
+    same batch's pyramids; the forward passes under bf16 autocast in the bf16 case."""
     from keras_deblur.bench import authors_torch
 
     generator = authors_torch.MSResNet()
     discriminator = authors_torch.Discriminator(
         dataclasses.replace(DISCRIMINATOR_SPECS["paper"], image_size=crop)
     )
-    step = authors_torch.TrainStep(generator, discriminator, adversarial_weight)
+    step = authors_torch.TrainStep(
+        generator, discriminator, adversarial_weight, bf16=precision == "mixed_bfloat16"
+    )
     blurry, sharp = (authors_torch.pyramid_tensors(x.numpy(), 3) for x in _batch(crop))
-    bf16 = precision == "mixed_bfloat16"
-
-    def run():
-        with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
-            return step(blurry, sharp)
-
-    return run
+    return lambda: step(blurry, sharp)
 
 
 def _batch(crop):

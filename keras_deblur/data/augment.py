@@ -144,9 +144,11 @@ NOISE_TABLE_SEED = 20170721  # fixed: the table is part of the augmentation's de
 def _noise_table():
     """[1024, 1024, 3] standard normal samples, the same on every machine: the source of every
     crop's noise (`_standard_noise`). Made once, eagerly, and captured by every graph using it."""
-    table = np.random.default_rng(NOISE_TABLE_SEED).standard_normal(
-        (NOISE_TABLE_SIDE, NOISE_TABLE_SIDE, 3), dtype=np.float32
+    # RandomState: its stream is frozen across NumPy versions (NEP 19), default_rng's is not.
+    table = np.random.RandomState(NOISE_TABLE_SEED).standard_normal(
+        (NOISE_TABLE_SIDE, NOISE_TABLE_SIDE, 3)
     )
+    table = table.astype(np.float32)
     with tf.init_scope():
         return tf.constant(table)
 

@@ -20,28 +20,49 @@ def decode_png_uint16(png_bytes):
     return tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
 
 
-def decode_uint16(data, raw_shape):
+def decode_uint16(data, raw_shape, name):
     """Either image of an encoded pair (`tfrecords.parse_pair`, `input_pipeline.encoded_pairs`) to
     uint16 [H, W, 3]: PNG bytes when `raw_shape` is zeros, else raw pixels of shape
-    [height, width, bit depth] (8-bit values scaled by 257, as `decode_png_uint16` does)."""
+    [height, width, bit depth] (8-bit values scaled by 257, as `decode_png_uint16` does). Bytes that
+    do not fill that shape, or no bytes at all, fail naming the pair `name`."""
 
     def raw():
-        height, width = raw_shape[0], raw_shape[1]
-        return tf.cond(
-            raw_shape[2] == 16,
-            lambda: tf.reshape(tf.io.decode_raw(data, tf.uint16), (height, width, 3)),
-            lambda: (
-                tf.cast(tf.reshape(tf.io.decode_raw(data, tf.uint8), (height, width, 3)), tf.uint16)
-                * 257
-            ),
+        height, width, depth = raw_shape[0], raw_shape[1], raw_shape[2]
+        expected = height * width * 3 * (depth // 8)
+        check = tf.debugging.Assert(
+            tf.equal(tf.cast(tf.strings.length(data), tf.int64), expected),
+            ["raw pixels of pair", name, "do not fill [height, width, bit depth]", raw_shape],
         )
+        with tf.control_dependencies([check]):
+            return tf.cond(
+                depth == 16,
+                lambda: tf.reshape(tf.io.decode_raw(data, tf.uint16), (height, width, 3)),
+                lambda: (
+                    tf.cast(
+                        tf.reshape(tf.io.decode_raw(data, tf.uint8), (height, width, 3)), tf.uint16
+                    )
+                    * 257
+                ),
+            )
 
-    return tf.cond(raw_shape[0] > 0, raw, lambda: decode_png_uint16(data))
+    def png():
+        check = tf.debugging.Assert(
+            tf.strings.length(data) > 0, ["pair", name, "holds neither PNG bytes nor raw pixels"]
+        )
+        with tf.control_dependencies([check]):
+            return decode_png_uint16(data)
+
+    return tf.cond(raw_shape[0] > 0, raw, png)
+
+
+def to_float(pixels_uint16):
+    """uint16 pixels to float32 in [0, 1]."""
+    return tf.cast(pixels_uint16, tf.float32) / 65535.0
 
 
 def decode_png(png_bytes):
     """Encoded PNG bytes (a scalar string tensor) to float32 [H, W, 3] in [0, 1]."""
-    return tf.cast(decode_png_uint16(png_bytes), tf.float32) / 65535.0
+    return to_float(decode_png_uint16(png_bytes))
 
 
 def read_png(path):

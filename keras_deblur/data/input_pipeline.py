@@ -103,10 +103,11 @@ def decode_pair(encoded, to_float=True):
     """Decodes an encoded pair to {"blurry", "sharp", "name"}: float32 in [0, 1], or uint16 with
     `to_float=False`; a size mismatch fails naming the pair."""
     blurry, sharp = (
-        images.decode_uint16(encoded[key], encoded["raw_shape"]) for key in ("blurry", "sharp")
+        images.decode_uint16(encoded[key], encoded["raw_shape"], encoded["name"])
+        for key in ("blurry", "sharp")
     )
     if to_float:
-        blurry, sharp = (tf.cast(image, tf.float32) / 65535.0 for image in (blurry, sharp))
+        blurry, sharp = images.to_float(blurry), images.to_float(sharp)
     same_size = tf.reduce_all(tf.equal(tf.shape(blurry), tf.shape(sharp)))
     with tf.control_dependencies(
         [

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from keras_deblur import file_io
 from keras_deblur.data.png_info import read_png_info
+from keras_deblur.errors import DataError
 
 PIXELS = ("png", "raw")
 
@@ -59,12 +60,16 @@ def pair_example(blurry, sharp, name, height, width, raw_bit_depth=0):
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def _raw_pixels(path, bit_depth):
-    """A PNG's RGB pixels as raw bytes: uint8 for PNGs of <= 8 bits, uint16 little-endian for 16."""
-    png = tf.io.read_file(path)
-    if bit_depth <= 8:
-        return tf.io.decode_png(png, channels=3).numpy().tobytes()
-    return tf.io.decode_png(png, channels=3, dtype=tf.uint16).numpy().astype("<u2").tobytes()
+def _raw_pixels(path, bit_depth, height, width):
+    """A PNG's RGB pixels as raw bytes: uint8 for PNGs of <= 8 bits, uint16 little-endian for 16.
+    A PNG whose size is not the pair's is a DataError naming it (raw bytes carry no size)."""
+    dtype = tf.uint16 if bit_depth == 16 else tf.uint8
+    pixels = tf.io.decode_png(tf.io.read_file(path), channels=3, dtype=dtype).numpy()
+    if pixels.shape[:2] != (height, width):
+        raise DataError(
+            f"{path} is {pixels.shape[1]}x{pixels.shape[0]}, but its pair is {width}x{height}"
+        )
+    return pixels.astype("<u2").tobytes() if bit_depth == 16 else pixels.tobytes()
 
 
 def write_tfrecord(path, pairs, pixels="png"):
@@ -78,7 +83,10 @@ def write_tfrecord(path, pairs, pixels="png"):
             if pixels == "raw":
                 depths = {read_png_info(pair.blurry).bit_depth, read_png_info(pair.sharp).bit_depth}
                 depth = 16 if 16 in depths else 8
-                blurry, sharp = _raw_pixels(pair.blurry, depth), _raw_pixels(pair.sharp, depth)
+                blurry, sharp = (
+                    _raw_pixels(path, depth, pair.height, pair.width)
+                    for path in (pair.blurry, pair.sharp)
+                )
             else:
                 depth = 0
                 blurry = tf.io.gfile.GFile(pair.blurry, "rb").read()
@@ -93,9 +101,13 @@ def parse_pair(serialized):
     features = tf.io.parse_single_example(serialized, FEATURES)
     depth = features["raw_bit_depth"]
     raw = depth > 0
+
+    def pick(key):  # tf.cond passes the chosen string through; tf.where would copy megabytes
+        return tf.cond(raw, lambda: features[f"{key}_raw"], lambda: features[f"{key}_png"])
+
     return {
-        "blurry": tf.where(raw, features["blurry_raw"], features["blurry_png"]),
-        "sharp": tf.where(raw, features["sharp_raw"], features["sharp_png"]),
+        "blurry": pick("blurry"),
+        "sharp": pick("sharp"),
         "name": features["name"],
         "raw_shape": tf.where(
             raw, tf.stack([features["height"], features["width"], depth]), tf.zeros(3, tf.int64)

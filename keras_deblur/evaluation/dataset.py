@@ -44,9 +44,13 @@ class TestSet:
             name = pair["name"].decode("utf-8")
             if name in entries:
                 raise DataError(f"{self.description}: the pair name {name!r} occurs twice")
+            # Raw pixels are only an image with their shape: it joins their hashes.
+            shape = (
+                ":".join(map(str, pair["raw_shape"].tolist())) if pair["raw_shape"].any() else ""
+            )
             entries[name] = (
-                hashlib.sha256(pair["blurry"]).hexdigest(),
-                hashlib.sha256(pair["sharp"]).hexdigest(),
+                hashlib.sha256(pair["blurry"]).hexdigest() + shape,
+                hashlib.sha256(pair["sharp"]).hexdigest() + shape,
             )
         if not entries:
             raise DataError(f"{self.description}: no pairs to evaluate")

@@ -28,12 +28,20 @@ def deepen(generator, num_resblocks):
         )
     spec = dataclasses.replace(generator.spec, num_resblocks=num_resblocks)
     deeper = Generator(spec, dtype=generator.get_config()["dtype"], name=generator.name)
+    new_blocks = {
+        f"scale{scale}_resblock{index:02d}_conv{conv}"
+        for scale in range(1, spec.num_scales + 1)
+        for index in range(old_count + 1, num_resblocks + 1)
+        for conv in (1, 2)
+    }
     trained = {layer.name: layer for layer in generator.layers if layer.weights}
     for layer in deeper.layers:
         if layer.name in trained:
             layer.set_weights(trained.pop(layer.name).get_weights())
-        elif layer.name.endswith("_conv2"):
+        elif layer.name.endswith("_conv2") and layer.name in new_blocks:
             layer.set_weights([np.zeros(w.shape, w.dtype) for w in layer.get_weights()])
+        elif layer.weights and layer.name not in new_blocks:
+            raise ValueError(f"the deeper generator's layer {layer.name} has no trained weights")
     if trained:  # every trained weight must land somewhere, or the output would change
         raise ValueError(f"layers with no place in the deeper generator: {sorted(trained)}")
     return deeper

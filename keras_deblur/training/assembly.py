@@ -2,6 +2,7 @@
 generator's starting weights."""
 
 import dataclasses
+import json
 import posixpath
 
 import keras
@@ -14,7 +15,7 @@ from keras_deblur.errors import DataError
 from keras_deblur.models import build_discriminator_from_spec
 from keras_deblur.models.deepen import deepen
 from keras_deblur.models.generator import Generator
-from keras_deblur.models.specs import generator_spec
+from keras_deblur.models.specs import GeneratorSpec, generator_spec
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.training import budget
 from keras_deblur.training.gan import DeblurGAN
@@ -116,9 +117,9 @@ def init_generator(generator, source):
     """Copies generator weights from a preset the package ships (by name: fine-tuning), a .keras
     file or a run directory's latest checkpoint.
 
-    A preset or .keras generator with the same spec but fewer ResBlocks per scale starts a deeper
-    generator (`--num_resblocks`) as its exact function (`models.deepen`): its blocks, then new
-    blocks that start as identities.
+    A generator (preset, .keras or run) with the same spec but fewer ResBlocks per scale starts a
+    deeper generator (`--num_resblocks`) as its exact function (`models.deepen`): its blocks, then
+    new blocks that start as identities. Other differences are refused, naming both specs.
     """
     kind, path = starting_weights(source)
     if kind == "preset":
@@ -147,8 +148,20 @@ def init_generator(generator, source):
         raise FileNotFoundError(
             f"--init_from={source} is neither a .keras file nor a run directory with checkpoints"
         )
-    tf.train.Checkpoint(generator=generator).read(latest).expect_partial()
+    trained = Generator(_run_spec(source, generator.spec), dtype=generator.get_config()["dtype"])
+    tf.train.Checkpoint(generator=trained).read(latest).expect_partial()
+    _copy_or_deepen(trained, generator, f"--init_from={source}: the run's generator")
     print(f"generator initialised from {latest}", flush=True)
+
+
+def _run_spec(run_dir, default):
+    """The generator spec a run recorded in its config.json (`default` for runs without one)."""
+    config_path = RunLayout(run_dir).config
+    if not tf.io.gfile.exists(config_path):
+        return default
+    with tf.io.gfile.GFile(config_path) as file:
+        recorded = json.load(file)["config"]["generator"]
+    return GeneratorSpec(**recorded)
 
 
 def _copy_or_deepen(trained, generator, what):

@@ -146,6 +146,10 @@ def test_bad_config_is_named(kwargs, message):
         AugmentConfig(**kwargs)
 
 
+# Three values of the noise table, pinned when it was made (NumPy's RandomState stream is frozen).
+PINNED_TABLE_VALUES = [0.06536904, 2.1692076, -0.029746236]
+
+
 def test_noise_is_standard_normal_and_differs_per_crop():
     from keras_deblur.data.augment import _standard_noise
 
@@ -155,6 +159,14 @@ def test_noise_is_standard_normal_and_differs_per_crop():
     assert len({c.tobytes() for c in crops}) == 40
     np.testing.assert_array_equal(
         crops[3], _standard_noise(tf.constant([3, 4], tf.int64), 64).numpy()
+    )
+    # The table is part of the augmentation's definition: the same values on every machine.
+    from keras_deblur.data.augment import _noise_table
+
+    np.testing.assert_allclose(
+        _noise_table().numpy()[[0, 511, 1023], [0, 700, 1023], [0, 1, 2]],
+        PINNED_TABLE_VALUES,
+        rtol=1e-6,
     )
     big = _standard_noise(tf.constant([1, 4], tf.int64), 1100).numpy()  # past the table
     assert big.shape == (1100, 1100, 3) and abs(big.std() - 1.0) < 0.01

@@ -100,24 +100,61 @@ def test_tfrecords_give_the_same_pairs_as_the_png_tree(gopro_tree, tmp_path, pix
     assert blurry.shape == (3, 24, 24, 3)
 
 
-def test_raw_and_png_shards_give_the_same_batches_at_8_and_16_bits(gopro_tree, tmp_path):
+def test_raw_and_png_shards_give_the_same_pairs_and_batches(gopro_tree, tmp_path):
     import tensorflow as tf
+    from PIL import Image
 
     pairs = discover_pairs(gopro_tree, "train").pairs
-    # One pair at 16 bits: raw shards keep 16-bit values exactly, as PNG decoding does.
+    # A 16-bit pair (raw shards must keep 16-bit values exactly, as PNG decoding does), a grey PNG
+    # and a palette PNG (stored raw as the RGB that PNG decoding gives).
     deep = images.read_png(pairs[0].blurry)
     deep16 = np.round(deep * 65535.0 + np.linspace(0, 200, deep.shape[1])[None, :, None])
     tf.io.write_file(
         pairs[0].blurry, tf.io.encode_png(tf.constant(np.clip(deep16, 0, 65535), tf.uint16))
     )
+    Image.open(pairs[1].sharp).convert("L").save(pairs[1].sharp)
+    Image.open(pairs[2].blurry).convert("P").save(pairs[2].blurry)
     png_shards = _write_shards(tmp_path / "png", pairs, "png")
     raw_shards = _write_shards(tmp_path / "raw", pairs, "raw")
+    from_png = list(evaluation_dataset(png_shards))
+    from_raw = list(evaluation_dataset(raw_shards))
+    assert [e["name"].numpy() for e in from_raw] == [e["name"].numpy() for e in from_png]
+    for a, b in zip(from_png, from_raw, strict=True):
+        np.testing.assert_array_equal(a["blurry"].numpy(), b["blurry"].numpy())
+        np.testing.assert_array_equal(a["sharp"].numpy(), b["sharp"].numpy())
+    assert len(np.unique(from_raw[0]["blurry"].numpy() * 65535 % 257)) > 1  # not 8-bit values
     for (b1, s1), (b2, s2) in zip(_batches(png_shards, _config()), _batches(raw_shards, _config())):
         np.testing.assert_array_equal(b1, b2)
         np.testing.assert_array_equal(s1, s2)
-    first = next(iter(evaluation_dataset(raw_shards)))
-    np.testing.assert_array_equal(first["blurry"].numpy(), images.read_png(pairs[0].blurry))
-    assert len(np.unique(first["blurry"].numpy() * 65535 % 257)) > 1  # not 8-bit values
+
+
+def test_bad_raw_records_are_named(gopro_tree, tmp_path):
+    import tensorflow as tf
+
+    from keras_deblur.data import tfrecords
+    from keras_deblur.data.pairs import Pair
+
+    pairs = discover_pairs(gopro_tree, "train").pairs
+    swapped = Pair(pairs[0].blurry, pairs[0].sharp, pairs[0].name, pairs[0].width, pairs[0].height)
+    with pytest.raises(DataError, match=r"000000.png is 56x40, but its pair is 40x56"):
+        write_tfrecord(str(tmp_path / "swapped.tfrecord"), [swapped], "raw")
+    assert not list(tmp_path.glob("swapped*"))
+    short = tfrecords.pair_example(b"\0" * 30, b"\0" * 30, "seq/short.png", 40, 56, 8)
+    empty = tf.train.Example(
+        features=tf.train.Features(
+            feature={
+                "name": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"seq/empty.png"])),
+                "height": tf.train.Feature(int64_list=tf.train.Int64List(value=[4])),
+                "width": tf.train.Feature(int64_list=tf.train.Int64List(value=[4])),
+            }
+        )
+    ).SerializeToString()
+    for name, record in (("short", short), ("empty", empty)):
+        path = str(tmp_path / f"{name}.tfrecord")
+        with tf.io.TFRecordWriter(path) as writer:
+            writer.write(record)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"seq/{name}.png"):
+            list(evaluation_dataset([path]))
 
 
 def test_crop_larger_than_the_images_is_named(gopro_tree):

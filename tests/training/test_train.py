@@ -182,7 +182,7 @@ def test_init_from_a_shipped_preset_fine_tunes_it(scenes_dir, tmp_path):
         train(tiny_config(tmp_path / "mismatch", scenes_dir, init_from="photo"))
 
 
-@pytest.mark.parametrize("source", ["preset", "keras"])
+@pytest.mark.parametrize("source", ["preset", "keras", "run"])
 def test_init_from_a_shallower_generator_deepens_it_exactly(scenes_dir, tmp_path, rng, source):
     import dataclasses
 
@@ -193,6 +193,20 @@ def test_init_from_a_shallower_generator_deepens_it_exactly(scenes_dir, tmp_path
     shallow = Generator.from_preset("photo")
     if source == "keras":
         shallow.save(tmp_path / "shallow.keras")
+    if source == "run":  # a run of the shallow spec, trained one step at lr ~ 0 from the preset
+        train(
+            tiny_config(
+                tmp_path / "shallow",
+                scenes_dir,
+                generator=GENERATOR_SPECS["photo"],
+                train_steps=1,
+                learning_rate=1e-12,
+                num_validation_images=0,
+                init_from="photo",
+                mixed_precision="float32",
+            )
+        )
+    sources = {"preset": "photo", "keras": str(tmp_path / "shallow.keras")}
     config = tiny_config(
         tmp_path / "deeper",
         scenes_dir,
@@ -200,7 +214,7 @@ def test_init_from_a_shallower_generator_deepens_it_exactly(scenes_dir, tmp_path
         train_steps=1,
         learning_rate=1e-12,
         num_validation_images=0,
-        init_from="photo" if source == "preset" else str(tmp_path / "shallow.keras"),
+        init_from=sources.get(source, str(tmp_path / "shallow")),
         mixed_precision="float32",
     )
     train(config)
