@@ -130,6 +130,21 @@ def test_mixed_precision_trains_and_saves_a_float32_generator(policy, scenes_dir
     assert saved.get_layer("scale1_conv_first").dtype_policy.name == "float32"
 
 
+def _still_step(run_dir, scenes_dir, **overrides):
+    """Trains one step at lr ~ 0: the weights after it are (to float precision) the initial
+    ones."""
+    train(
+        tiny_config(
+            run_dir,
+            scenes_dir,
+            train_steps=1,
+            learning_rate=1e-12,
+            num_validation_images=0,
+            **overrides,
+        )
+    )
+
+
 def test_init_from_a_keras_file_or_a_run_directory(scenes_dir, tmp_path):
     import keras
 
@@ -137,17 +152,7 @@ def test_init_from_a_keras_file_or_a_run_directory(scenes_dir, tmp_path):
     trained = keras.saving.load_model(tmp_path / "first" / "generator.keras").get_weights()
     for source in (str(tmp_path / "first" / "generator.keras"), str(tmp_path / "first")):
         run_dir = tmp_path / f"from_{os.path.basename(source)}"
-        # lr ~ 0: after one step the weights are still (to float precision) the initial ones.
-        train(
-            tiny_config(
-                run_dir,
-                scenes_dir,
-                train_steps=1,
-                learning_rate=1e-12,
-                num_validation_images=0,
-                init_from=source,
-            )
-        )
+        _still_step(run_dir, scenes_dir, init_from=source)
         started = keras.saving.load_model(run_dir / "generator.keras").get_weights()
         for a, b in zip(trained, started):
             np.testing.assert_allclose(a, b, atol=1e-6)
@@ -165,16 +170,9 @@ def test_init_from_a_shipped_preset_fine_tunes_it(scenes_dir, tmp_path):
     from keras_deblur.models.specs import GENERATOR_SPECS
 
     shipped = Generator.from_preset("photo").get_weights()
-    config = tiny_config(
-        tmp_path / "tuned",
-        scenes_dir,
-        generator=GENERATOR_SPECS["photo"],
-        train_steps=1,
-        learning_rate=1e-12,
-        num_validation_images=0,
-        init_from="photo",
+    _still_step(
+        tmp_path / "tuned", scenes_dir, generator=GENERATOR_SPECS["photo"], init_from="photo"
     )
-    train(config)
     started = keras.saving.load_model(tmp_path / "tuned" / "generator.keras").get_weights()
     for a, b in zip(shipped, started, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
@@ -193,31 +191,22 @@ def test_init_from_a_shallower_generator_deepens_it_exactly(scenes_dir, tmp_path
     shallow = Generator.from_preset("photo")
     if source == "keras":
         shallow.save(tmp_path / "shallow.keras")
-    if source == "run":  # a run of the shallow spec, trained one step at lr ~ 0 from the preset
-        train(
-            tiny_config(
-                tmp_path / "shallow",
-                scenes_dir,
-                generator=GENERATOR_SPECS["photo"],
-                train_steps=1,
-                learning_rate=1e-12,
-                num_validation_images=0,
-                init_from="photo",
-                mixed_precision="float32",
-            )
+    if source == "run":  # a run of the shallow spec, started from the preset
+        _still_step(
+            tmp_path / "shallow",
+            scenes_dir,
+            generator=GENERATOR_SPECS["photo"],
+            init_from="photo",
+            mixed_precision="float32",
         )
     sources = {"preset": "photo", "keras": str(tmp_path / "shallow.keras")}
-    config = tiny_config(
+    _still_step(
         tmp_path / "deeper",
         scenes_dir,
         generator=dataclasses.replace(GENERATOR_SPECS["photo"], num_resblocks=8),
-        train_steps=1,
-        learning_rate=1e-12,
-        num_validation_images=0,
         init_from=sources.get(source, str(tmp_path / "shallow")),
         mixed_precision="float32",
     )
-    train(config)
     deeper = load_generator(str(tmp_path / "deeper"))
     assert deeper.spec.num_resblocks == 8
     image = rng.random((1, 40, 56, 3), dtype=np.float32)
