@@ -59,7 +59,9 @@ def _authors_step(crop, precision, adversarial_weight):
     step = authors_torch.TrainStep(
         generator, discriminator, adversarial_weight, bf16=precision == "mixed_bfloat16"
     )
-    blurry, sharp = (authors_torch.pyramid_tensors(x.numpy(), 3) for x in _batch(crop))
+    blurry, sharp = (
+        authors_torch.pyramid_tensors(x.numpy(), generator.scales) for x in _batch(crop)
+    )
     return lambda: step(blurry, sharp)
 
 

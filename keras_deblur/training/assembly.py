@@ -2,7 +2,6 @@
 generator's starting weights."""
 
 import dataclasses
-import json
 import posixpath
 
 import keras
@@ -12,10 +11,11 @@ from absl import logging
 from keras_deblur.data.pairs import LAYOUT, discover_pairs
 from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.errors import DataError
+from keras_deblur.file_io import read_json
 from keras_deblur.models import build_discriminator_from_spec
 from keras_deblur.models.deepen import deepen
 from keras_deblur.models.generator import Generator
-from keras_deblur.models.specs import GeneratorSpec, generator_spec
+from keras_deblur.models.specs import GeneratorSpec
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.training import budget
 from keras_deblur.training.gan import DeblurGAN
@@ -123,8 +123,9 @@ def init_generator(generator, source):
     """
     kind, path = starting_weights(source)
     if kind == "preset":
-        shipped = Generator(generator_spec(source), dtype=generator.get_config()["dtype"])
-        shipped.load_weights(path)
+        from keras_deblur.models import presets
+
+        shipped = presets.load(source, dtype=generator.get_config()["dtype"])
         _copy_or_deepen(shipped, generator, f"--init_from={source}: the preset's generator")
         print(f"generator initialised from the shipped preset {source}", flush=True)
         return
@@ -156,12 +157,8 @@ def init_generator(generator, source):
 
 def _run_spec(run_dir, default):
     """The generator spec a run recorded in its config.json (`default` for runs without one)."""
-    config_path = RunLayout(run_dir).config
-    if not tf.io.gfile.exists(config_path):
-        return default
-    with tf.io.gfile.GFile(config_path) as file:
-        recorded = json.load(file)["config"]["generator"]
-    return GeneratorSpec(**recorded)
+    recorded = read_json(RunLayout(run_dir).config)
+    return GeneratorSpec(**recorded["config"]["generator"]) if recorded else default
 
 
 def _copy_or_deepen(trained, generator, what):
