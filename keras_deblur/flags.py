@@ -112,6 +112,13 @@ PHOTO_MAX_BLUR = flags.DEFINE_float(
     "data.scenes: the longest camera path of the photo pairs, a fraction of the image side "
     "(0, 0.5]; default: photo_blur.PhotoBlurConfig's. Real GOPRO blur reaches ~0.2 of 256 pixels.",
 )
+PHOTO_BLUR_SKEW = flags.DEFINE_float(
+    "photo_blur_skew",
+    None,
+    "data.scenes: how the photo pairs' camera path lengths lean towards the shortest: length = "
+    "shortest + (longest - shortest) * u^skew, u uniform; 1 is uniform; default: "
+    "photo_blur.PhotoBlurConfig's (2).",
+)
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
 )

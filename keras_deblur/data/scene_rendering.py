@@ -42,8 +42,13 @@ class SceneConfig:
     photos_dir: str = ""
     # The longest camera path of those photo pairs, a fraction of the side; None: PhotoBlurConfig's.
     photo_max_blur: Optional[float] = None
+    # How those paths' lengths are skewed towards the shortest (PhotoBlurConfig.length_skew; 1 is
+    # uniform); None: PhotoBlurConfig's.
+    photo_blur_skew: Optional[float] = None
 
     def __post_init__(self):
+        if self.photo_blur_skew is not None and not self.photo_blur_skew > 0:
+            raise ValueError(f"photo_blur_skew must be > 0, got {self.photo_blur_skew}")
         if self.photo_max_blur is not None and not 0 < self.photo_max_blur <= 0.5:
             raise ValueError(f"photo_max_blur must be in (0, 0.5], got {self.photo_max_blur}")
         if self.size < 16:

@@ -77,6 +77,8 @@ def render_scene(rng, config):
             photo_config = dataclasses.replace(
                 photo_config, blur_length=(shortest, config.photo_max_blur)
             )
+        if config.photo_blur_skew is not None:
+            photo_config = dataclasses.replace(photo_config, length_skew=config.photo_blur_skew)
         return render_photo_pair(rng, photo, photo_config, layer_photo=layer_photo)
     return render_pair(rng, config)
 
@@ -211,6 +213,7 @@ FLAGS_USED = (
     "photos_dir",
     "photo_blur_probability",
     "photo_max_blur",
+    "photo_blur_skew",
 )
 
 
@@ -226,6 +229,7 @@ def main(argv):
         photo_blur_probability=deblur_flags.PHOTO_BLUR_PROBABILITY.value,
         photos_dir=deblur_flags.PHOTOS_DIR.value,
         photo_max_blur=deblur_flags.PHOTO_MAX_BLUR.value,
+        photo_blur_skew=deblur_flags.PHOTO_BLUR_SKEW.value,
     )
     workers = deblur_flags.NUM_WORKERS.value or os.cpu_count() or 1
     summary = render_dataset(

@@ -113,6 +113,8 @@ def test_bad_arguments_are_named(tmp_path):
         render_dataset(str(tmp_path), 0, seed=0, config=SceneConfig())
     with pytest.raises(ValueError, match="photo_max_blur must be in"):
         SceneConfig(photo_max_blur=0.7)
+    with pytest.raises(ValueError, match="photo_blur_skew must be > 0, got 0"):
+        SceneConfig(photo_blur_skew=0)
 
 
 def test_photo_max_blur_lengthens_the_camera_path():
@@ -124,3 +126,16 @@ def test_photo_max_blur_lengthens_the_camera_path():
         return np.mean([psnr_uint8(pair.blur, pair.sharp) for pair in pairs])
 
     assert mean_blurry_psnr(0.3) < mean_blurry_psnr(0.02) - 3
+
+
+def test_photo_blur_skew_of_one_draws_longer_paths_than_a_strong_skew():
+    from keras_deblur.data.scenes import render_scene
+
+    def mean_blurry_psnr(skew):
+        config = SceneConfig(
+            size=64, photo_blur_probability=1.0, photo_max_blur=0.3, photo_blur_skew=skew
+        )
+        pairs = [render_scene(np.random.default_rng([0, i]), config) for i in range(6)]
+        return np.mean([psnr_uint8(pair.blur, pair.sharp) for pair in pairs])
+
+    assert mean_blurry_psnr(1.0) < mean_blurry_psnr(8.0) - 2
