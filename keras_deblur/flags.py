@@ -119,6 +119,18 @@ PHOTO_BLUR_SKEW = flags.DEFINE_float(
     "shortest + (longest - shortest) * u^skew, u uniform; 1 is uniform; default: "
     "photo_blur.PhotoBlurConfig's (2).",
 )
+PHOTO_NUM_OBJECTS = flags.DEFINE_list(
+    "photo_num_objects",
+    None,
+    "data.scenes: FEWEST,MOST foreground layers moving over each photo pair; default: "
+    "photo_blur.PhotoBlurConfig's (0,2).",
+)
+PHOTO_OBJECT_SIZE = flags.DEFINE_list(
+    "photo_object_size",
+    None,
+    "data.scenes: SMALLEST,LARGEST half-extent of those layers, fractions of the side; default: "
+    "photo_blur.PhotoBlurConfig's (0.12,0.3).",
+)
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
 )

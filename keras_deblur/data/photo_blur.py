@@ -121,12 +121,21 @@ class _Layer:
         self.path = smooth_path(rng, count) * travel_px
         self.spin = np.linspace(-0.5, 0.5, count) * rng.uniform(-0.3, 0.3)
 
-    def over(self, frame, instant, ys, xs):
-        """Composites the layer at `instant` over `frame` (linear light), in place; returns where
-        it covers the frame."""
+    def over(self, frame, moved, instant, ys, xs):
+        """Composites the layer at `instant` over `frame` (linear light), in place, and marks in
+        `moved` the pixels it covers.
+
+        Only the box the rotated patch can reach is sampled: outside it alpha is exactly 0, so the
+        frame is the same, and a small layer costs its own area rather than the frame's."""
         cy, cx = self.centre + self.path[instant]
         cos, sin = np.cos(self.spin[instant]), np.sin(self.spin[instant])
         half_h, half_w = self.patch.shape[0] / 2, self.patch.shape[1] / 2
+        reach = np.hypot(half_h, half_w) + 1
+        rows = slice(max(0, int(cy - reach)), max(0, int(np.ceil(cy + reach)) + 1))
+        cols = slice(max(0, int(cx - reach)), max(0, int(np.ceil(cx + reach)) + 1))
+        ys, xs = ys[rows, cols], xs[rows, cols]
+        if ys.size == 0:
+            return
         local_y = cos * (ys - cy) + sin * (xs - cx) + half_h
         local_x = -sin * (ys - cy) + cos * (xs - cx) + half_w
         inside = (
@@ -137,9 +146,10 @@ class _Layer:
         )
         alpha = sample_bilinear(self.alpha[..., None], local_y, local_x) * inside[..., None]
         colour = sample_bilinear(self.patch, local_y, local_x)
-        frame *= 1 - alpha
-        frame += alpha * colour
-        return alpha[..., 0] > 0.01
+        box = frame[rows, cols]
+        box *= 1 - alpha
+        box += alpha * colour
+        moved[rows, cols] |= alpha[..., 0] > 0.01
 
 
 def _scaled(photo, scale):
@@ -209,7 +219,7 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
         src_x = centre[1] + path[instant, 1] + scales[instant] * (sin * ys + cos * xs)
         frame = sample_bilinear(linear, src_y, src_x)
         for layer in layers:
-            moved |= layer.over(frame, instant, out_ys, out_xs)
+            layer.over(frame, moved, instant, out_ys, out_xs)
         exposed = np.clip(frame * exposure, 0.0, 1.0)  # each instant as the sensor would see it
         linear_sum += frame * exposure
         encoded_sum += encode(exposed)

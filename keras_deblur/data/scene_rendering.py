@@ -45,8 +45,28 @@ class SceneConfig:
     # How those paths' lengths are skewed towards the shortest (PhotoBlurConfig.length_skew; 1 is
     # uniform); None: PhotoBlurConfig's.
     photo_blur_skew: Optional[float] = None
+    # How many foreground layers move over a photo pair, (fewest, most), and their half-extent as
+    # (smallest, largest) fractions of the side: many small ones make a crowd or foliage in the
+    # wind, each blurred its own way. None: PhotoBlurConfig's.
+    photo_num_objects: Optional[tuple] = None
+    photo_object_size: Optional[tuple] = None
 
     def __post_init__(self):
+        if (
+            self.photo_num_objects is not None
+            and not 0 <= self.photo_num_objects[0] <= (self.photo_num_objects[1])
+        ):
+            raise ValueError(
+                f"photo_num_objects must be 0 <= fewest <= most, got {self.photo_num_objects}"
+            )
+        if (
+            self.photo_object_size is not None
+            and not 0 < self.photo_object_size[0] <= (self.photo_object_size[1]) <= 0.5
+        ):
+            raise ValueError(
+                "photo_object_size must be 0 < smallest <= largest <= 0.5, got "
+                f"{self.photo_object_size}"
+            )
         if self.photo_blur_skew is not None and not self.photo_blur_skew > 0:
             raise ValueError(f"photo_blur_skew must be > 0, got {self.photo_blur_skew}")
         if self.photo_max_blur is not None and not 0 < self.photo_max_blur <= 0.5:

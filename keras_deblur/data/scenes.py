@@ -77,8 +77,14 @@ def render_scene(rng, config):
             photo_config = dataclasses.replace(
                 photo_config, blur_length=(shortest, config.photo_max_blur)
             )
-        if config.photo_blur_skew is not None:
-            photo_config = dataclasses.replace(photo_config, length_skew=config.photo_blur_skew)
+        overrides = {
+            "length_skew": config.photo_blur_skew,
+            "num_objects": config.photo_num_objects,
+            "object_size": config.photo_object_size,
+        }
+        photo_config = dataclasses.replace(
+            photo_config, **{name: value for name, value in overrides.items() if value is not None}
+        )
         return render_photo_pair(rng, photo, photo_config, layer_photo=layer_photo)
     return render_pair(rng, config)
 
@@ -214,7 +220,22 @@ FLAGS_USED = (
     "photo_blur_probability",
     "photo_max_blur",
     "photo_blur_skew",
+    "photo_num_objects",
+    "photo_object_size",
 )
+
+
+def _pair_flag(flag, kind):
+    """A (low, high) flag as a tuple of `kind`; None when not given."""
+    if not flag.value:
+        return None
+    try:
+        low, high = (kind(value) for value in flag.value)
+    except ValueError:
+        raise ValueError(
+            f"--{flag.name} must be two {kind.__name__} values LOW,HIGH, got {','.join(flag.value)}"
+        ) from None
+    return (low, high)
 
 
 def main(argv):
@@ -230,6 +251,8 @@ def main(argv):
         photos_dir=deblur_flags.PHOTOS_DIR.value,
         photo_max_blur=deblur_flags.PHOTO_MAX_BLUR.value,
         photo_blur_skew=deblur_flags.PHOTO_BLUR_SKEW.value,
+        photo_num_objects=_pair_flag(deblur_flags.PHOTO_NUM_OBJECTS, int),
+        photo_object_size=_pair_flag(deblur_flags.PHOTO_OBJECT_SIZE, float),
     )
     workers = deblur_flags.NUM_WORKERS.value or os.cpu_count() or 1
     summary = render_dataset(

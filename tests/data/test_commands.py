@@ -23,6 +23,15 @@ def test_scenes_command_prints_its_summary(tmp_path):
     assert "blurry vs sharp PSNR, blur_gamma: mean" in result.stdout
     assert len(discover_pairs(str(tmp_path), "test").pairs) == 1
 
+    bad = _run(
+        "keras_deblur.data.scenes",
+        f"--output_dir={tmp_path / 'other'}",
+        "--photo_num_objects=3",
+    )
+    assert bad.returncode == 1
+    assert "error: --photo_num_objects must be two int values LOW,HIGH, got 3" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
 
 def test_synthesize_command_writes_pairs_and_names_bad_input(tmp_path):
     rng = np.random.default_rng(0)

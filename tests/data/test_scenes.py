@@ -115,6 +115,10 @@ def test_bad_arguments_are_named(tmp_path):
         SceneConfig(photo_max_blur=0.7)
     with pytest.raises(ValueError, match="photo_blur_skew must be > 0, got 0"):
         SceneConfig(photo_blur_skew=0)
+    with pytest.raises(ValueError, match=r"photo_num_objects must be 0 <= fewest <= most"):
+        SceneConfig(photo_num_objects=(3, 1))
+    with pytest.raises(ValueError, match=r"photo_object_size must be 0 < smallest"):
+        SceneConfig(photo_object_size=(0.1, 0.7))
 
 
 def test_photo_max_blur_lengthens_the_camera_path():
@@ -139,3 +143,20 @@ def test_photo_blur_skew_of_one_draws_longer_paths_than_a_strong_skew():
         return np.mean([psnr_uint8(pair.blur, pair.sharp) for pair in pairs])
 
     assert mean_blurry_psnr(1.0) < mean_blurry_psnr(8.0) - 2
+
+
+def test_more_photo_objects_move_more_of_the_frame():
+    from keras_deblur.data.scenes import render_scene
+
+    def mean_moved(num_objects):
+        config = SceneConfig(
+            size=64,
+            photo_blur_probability=1.0,
+            photo_num_objects=num_objects,
+            photo_object_size=(0.05, 0.1),
+        )
+        pairs = [render_scene(np.random.default_rng([0, i]), config) for i in range(4)]
+        return np.mean([pair.object_fraction for pair in pairs])
+
+    assert mean_moved((0, 0)) == 0
+    assert mean_moved((8, 8)) > 0.1
