@@ -121,41 +121,31 @@ def test_bad_arguments_are_named(tmp_path):
         SceneConfig(photo_object_size=(0.1, 0.7))
 
 
-def test_photo_max_blur_lengthens_the_camera_path():
+def _photo_pairs(count, **config_fields):
+    """`count` photo pairs rendered at 64² with these SceneConfig fields."""
     from keras_deblur.data.scenes import render_scene
 
-    def mean_blurry_psnr(max_blur):
-        config = SceneConfig(size=64, photo_blur_probability=1.0, photo_max_blur=max_blur)
-        pairs = [render_scene(np.random.default_rng([0, i]), config) for i in range(6)]
-        return np.mean([psnr_uint8(pair.blur, pair.sharp) for pair in pairs])
+    config = SceneConfig(size=64, photo_blur_probability=1.0, **config_fields)
+    return [render_scene(np.random.default_rng([0, i]), config) for i in range(count)]
 
-    assert mean_blurry_psnr(0.3) < mean_blurry_psnr(0.02) - 3
+
+def _mean_blurry_psnr(**config_fields):
+    pairs = _photo_pairs(6, **config_fields)
+    return np.mean([psnr_uint8(pair.blur, pair.sharp) for pair in pairs])
+
+
+def test_photo_max_blur_lengthens_the_camera_path():
+    assert _mean_blurry_psnr(photo_max_blur=0.3) < _mean_blurry_psnr(photo_max_blur=0.02) - 3
 
 
 def test_photo_blur_skew_of_one_draws_longer_paths_than_a_strong_skew():
-    from keras_deblur.data.scenes import render_scene
-
-    def mean_blurry_psnr(skew):
-        config = SceneConfig(
-            size=64, photo_blur_probability=1.0, photo_max_blur=0.3, photo_blur_skew=skew
-        )
-        pairs = [render_scene(np.random.default_rng([0, i]), config) for i in range(6)]
-        return np.mean([psnr_uint8(pair.blur, pair.sharp) for pair in pairs])
-
-    assert mean_blurry_psnr(1.0) < mean_blurry_psnr(8.0) - 2
+    uniform = _mean_blurry_psnr(photo_max_blur=0.3, photo_blur_skew=1.0)
+    assert uniform < _mean_blurry_psnr(photo_max_blur=0.3, photo_blur_skew=8.0) - 2
 
 
 def test_more_photo_objects_move_more_of_the_frame():
-    from keras_deblur.data.scenes import render_scene
-
     def mean_moved(num_objects):
-        config = SceneConfig(
-            size=64,
-            photo_blur_probability=1.0,
-            photo_num_objects=num_objects,
-            photo_object_size=(0.05, 0.1),
-        )
-        pairs = [render_scene(np.random.default_rng([0, i]), config) for i in range(4)]
+        pairs = _photo_pairs(4, photo_num_objects=num_objects, photo_object_size=(0.05, 0.1))
         return np.mean([pair.object_fraction for pair in pairs])
 
     assert mean_moved((0, 0)) == 0
