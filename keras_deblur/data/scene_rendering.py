@@ -54,14 +54,14 @@ class SceneConfig:
     def __post_init__(self):
         if (
             self.photo_num_objects is not None
-            and not 0 <= self.photo_num_objects[0] <= (self.photo_num_objects[1])
+            and not 0 <= self.photo_num_objects[0] <= self.photo_num_objects[1]
         ):
             raise ValueError(
                 f"photo_num_objects must be 0 <= fewest <= most, got {self.photo_num_objects}"
             )
         if (
             self.photo_object_size is not None
-            and not 0 < self.photo_object_size[0] <= (self.photo_object_size[1]) <= 0.5
+            and not 0 < self.photo_object_size[0] <= self.photo_object_size[1] <= 0.5
         ):
             raise ValueError(
                 "photo_object_size must be 0 < smallest <= largest <= 0.5, got "

@@ -62,30 +62,35 @@ def _photos(photos_dir, size):
     return [pixels for _, pixels in load_photos(photos_dir, min_side=size)]
 
 
+def _photo_blur_config(config):
+    """The PhotoBlurConfig of a SceneConfig: its size and gamma, and each photo_* setting it gives
+    (the others stay PhotoBlurConfig's)."""
+    from keras_deblur.data.photo_blur import PhotoBlurConfig
+
+    shortest = PhotoBlurConfig.blur_length[0]
+    given = {
+        "blur_length": None if config.photo_max_blur is None else (shortest, config.photo_max_blur),
+        "length_skew": config.photo_blur_skew,
+        "num_objects": config.photo_num_objects,
+        "object_size": config.photo_object_size,
+    }
+    return PhotoBlurConfig(
+        size=config.size,
+        gamma=config.gamma,
+        **{name: value for name, value in given.items() if value is not None},
+    )
+
+
 def render_scene(rng, config):
     """One pair: a photo blurred by simulated camera shake and moving layers (`photo_blur.py`),
     with probability config.photo_blur_probability, else a procedural scene."""
-    from keras_deblur.data.photo_blur import PhotoBlurConfig, render_photo_pair
+    from keras_deblur.data.photo_blur import render_photo_pair
     from keras_deblur.data.scene_rendering import render_pair
 
     if config.photo_blur_probability > 0 and rng.random() < config.photo_blur_probability:
         photos = _photos(config.photos_dir, config.size)
         photo, layer_photo = (photos[i] for i in rng.integers(len(photos), size=2))
-        photo_config = PhotoBlurConfig(size=config.size, gamma=config.gamma)
-        if config.photo_max_blur is not None:
-            shortest = photo_config.blur_length[0]
-            photo_config = dataclasses.replace(
-                photo_config, blur_length=(shortest, config.photo_max_blur)
-            )
-        overrides = {
-            "length_skew": config.photo_blur_skew,
-            "num_objects": config.photo_num_objects,
-            "object_size": config.photo_object_size,
-        }
-        photo_config = dataclasses.replace(
-            photo_config, **{name: value for name, value in overrides.items() if value is not None}
-        )
-        return render_photo_pair(rng, photo, photo_config, layer_photo=layer_photo)
+        return render_photo_pair(rng, photo, _photo_blur_config(config), layer_photo=layer_photo)
     return render_pair(rng, config)
 
 
