@@ -151,6 +151,7 @@ FLAGS_USED = (
     "tile_batch",
     "memory_budget",
     "ensemble",
+    "conv_algorithm",
     "overwrite",
     "max_megapixels",
 )
@@ -172,6 +173,7 @@ def main(argv):
             f.TILE_BATCH.value,
             memory_budget=None if budget is None else int(budget * 2**30),
             ensemble=f.ENSEMBLE.value,
+            conv_algorithm=f.CONV_ALGORITHM.value,
         )
     failures = deblur_files(
         deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value

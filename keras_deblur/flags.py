@@ -20,6 +20,7 @@ from keras_deblur.losses import CONTENT_LOSSES
 from keras_deblur.models import presets
 from keras_deblur.models.generator import UPSAMPLE_MODES
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS
+from keras_deblur.models.winograd import CONV_ALGORITHMS
 from keras_deblur.precision import PRECISIONS
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 from keras_deblur.serving.tflite import WEIGHTS as TFLITE_WEIGHT_KINDS
@@ -445,6 +446,15 @@ ENSEMBLE = flags.DEFINE_bool(
     False,
     "deblur, evaluate, export: average the outputs over the 8 flips and transpositions of the "
     "input (self-ensemble; 8x the time).",
+)
+CONV_ALGORITHM = flags.DEFINE_enum(
+    "conv_algorithm",
+    "direct",
+    CONV_ALGORITHMS,
+    "deblur: how a preset's convolutions run. winograd: Winograd F(4x4) compiled by XLA, same "
+    "pixels within float32 rounding, for CPUs with AVX2 but no AVX-512 and many frames of one "
+    "size (video): the shipped preset ~1.1x faster per frame there after seconds of compiling "
+    "per size, slower with AVX-512, ~4x the memory per tile (BUILD.md).",
 )
 MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",

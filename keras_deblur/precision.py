@@ -16,10 +16,13 @@ Explicit values (`float32` or its old name `none`, `mixed_float16`, `mixed_bfloa
 
 import contextlib
 import functools
+import os
 import time
 
 PRECISIONS = ("auto", "float32", "none", "mixed_float16", "mixed_bfloat16")
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+# oneDNN's names of instruction sets below bf16, for ONEDNN_MAX_CPU_ISA (see `usable_cpu_flags`).
+ONEDNN_ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX512_CORE", "AVX512_CORE_VNNI")
 BF16_MIN_SPEEDUP = 1.1  # bf16 must beat fp32 by this factor in the probe to be chosen
 
 
@@ -52,6 +55,16 @@ def cpu_flags(path="/proc/cpuinfo"):
     except OSError:
         pass
     return set()
+
+
+def usable_cpu_flags(environ=os.environ):
+    """`cpu_flags()`, less the bf16 ones where ONEDNN_MAX_CPU_ISA caps oneDNN below bf16: its
+    convolutions would then fail or emulate bf16. (BUILD.md emulates an AVX2-only CPU on a newer
+    one with ONEDNN_MAX_CPU_ISA=AVX2.)"""
+    flags = cpu_flags()
+    if environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ONEDNN_ISAS_WITHOUT_BF16:
+        flags -= set(BF16_CPU_FLAGS)
+    return flags
 
 
 def _gpu_capabilities():
@@ -135,7 +148,7 @@ def resolve(requested):
     why)."""
     if requested != "auto":
         return choose(requested)
-    return choose(requested, _gpu_capabilities(), frozenset(cpu_flags()))
+    return choose(requested, _gpu_capabilities(), frozenset(usable_cpu_flags()))
 
 
 def describe(policy, why):

@@ -12,6 +12,9 @@ Four ways of running it on the same image, timed in interleaved rounds (median p
 - `savedmodel deblur_float`: the exported float signature, loaded back in this process.
 - `savedmodel serving_default`: the encoded-image signature on the PNG bytes of the same image
   (PNG decode and encode included: what TF Serving runs).
+- `keras, winograd convs (xla)` (fp32 only): the same generator and weights with its 64-map convs
+  computed as Winograd F(4x4, 5x5) (`models/winograd.py`), compiled by XLA. Its first call,
+  the compilation for this image size, is a row of its own.
 - `authors' pytorch`: their MSResNet (`authors_torch.py`, random weights) on the same image's
   pyramid, built beforehand as their data loader does; under bf16 autocast in the bf16 rounds.
   Only where PyTorch is installed (the `test` extra).
@@ -39,25 +42,20 @@ from keras_deblur.flops import count_flops
 from keras_deblur.models import build_generator_from_spec, pyramid
 from keras_deblur.models.generator import coarse_to_fine
 from keras_deblur.models.specs import generator_spec
-from keras_deblur.precision import dtype_policy
+from keras_deblur.models.winograd import with_winograd_convs
+from keras_deblur.precision import BF16_CPU_FLAGS, dtype_policy, usable_cpu_flags
 from keras_deblur.training.validation import make_forward
 
 SIZES = ((256, 256), (720, 1280))
 MIXED_SIZES = ((64, 64), (50, 70), (128, 96), (33, 47), (256, 256))
-
-
-def cpu_has_bf16():
-    """True when the CPU has bf16 dot-product instructions (AVX512-BF16 or AMX), Linux only."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read().split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+WINOGRAD = "keras, winograd convs (xla)"
 
 
 def precisions():
-    return ("float32", "mixed_bfloat16") if cpu_has_bf16() else ("float32",)
+    """float32, and mixed_bfloat16 where the CPU has bf16 instructions oneDNN may use."""
+    usable = usable_cpu_flags()
+    has_bf16 = any(flag in usable for flag in BF16_CPU_FLAGS)
+    return ("float32", "mixed_bfloat16") if has_bf16 else ("float32",)
 
 
 def _bare_stack(height, width):
@@ -77,7 +75,8 @@ def _bare_stack(height, width):
 
 
 def _ways(image, precision, export_dir):
-    """{way: a function that runs it once and waits for the result}, all on `image` [1, H, W, 3]."""
+    """({way: a function that runs it once and waits for the result}, all on `image` [1, H, W, 3];
+    the seconds the Winograd way's first call took, None where it does not run)."""
     height, width = image.shape[1:3]
     with dtype_policy(precision):
         generator = build_generator_from_spec("paper")
@@ -101,9 +100,22 @@ def _ways(image, precision, export_dir):
             "deblurred_bytes"
         ].numpy(),
     }
+    first_call = None
+    if precision == "float32":
+        ways[WINOGRAD], first_call = _winograd_forward(generator, image)
     if torch_available():
         ways[AUTHORS] = _authors_forward(image.numpy(), precision)
-    return ways
+    return ways, first_call
+
+
+def _winograd_forward(generator, image):
+    """(run once, seconds of the first call): the generator with Winograd convolutions under
+    XLA, compiled for `image`'s size by that first call."""
+    winograd = with_winograd_convs(generator)
+    forward = tf.function(lambda x: winograd(x, training=False)[0], jit_compile=True)
+    start = time.perf_counter()
+    forward(image)
+    return (lambda: forward(image).numpy()), time.perf_counter() - start
 
 
 def _authors_forward(image, precision):
@@ -164,9 +176,11 @@ def run(config):
         for precision in precisions():
             print(f"[bench] inference: {width}x{height} {precision} ...", flush=True)
             with tempfile.TemporaryDirectory() as scratch:
-                seconds = median_seconds(
-                    _ways(image, precision, os.path.join(scratch, "export")), rounds
-                )
+                ways, first_call = _ways(image, precision, os.path.join(scratch, "export"))
+                seconds = median_seconds(ways, rounds)
+            if first_call is not None:
+                label = f"{width}x{height} {precision} {WINOGRAD}: first call (XLA compiles)"
+                rows.append(Row("inference", label, first_call, "s"))
             for way, value in seconds.items():
                 label = f"{width}x{height} {precision} {way}"
                 rows += [
@@ -183,7 +197,7 @@ def run(config):
                             "ratio",
                         )
                     )
-                if way in ("bare stack", "keras") and AUTHORS in seconds:
+                if way in ("bare stack", "keras", WINOGRAD) and AUTHORS in seconds:
                     rows.append(
                         Row(
                             "inference",

@@ -67,6 +67,9 @@ class Deblurrer:
     to blended overlapping tiles of the whole model (`tiling.py`: `tile_overlap`, `tile_batch`),
     which only approximate the whole image. `ensemble=True` (or an export made with `--ensemble`)
     averages over the 8 flips and transpositions (`ensemble.py`, 8x the time).
+    `conv_algorithm="winograd"` (presets only) runs the bodies' convolutions as Winograd F(4x4)
+    under XLA (`ScaleFunctions.from_generator`): faster on CPUs where oneDNN has no direct kernel
+    (AVX2 without AVX-512), after seconds of compilation per new tile size (BUILD.md).
     """
 
     def __init__(
@@ -77,17 +80,23 @@ class Deblurrer:
         tile_batch=4,
         memory_budget=None,
         ensemble=False,
+        conv_algorithm="direct",
     ):
         from keras_deblur.models import presets
 
         model = model or presets.DEFAULT
         if tf.io.gfile.exists(model):
+            if conv_algorithm != "direct":
+                raise ValueError(
+                    f"--conv_algorithm={conv_algorithm} runs a preset's Keras model; an export "
+                    f"({model}) holds traced direct convolutions"
+                )
             loaded, self.metadata = saved_model.load(model)
             self._signature = loaded.signatures["deblur_float"]
             self.scales = ScaleFunctions.from_loaded(loaded, self.metadata.get("scale_tiling"))
         elif model in presets.WEIGHTS:
             generator = presets.load_shipped(model)
-            loaded = saved_model.DeblurModule(generator)
+            loaded = saved_model.DeblurModule(generator, conv_algorithm=conv_algorithm)
             self.metadata = {"num_scales": generator.spec.num_scales, "preset": model}
             self._signature = loaded.deblur_float
             self.scales = loaded.scales
@@ -103,7 +112,9 @@ class Deblurrer:
             check_tiling(tile_size, tile_overlap, self.align, tile_batch)
         elif tile_size is None:
             budget = memory_budget or default_memory_budget()
-            tile_size = tile_side_for_budget(self.scales.filters, self.scales.radius, budget)
+            tile_size = tile_side_for_budget(
+                self.scales.filters, self.scales.radius, budget, self.scales.conv_algorithm
+            )
         elif tile_size < 1:
             raise ValueError(f"--tile_size must be a positive number of pixels, got {tile_size}")
         self.tile_size, self.tile_overlap, self.tile_batch = tile_size, tile_overlap, tile_batch

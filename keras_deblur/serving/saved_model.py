@@ -35,13 +35,13 @@ METADATA_FILE = "keras_deblur.json"
 class DeblurModule(tf.Module):
     """The generator's finest output behind the two serving signatures."""
 
-    def __init__(self, generator, ensemble=False):
+    def __init__(self, generator, ensemble=False, conv_algorithm="direct"):
         super().__init__()
         self.generator = generator
         self.ensemble = ensemble
         # The scales one by one, for exact tiling of large images (`scale_tiling.py`); TF Serving
-        # ignores them (they are not signatures).
-        self.scales = ScaleFunctions.from_generator(generator)
+        # ignores them (they are not signatures). Exports keep the direct convolutions.
+        self.scales = ScaleFunctions.from_generator(generator, conv_algorithm)
         self.scales.attach_to(self)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")])

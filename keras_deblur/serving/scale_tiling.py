@@ -24,10 +24,13 @@ import functools
 
 import numpy as np
 
-# Bytes per pixel of a tile in a body, per feature map: an estimate of four float32 maps alive at
-# once (a conv's input and output, the ResBlock's skip, the backend's workspace); `bench --only=
-# deblur` measures the peak this gives.
-BYTES_PER_PIXEL_PER_MAP = 16
+# Bytes per pixel of a tile in a body, per feature map, by conv algorithm. direct: an estimate of
+# four float32 maps alive at once (a conv's input and output, the ResBlock's skip, the backend's
+# workspace); `bench --only=deblur` measures the peak this gives. winograd: its transformed tiles
+# and products take (m + r - 1)^2 / m^2 = 4 maps each more (r = 5); measured: the photo preset on
+# a whole 1280x720 frame peaked at 2.96 GiB against 1.20 GiB direct, ~66 bytes more per pixel and
+# map (BUILD.md).
+BYTES_PER_PIXEL_PER_MAP = {"direct": 16, "winograd": 80}
 
 
 def receptive_radius(num_resblocks, kernel_size):
@@ -51,19 +54,35 @@ class ScaleFunctions:
     levels: object
     bodies: dict
     links: dict
+    conv_algorithm: str = "direct"  # exports always hold direct convolutions
 
     @classmethod
-    def from_generator(cls, generator):
+    def from_generator(cls, generator, conv_algorithm="direct"):
+        """The scales of a Keras generator. `conv_algorithm="winograd"` computes each body's
+        convolutions between wide maps as Winograd F(4x4, r x r), compiled by XLA for each input
+        size (`models/winograd.py`): same pixels within float32 rounding, faster where oneDNN
+        has no direct kernel for the CPU (BUILD.md), plus seconds of compilation per new size."""
         import keras
         import tensorflow as tf
 
-        spec = generator.spec
+        from keras_deblur.models.winograd import CONV_ALGORITHMS, with_winograd_convs
 
-        def traced(model, channels):
+        if conv_algorithm not in CONV_ALGORITHMS:
+            raise ValueError(
+                f"--conv_algorithm must be one of {CONV_ALGORITHMS}, got {conv_algorithm!r}"
+            )
+        spec = generator.spec
+        winograd = conv_algorithm == "winograd"
+
+        def traced(model, channels, jit_compile=False):
             signature = [tf.TensorSpec([None, None, None, channels], tf.float32)]
             # A partial, not a lambda: TensorFlow counts traces per code object, and would warn
             # of "retracing" when the one lambda is traced once for each scale.
-            return tf.function(functools.partial(_float32_output, model), input_signature=signature)
+            return tf.function(
+                functools.partial(_float32_output, model),
+                input_signature=signature,
+                jit_compile=jit_compile,
+            )
 
         def submodel(first, last):
             return keras.Model(generator.get_layer(first).input, generator.get_layer(last).output)
@@ -80,7 +99,10 @@ class ScaleFunctions:
         bodies, links = {}, {}
         for k in range(1, spec.num_scales + 1):
             channels = 3 if k == spec.num_scales else 6
-            bodies[k] = traced(submodel(f"scale{k}_conv_first", f"scale{k}_conv_last"), channels)
+            body = submodel(f"scale{k}_conv_first", f"scale{k}_conv_last")
+            if winograd:
+                body = with_winograd_convs(body)
+            bodies[k] = traced(body, channels, jit_compile=winograd)
             if k > 1:
                 if spec.upsample == "conv_transpose":
                     first = last = f"link{k}to{k - 1}_upconv"
@@ -97,6 +119,7 @@ class ScaleFunctions:
             ),
             bodies=bodies,
             links=links,
+            conv_algorithm=conv_algorithm,
         )
 
     def facts(self):
@@ -136,9 +159,10 @@ def _float32_output(model, x):
     return tf.cast(model(x, training=False), tf.float32)
 
 
-def tile_side_for_budget(filters, radius, memory_bytes):
+def tile_side_for_budget(filters, radius, memory_bytes, conv_algorithm="direct"):
     """The largest tile core side whose body (with its halo) fits in `memory_bytes`."""
-    side = int((memory_bytes / (BYTES_PER_PIXEL_PER_MAP * filters)) ** 0.5) - 2 * radius
+    bytes_per_pixel = BYTES_PER_PIXEL_PER_MAP[conv_algorithm] * filters
+    side = int((memory_bytes / bytes_per_pixel) ** 0.5) - 2 * radius
     if side < 2 * radius:
         raise ValueError(
             f"a memory budget of {memory_bytes / 2**20:.0f} MiB leaves tiles smaller than the "

@@ -79,6 +79,11 @@ def test_bad_tiling_is_named(export_base):
         Deblurrer(export_base, memory_budget=1000)
 
 
+def test_winograd_is_for_presets(export_base):
+    with pytest.raises(ValueError, match="--conv_algorithm=winograd runs a preset's Keras model"):
+        Deblurrer(export_base, conv_algorithm="winograd")
+
+
 def test_bad_tiling_of_older_exports_is_named(legacy_export):
     with pytest.raises(ValueError, match="--tile_size must be a positive multiple of 4"):
         Deblurrer(legacy_export, tile_size=250)

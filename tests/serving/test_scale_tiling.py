@@ -33,7 +33,21 @@ def test_tiled_equals_whole_on_odd_sizes(num_scales, upsample, global_residual, 
         np.testing.assert_allclose(deblur_exact(functions, image, core), whole, atol=1e-4)
 
 
+def test_winograd_bodies_equal_the_direct_whole_image(rng):
+    generator = build_generator(num_scales=2, num_resblocks=1, filters=16, kernel_size=5)
+    functions = ScaleFunctions.from_generator(generator, conv_algorithm="winograd")
+    assert functions.conv_algorithm == "winograd"
+    image = rng.random((45, 71, 3), dtype=np.float32)
+    whole = np.clip(np.asarray(generator(image[None], training=False)[0])[0], 0.0, 1.0)
+    for core in (30, 1000):
+        np.testing.assert_allclose(deblur_exact(functions, image, core), whole, atol=1e-4)
+    with pytest.raises(ValueError, match="--conv_algorithm must be one of .*, got 'fft'"):
+        ScaleFunctions.from_generator(generator, conv_algorithm="fft")
+
+
 def test_the_tile_follows_the_memory_budget():
     assert tile_side_for_budget(64, 80, 2**30) == int((2**30 / (16 * 64)) ** 0.5) - 160
+    winograd = tile_side_for_budget(64, 80, 2**30, "winograd")
+    assert winograd == int((2**30 / (80 * 64)) ** 0.5) - 160
     with pytest.raises(ValueError, match="smaller than the model's reach"):
         tile_side_for_budget(64, 80, 2**20)

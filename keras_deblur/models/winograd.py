@@ -1,0 +1,157 @@
+"""Winograd convolution: the same 'same'-padded convolution with fewer multiplications.
+
+Lavin and Gray (Fast Algorithms for Convolutional Neural Networks, CVPR 2016) compute an m x m
+tile of a convolution's output with an r x r kernel from an n x n input tile, n = m + r - 1, as
+
+    Y = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise, per input channel, summed)
+
+so that the channel sums become n^2 independent matrix products of [tiles, C] by [C, K]: 36 or 64
+multiplications per tile and channel pair instead of m^2 r^2 (for m = 4: 144 for r = 3, 400 for
+r = 5). The paper generator's 5 x 5 convs need 6.25x fewer multiplications in F(4x4, 5x5); what is
+added are the transforms, cheap per tile but memory-bound, so it pays only where they are fused
+with the products (under XLA: `jit_compile=True`, or the JAX backend) and where the direct
+convolution is slow. BUILD.md ("Where TensorFlow's convolutions lose") has the measurements: on a
+CPU limited to AVX2, where TensorFlow's oneDNN runs NHWC convolutions as im2col + GEMM, the paper
+generator's forward pass runs 2.4-2.7x faster; with AVX-512, where oneDNN has a direct NHWC
+kernel, about as fast as the direct convolution.
+
+The matrices come from the Cook-Toom construction on the interpolation points 0, 1, -1, 2, -2,
+1/2, -1/2 and infinity: A^T and G are Vandermonde rows (G scaled by the Lagrange denominators), and
+B^T is solved from the identity that the three must satisfy, then checked. Small points keep the
+float32 error near the direct convolution's: on the paper generator, outputs agree to ~3e-6
+(tests/models/test_winograd.py checks 1e-4).
+
+Inference only, in float32: bf16's 8-bit mantissa cannot carry the transforms' cancellations.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+CONV_ALGORITHMS = ("direct", "winograd")  # how `Deblurrer` runs a Keras model's convolutions
+OUTPUT_TILE = 4  # m: F(4x4, r x r); larger tiles need larger points and lose float32 accuracy
+POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)  # finite interpolation points, in order of use
+KERNEL_SIZES = (3, 5)  # r: n - 1 = m + r - 2 finite points must be among POINTS
+MIN_CHANNELS = 16  # fewer maps on either side: products too small to pay for the transforms (a
+# rule of thumb, not measured: the first and last convs of a scale, 3 or 6 <-> filters, stay direct)
+
+
+def winograd_matrices(m, r):
+    """(A^T [m, n], G [n, r], B^T [n, n]) of F(m, r) as float64 numpy arrays, n = m + r - 1.
+
+    One dimension: y = A^T ((G g) * (B^T d)) is the valid correlation of d (n values) with g
+    (r values), y_i = sum_s g_s d_{i+s}; the 2-D transforms apply it along rows, then columns.
+    """
+    n = m + r - 1
+    if n - 1 > len(POINTS):
+        raise ValueError(f"F({m}, {r}) needs {n - 1} finite points; {len(POINTS)} are defined")
+    points = POINTS[: n - 1]
+    a_t = np.zeros((m, n))
+    g = np.zeros((n, r))
+    for j, point in enumerate(points):
+        a_t[:, j] = [point**i for i in range(m)]
+        denominator = np.prod([point - other for other in points if other != point])
+        g[j] = [point**k / denominator for k in range(r)]
+    a_t[m - 1, n - 1] = 1.0  # the point at infinity carries the top coefficients only
+    g[n - 1, r - 1] = 1.0
+    # sum_j A^T[i, j] G[j, s] B^T[j, k] = [k == i + s] for every i, s, k: linear in B^T.
+    system = np.zeros((m * r * n, n * n))
+    target = np.zeros(m * r * n)
+    for row, (i, s, k) in enumerate(np.ndindex(m, r, n)):
+        system[row].reshape(n, n)[:, k] = a_t[i] * g[:, s]
+        target[row] = float(k == i + s)
+    b_t = np.linalg.lstsq(system, target, rcond=None)[0].reshape(n, n)
+    residual = np.abs(system @ b_t.ravel() - target).max()
+    if residual > 1e-9:
+        raise ArithmeticError(f"F({m}, {r}): no B^T satisfies the identity (residual {residual})")
+    return a_t, g, b_t
+
+
+def _along(matrix, x, axis, stride, count):
+    """sum_t matrix[a, t] * x[..., stride * i + t, ...] over t, for i < count: [a, ...x with that
+    axis of length count]. The tiles overlap by n - m, so each is a strided slice of x."""
+    taps = []
+    for t in range(matrix.shape[1]):
+        index = [slice(None)] * len(x.shape)
+        index[axis] = slice(t, t + stride * count, stride)
+        taps.append(x[tuple(index)])
+    return ops.tensordot(ops.convert_to_tensor(matrix, x.dtype), ops.stack(taps), 1)
+
+
+def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
+    """'same'-padded, stride-1 2-D convolution of x [N, H, W, C] with kernel [r, r, C, K] (odd r,
+    Keras's layout, no bias), computed as F(m x m, r x r). Any H and W: the last tiles are padded
+    with zeros and their extra outputs cropped."""
+    r, channels, filters = kernel.shape[0], kernel.shape[2], kernel.shape[3]
+    n = m + r - 1
+    a_t, g, b_t = winograd_matrices(m, r)
+    # The kernel transform, G g G^T per channel pair: n^2 matrices [C, K], indexed [column b,
+    # row a] as the input transform leaves its tiles.
+    g = ops.convert_to_tensor(g, kernel.dtype)
+    u = ops.einsum("ai,bj,ijck->back", g, g, kernel)
+    u = ops.reshape(u, (n * n, channels, filters))
+
+    batch, height, width = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
+    rows, cols = (height + m - 1) // m, (width + m - 1) // m
+    # 'same' padding, and m - 1 more at the end so the last (partial) tile has all its inputs.
+    x = ops.pad(x, ((0, 0), (r // 2, r // 2 + m - 1), (r // 2, r // 2 + m - 1), (0, 0)))
+    v = _along(b_t, x, axis=1, stride=m, count=rows)  # [n, N, rows, W', C]
+    v = _along(b_t, v, axis=3, stride=m, count=cols)  # [n(b), n(a), N, rows, cols, C]
+    v = ops.reshape(v, (n * n, -1, channels))
+    products = ops.matmul(v, u)  # [n^2, tiles, K]: the channel sums, one matrix product each
+    products = ops.reshape(products, (n, n, batch, rows, cols, filters))
+    a_t = ops.convert_to_tensor(a_t, x.dtype)
+    y = ops.tensordot(a_t, products, [[1], [1]])  # [p (rows), n(b), N, rows, cols, K]
+    y = ops.tensordot(a_t, y, [[1], [1]])  # [q (columns), p, N, rows, cols, K]
+    y = ops.transpose(y, (2, 3, 1, 4, 0, 5))  # [N, rows, p, cols, q, K]
+    y = ops.reshape(y, (batch, rows * m, cols * m, filters))
+    return y[:, :height, :width, :]
+
+
+@keras.saving.register_keras_serializable(package="keras_deblur")
+class WinogradConv2D(keras.layers.Conv2D):
+    """A `keras.layers.Conv2D` (same config, same weights) whose forward pass is
+    `winograd_conv2d`. Only for what `is_eligible` accepts: 'same', stride 1, no dilation or
+    groups, channels last, r in KERNEL_SIZES."""
+
+    def call(self, inputs):
+        outputs = winograd_conv2d(inputs, self.kernel)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return outputs if self.activation is None else self.activation(outputs)
+
+
+def is_eligible(layer):
+    """True for a Conv2D that `WinogradConv2D` computes exactly, and where it saves time."""
+    if type(layer) is not keras.layers.Conv2D:
+        return False
+    config = layer.get_config()
+    rows, cols = config["kernel_size"]
+    return (
+        rows == cols
+        and rows in KERNEL_SIZES
+        and config["padding"] == "same"
+        and tuple(config["strides"]) == (1, 1)
+        and tuple(config["dilation_rate"]) == (1, 1)
+        and config.get("groups", 1) == 1
+        and config["data_format"] == "channels_last"
+        and min(layer.kernel.shape[2], layer.kernel.shape[3]) >= MIN_CHANNELS
+    )
+
+
+def with_winograd_convs(model):
+    """A copy of the functional `model`, its weights included, whose eligible convs are
+    `WinogradConv2D`. Float32 models only (module docstring); run it under XLA to gain speed."""
+    computing = {layer.dtype_policy.name for layer in model.layers if is_eligible(layer)}
+    if computing - {"float32"}:
+        raise ValueError(
+            f"Winograd convolutions need float32, got the dtype policy {sorted(computing)[0]!r}"
+        )
+
+    def clone(layer):
+        kind = WinogradConv2D if is_eligible(layer) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
