@@ -36,6 +36,11 @@ MIN_CHANNELS = 16  # fewer maps on either side: products too small to pay for th
 # rule of thumb, not measured: the first and last convs of a scale, 3 or 6 <-> filters, stay direct)
 
 
+def check_conv_algorithm(value):
+    if value not in CONV_ALGORITHMS:
+        raise ValueError(f"--conv_algorithm must be one of {CONV_ALGORITHMS}, got {value!r}")
+
+
 def winograd_matrices(m, r):
     """(A^T [m, n], G [n, r], B^T [n, n]) of F(m, r) as float64 numpy arrays, n = m + r - 1.
 

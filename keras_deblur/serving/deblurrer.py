@@ -83,7 +83,9 @@ class Deblurrer:
         conv_algorithm="direct",
     ):
         from keras_deblur.models import presets
+        from keras_deblur.models.winograd import check_conv_algorithm
 
+        check_conv_algorithm(conv_algorithm)
         model = model or presets.DEFAULT
         if tf.io.gfile.exists(model):
             if conv_algorithm != "direct":

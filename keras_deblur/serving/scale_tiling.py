@@ -28,7 +28,7 @@ import numpy as np
 # four float32 maps alive at once (a conv's input and output, the ResBlock's skip, the backend's
 # workspace); `bench --only=deblur` measures the peak this gives. winograd: its transformed tiles
 # and products take (m + r - 1)^2 / m^2 = 4 maps each more (r = 5); measured: the photo preset on
-# a whole 1280x720 frame peaked at 2.96 GiB against 1.20 GiB direct, ~66 bytes more per pixel and
+# a whole 1280x720 frame peaked at 2.96 GiB against 1.20 GiB direct, ~64 bytes more per pixel and
 # map (BUILD.md).
 BYTES_PER_PIXEL_PER_MAP = {"direct": 16, "winograd": 80}
 
@@ -65,12 +65,9 @@ class ScaleFunctions:
         import keras
         import tensorflow as tf
 
-        from keras_deblur.models.winograd import CONV_ALGORITHMS, with_winograd_convs
+        from keras_deblur.models.winograd import check_conv_algorithm, with_winograd_convs
 
-        if conv_algorithm not in CONV_ALGORITHMS:
-            raise ValueError(
-                f"--conv_algorithm must be one of {CONV_ALGORITHMS}, got {conv_algorithm!r}"
-            )
+        check_conv_algorithm(conv_algorithm)
         spec = generator.spec
         winograd = conv_algorithm == "winograd"
 

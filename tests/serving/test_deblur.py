@@ -82,6 +82,8 @@ def test_bad_tiling_is_named(export_base):
 def test_winograd_is_for_presets(export_base):
     with pytest.raises(ValueError, match="--conv_algorithm=winograd runs a preset's Keras model"):
         Deblurrer(export_base, conv_algorithm="winograd")
+    with pytest.raises(ValueError, match="--conv_algorithm must be one of .*, got 'fft'"):
+        Deblurrer(export_base, conv_algorithm="fft")
 
 
 def test_bad_tiling_of_older_exports_is_named(legacy_export):
