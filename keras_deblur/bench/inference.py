@@ -36,26 +36,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur.bench import AUTHORS, Row, median_seconds, torch_available
+from keras_deblur.bench import AUTHORS, Row, median_seconds, precisions, torch_available
 from keras_deblur.bench.deblur import export_paper_model
 from keras_deblur.flops import count_flops
 from keras_deblur.models import build_generator_from_spec, pyramid
 from keras_deblur.models.generator import coarse_to_fine
 from keras_deblur.models.specs import generator_spec
 from keras_deblur.models.winograd import with_winograd_convs
-from keras_deblur.precision import BF16_CPU_FLAGS, dtype_policy, usable_cpu_flags
+from keras_deblur.precision import dtype_policy
 from keras_deblur.training.validation import make_forward
 
 SIZES = ((256, 256), (720, 1280))
 MIXED_SIZES = ((64, 64), (50, 70), (128, 96), (33, 47), (256, 256))
 WINOGRAD = "keras, winograd convs (xla)"
-
-
-def precisions():
-    """float32, and mixed_bfloat16 where the CPU has bf16 instructions oneDNN may use."""
-    usable = usable_cpu_flags()
-    has_bf16 = any(flag in usable for flag in BF16_CPU_FLAGS)
-    return ("float32", "mixed_bfloat16") if has_bf16 else ("float32",)
 
 
 def _bare_stack(height, width):

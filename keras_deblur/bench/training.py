@@ -1,6 +1,7 @@
 """Bench section `training`: steps/s and pairs/s of DeblurGAN's train_step on this machine.
 
-The paper spec at 256 x 256, global batch 4, in fp32 and mixed_bfloat16, with the adversarial loss
+The paper spec at 256 x 256, global batch 4, in fp32 and (where the CPU has bf16 instructions)
+mixed_bfloat16, with the adversarial loss
 (lambda = 1e-4, so a discriminator step too) and without it (lambda = 0); and the tiny spec. Batches
 are fixed random tensors, so the figure is the step alone, not the input pipeline (section `input`).
 The step is the training loop's own (`make_step_function`) under a one-device strategy. Where
@@ -14,7 +15,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from keras_deblur.bench import AUTHORS, Row, median_seconds, torch_available
+from keras_deblur.bench import AUTHORS, Row, median_seconds, precisions, torch_available
 from keras_deblur.data.augment import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GENERATOR_SPECS
@@ -77,7 +78,7 @@ def run(config):
     paper_rounds = 1 if config.quick else 3
     cases = [
         ("paper", "paper", 256, precision, weight, paper_rounds)
-        for precision in ("float32", "mixed_bfloat16")
+        for precision in precisions()
         for weight in (1e-4, 0.0)
     ] + [("tiny", "tiny", 32, "float32", 1e-4, 50)]
     rows = []
