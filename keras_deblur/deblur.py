@@ -163,6 +163,11 @@ def main(argv):
 
     files = input_files(f.INPUT.value)
     if f.SERVER.value:
+        if f.CONV_ALGORITHM.value != "direct":
+            raise ValueError(
+                f"--conv_algorithm={f.CONV_ALGORITHM.value} runs on this machine; with --server, "
+                "TF Serving runs the export's direct convolutions"
+            )
         deblurrer = RemoteDeblurrer(f.SERVER.value, f.MODEL_NAME.value)
     else:
         budget = f.MEMORY_BUDGET_GIB.value

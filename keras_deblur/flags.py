@@ -453,8 +453,8 @@ CONV_ALGORITHM = flags.DEFINE_enum(
     CONV_ALGORITHMS,
     "deblur: how a preset's convolutions run. winograd: Winograd F(4x4) compiled by XLA, same "
     "pixels within float32 rounding, for CPUs with AVX2 but no AVX-512 and many frames of one "
-    "size (video): the shipped preset ~1.1x faster per frame there after seconds of compiling "
-    "per size, slower with AVX-512, ~4x the memory per tile (BUILD.md).",
+    "size (video); seconds of compiling per tile size; the budget counts 5x the bytes per tile "
+    "pixel, so give a --memory_budget that keeps frames whole; slower with AVX-512 (BUILD.md).",
 )
 MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",

@@ -7,7 +7,8 @@ instructions (oneDNN then emulates it). So nothing hard-codes a precision. `auto
 
 - an NVIDIA GPU of compute capability 8.0 or newer (bf16 tensor cores): mixed_bfloat16; 7.x:
   mixed_float16 (with loss scaling); older: float32;
-- a CPU whose flags (/proc/cpuinfo) have neither avx512_bf16 nor amx_bf16: float32, without probing;
+- a CPU whose flags (/proc/cpuinfo) have neither avx512_bf16 nor amx_bf16, or where
+  ONEDNN_MAX_CPU_ISA caps oneDNN below them: float32, without probing;
 - a CPU with them: a short probe (~1 s) times a 3x3 convolution's forward and backward pass in
   both precisions, interleaved, and picks bf16 only if it is at least 10% faster.
 
@@ -57,12 +58,18 @@ def cpu_flags(path="/proc/cpuinfo"):
     return set()
 
 
+def onednn_isa_cap(environ=os.environ):
+    """The instruction set oneDNN is limited to (ONEDNN_MAX_CPU_ISA, or its older name
+    DNNL_MAX_CPU_ISA), upper case; "" when none is set."""
+    return (environ.get("ONEDNN_MAX_CPU_ISA") or environ.get("DNNL_MAX_CPU_ISA") or "").upper()
+
+
 def usable_cpu_flags(environ=os.environ):
-    """`cpu_flags()`, less the bf16 ones where ONEDNN_MAX_CPU_ISA caps oneDNN below bf16: its
+    """`cpu_flags()`, less the bf16 ones where a oneDNN cap (`onednn_isa_cap`) is below bf16: its
     convolutions would then fail or emulate bf16. (BUILD.md emulates an AVX2-only CPU on a newer
     one with ONEDNN_MAX_CPU_ISA=AVX2.)"""
     flags = cpu_flags()
-    if environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in ONEDNN_ISAS_WITHOUT_BF16:
+    if onednn_isa_cap(environ) in ONEDNN_ISAS_WITHOUT_BF16:
         flags -= set(BF16_CPU_FLAGS)
     return flags
 
@@ -148,7 +155,10 @@ def resolve(requested):
     why)."""
     if requested != "auto":
         return choose(requested)
-    return choose(requested, _gpu_capabilities(), frozenset(usable_cpu_flags()))
+    policy, why = choose(requested, _gpu_capabilities(), frozenset(usable_cpu_flags()))
+    if usable_cpu_flags() != cpu_flags():
+        why += f" for oneDNN (its instruction sets are capped at {onednn_isa_cap()})"
+    return policy, why
 
 
 def describe(policy, why):

@@ -69,10 +69,16 @@ def test_cpu_flags_reads_the_flags_line(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "cap, keeps_bf16", [(None, True), ("avx2", False), ("AVX512_CORE", False), ("ALL", True)]
+    "environ, keeps_bf16",
+    [
+        ({}, True),
+        ({"ONEDNN_MAX_CPU_ISA": "avx2"}, False),
+        ({"ONEDNN_MAX_CPU_ISA": "AVX512_CORE"}, False),
+        ({"DNNL_MAX_CPU_ISA": "AVX2"}, False),
+        ({"ONEDNN_MAX_CPU_ISA": "ALL"}, True),
+    ],
 )
-def test_a_onednn_isa_cap_below_bf16_drops_the_bf16_flags(monkeypatch, cap, keeps_bf16):
+def test_a_onednn_isa_cap_below_bf16_drops_the_bf16_flags(monkeypatch, environ, keeps_bf16):
     monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512f", "avx512_bf16"})
-    environ = {} if cap is None else {"ONEDNN_MAX_CPU_ISA": cap}
     flags = precision.usable_cpu_flags(environ)
     assert ("avx512_bf16" in flags) is keeps_bf16 and "avx2" in flags

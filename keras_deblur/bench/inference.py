@@ -3,7 +3,7 @@ stack.
 
 The paper generator (K=3, 19 ResBlocks, 64 maps; random weights: speed does not depend on them) at
 256x256 and 1280x720, batch 1, in fp32 and, where the CPU has bf16 instructions, mixed_bfloat16.
-Four ways of running it on the same image, timed in interleaved rounds (median per way):
+The ways of running it on the same image, timed in interleaved rounds (median per way):
 - `bare stack`: `generator.coarse_to_fine` alone, i.e. the same conv layers under the same dtype
   policy, fed the already-centred pyramid levels in the compute dtype: no pyramid, padding,
   cropping, casting or export wrapper. The practical limit of these layers on this machine.
@@ -19,11 +19,11 @@ Four ways of running it on the same image, timed in interleaved rounds (median p
   pyramid, built beforehand as their data loader does; under bf16 autocast in the bf16 rounds.
   Only where PyTorch is installed (the `test` extra).
 Each way gets s/image, MP/s, GFLOP/s (`flops.count_flops`, ~10.25 MFLOP per output pixel) and its
-ratio to the bare stack (the target is >= 0.9); the bare stack and the Keras path get their speed-up
-over the authors' model (the issue's target is >= 1.3). A large matmul in each framework, in the
-same run, gives the CPU's practical peak the convolutions are measured against. Also: the paper
-generator's build time, parameters and FLOPs, and how many times the Keras path traced for five
-mixed image sizes (the target is 1).
+ratio to the bare stack (the target is >= 0.9); the bare stack and both Keras ways get their
+speed-up over the authors' model (the issue's target is >= 1.3). A large matmul in each
+framework, in the same run, gives the CPU's practical peak the convolutions are measured against.
+Also: the paper generator's build time, parameters and FLOPs, and how many times the Keras path
+traced for five mixed image sizes (the target is 1).
 `--quick` runs 256x256 only; 1280x720 takes ~13 minutes on 2 cores (2 timed rounds there).
 """
 

@@ -12,7 +12,7 @@ added are the transforms, cheap per tile but memory-bound, so it pays only where
 with the products (under XLA: `jit_compile=True`, or the JAX backend) and where the direct
 convolution is slow. BUILD.md ("Where TensorFlow's convolutions lose") has the measurements: on a
 CPU limited to AVX2, where TensorFlow's oneDNN runs NHWC convolutions as im2col + GEMM, the paper
-generator's forward pass runs 2.4-2.7x faster; with AVX-512, where oneDNN has a direct NHWC
+generator's forward pass runs 2.4x faster at 256x256; with AVX-512, where oneDNN has a direct NHWC
 kernel, about as fast as the direct convolution.
 
 The matrices come from the Cook-Toom construction on the interpolation points 0, 1, -1, 2, -2,
@@ -37,6 +37,7 @@ MIN_CHANNELS = 16  # fewer maps on either side: products too small to pay for th
 
 
 def check_conv_algorithm(value):
+    """Raises the error a user sees for a value that is not in CONV_ALGORITHMS."""
     if value not in CONV_ALGORITHMS:
         raise ValueError(f"--conv_algorithm must be one of {CONV_ALGORITHMS}, got {value!r}")
 
@@ -88,6 +89,8 @@ def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
     Keras's layout, no bias), computed as F(m x m, r x r). Any H and W: the last tiles are padded
     with zeros and their extra outputs cropped."""
     r, channels, filters = kernel.shape[0], kernel.shape[2], kernel.shape[3]
+    if kernel.shape[1] != r or r % 2 == 0:
+        raise ValueError(f"Winograd convolution needs a square, odd kernel, got {kernel.shape}")
     n = m + r - 1
     a_t, g, b_t = winograd_matrices(m, r)
     # The kernel transform, G g G^T per channel pair: n^2 matrices [C, K], indexed [column b,
@@ -146,12 +149,14 @@ def is_eligible(layer):
 
 def with_winograd_convs(model):
     """A copy of the functional `model`, its weights included, whose eligible convs are
-    `WinogradConv2D`. Float32 models only (module docstring); run it under XLA to gain speed."""
+    `WinogradConv2D`. Float32 models only (module docstring); run it under XLA to gain speed.
+
+    The copy is a plain `keras.Model` (a `Generator` comes back without its spec), and like any
+    functional model with one output it returns a bare tensor, not a list."""
     computing = {layer.dtype_policy.name for layer in model.layers if is_eligible(layer)}
-    if computing - {"float32"}:
-        raise ValueError(
-            f"Winograd convolutions need float32, got the dtype policy {sorted(computing)[0]!r}"
-        )
+    others = sorted(computing - {"float32"})
+    if others:
+        raise ValueError(f"Winograd convolutions need float32, got the dtype policy {others[0]!r}")
 
     def clone(layer):
         kind = WinogradConv2D if is_eligible(layer) else type(layer)

@@ -26,10 +26,10 @@ import numpy as np
 
 # Bytes per pixel of a tile in a body, per feature map, by conv algorithm. direct: an estimate of
 # four float32 maps alive at once (a conv's input and output, the ResBlock's skip, the backend's
-# workspace); `bench --only=deblur` measures the peak this gives. winograd: its transformed tiles
-# and products take (m + r - 1)^2 / m^2 = 4 maps each more (r = 5); measured: the photo preset on
-# a whole 1280x720 frame peaked at 2.96 GiB against 1.20 GiB direct, ~64 bytes more per pixel and
-# map (BUILD.md).
+# workspace); `bench --only=deblur` measures the peak this gives. winograd: measured, the photo
+# preset on one whole 1280x720 tile peaked at 2.96 GiB of resident memory against 1.20 GiB direct,
+# ~64 bytes more per pixel and map (its transformed tiles and products alone are 2 x 4 float32
+# maps for r = 5, 32 bytes; XLA's other buffers the rest). BUILD.md, `deblur --conv_algorithm`.
 BYTES_PER_PIXEL_PER_MAP = {"direct": 16, "winograd": 80}
 
 

@@ -62,3 +62,20 @@ def test_only_float32_models():
     generator = build_generator_from_spec("tiny", filters=16, dtype="mixed_bfloat16")
     with pytest.raises(ValueError, match="need float32, got the dtype policy 'mixed_bfloat16'"):
         with_winograd_convs(generator)
+
+
+def test_only_square_odd_kernels(rng):
+    images = rng.standard_normal((1, 8, 8, 16)).astype(np.float32)
+    for shape in ((4, 4, 16, 16), (3, 5, 16, 16)):
+        with pytest.raises(ValueError, match="needs a square, odd kernel"):
+            winograd_conv2d(images, np.zeros(shape, np.float32))
+
+
+def test_a_keras_file_keeps_the_winograd_layers(rng, tmp_path):
+    winograd = with_winograd_convs(build_generator_from_spec("tiny", filters=16, kernel_size=5))
+    path = str(tmp_path / "winograd.keras")
+    winograd.save(path)
+    loaded = keras.saving.load_model(path)
+    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in winograd.layers]
+    images = rng.random((1, 20, 28, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded(images)[0], winograd(images)[0])

@@ -54,9 +54,12 @@ def test_its_export_serves_the_same_pixels(blurred_photo, tmp_path):
 
 def test_winograd_convolutions_give_its_pixels(blurred_photo):
     image = blurred_photo.blur[:96, :136]
-    direct = Deblurrer("photo").deblur(image).astype(int)
-    winograd = Deblurrer("photo", conv_algorithm="winograd").deblur(image).astype(int)
-    assert np.abs(winograd - direct).max() <= 1  # float32 rounding, seen across one uint8 step
+    direct = Deblurrer("photo", memory_budget=2**30)
+    winograd = Deblurrer("photo", memory_budget=2**30, conv_algorithm="winograd")
+    assert winograd.scales.conv_algorithm == "winograd"
+    assert winograd.tile_size < direct.tile_size  # its budget counts its larger buffers
+    difference = winograd.deblur(image).astype(int) - direct.deblur(image).astype(int)
+    assert np.abs(difference).max() <= 1  # float32 rounding, seen across one uint8 step
 
 
 def test_deblur_uses_it_without_model_and_times_each_image(blurred_photo, tmp_path):
@@ -89,6 +92,11 @@ def test_evaluate_scores_a_preset(scenes_dir, tmp_path):
         ("keras_deblur.export", ["--preset=photo", "--run_dir=x"], "exactly one of --run_dir"),
         ("keras_deblur.evaluate", ["--preset=photo", "--saved_model=x"], "exactly one of"),
         ("keras_deblur.deblur", ["--model=nope", "--input=setup.py"], "--model=nope: no such"),
+        (
+            "keras_deblur.deblur",
+            ["--server=localhost:1", "--conv_algorithm=winograd", "--input=setup.py"],
+            "error: --conv_algorithm=winograd runs on this machine; with --server",
+        ),
     ],
 )
 def test_a_wrong_model_is_one_error_line(module, args, message, tmp_path):
