@@ -65,6 +65,14 @@ JAX_SCRIPT = textwrap.dedent(
         assert all(np.isfinite(norms)) and sum(norms) > 0, norms
     print("psnr", np.asarray(metrics.psnr(generator(blurry)[0], sharp)))
     assert "tensorflow" not in sys.modules, "the JAX run imported TensorFlow"
+
+    # Last: cloning calls get_config, and Keras's serializer imports TensorFlow where installed.
+    from keras_deblur.models.winograd import with_winograd_convs
+
+    wide = build_generator_from_spec("tiny", filters=16, kernel_size=5)
+    winograd = with_winograd_convs(wide)(blurry[:, :29, :27])[0]
+    error = np.abs(np.asarray(winograd) - np.asarray(wide(blurry[:, :29, :27])[0])).max()
+    assert error < 1e-4, error
     print("JAX OK", float(loss))
     """
 )

@@ -133,16 +133,15 @@ def is_eligible(layer):
     """True for a Conv2D that `WinogradConv2D` computes exactly, and where it saves time."""
     if type(layer) is not keras.layers.Conv2D:
         return False
-    config = layer.get_config()
-    rows, cols = config["kernel_size"]
+    rows, cols = layer.kernel_size
     return (
         rows == cols
         and rows in KERNEL_SIZES
-        and config["padding"] == "same"
-        and tuple(config["strides"]) == (1, 1)
-        and tuple(config["dilation_rate"]) == (1, 1)
-        and config.get("groups", 1) == 1
-        and config["data_format"] == "channels_last"
+        and layer.padding == "same"
+        and tuple(layer.strides) == (1, 1)
+        and tuple(layer.dilation_rate) == (1, 1)
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
         and min(layer.kernel.shape[2], layer.kernel.shape[3]) >= MIN_CHANNELS
     )
 
