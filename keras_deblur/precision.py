@@ -155,8 +155,9 @@ def resolve(requested):
     why)."""
     if requested != "auto":
         return choose(requested)
-    policy, why = choose(requested, _gpu_capabilities(), frozenset(usable_cpu_flags()))
-    if usable_cpu_flags() != cpu_flags():
+    usable = usable_cpu_flags()
+    policy, why = choose(requested, _gpu_capabilities(), frozenset(usable))
+    if usable != cpu_flags():
         why += f" for oneDNN (its instruction sets are capped at {onednn_isa_cap()})"
     return policy, why
 

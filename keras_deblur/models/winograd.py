@@ -24,6 +24,8 @@ float32 error near the direct convolution's: on the paper generator, outputs agr
 Inference only, in float32: bf16's 8-bit mantissa cannot carry the transforms' cancellations.
 """
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
@@ -42,8 +44,10 @@ def check_conv_algorithm(value):
         raise ValueError(f"--conv_algorithm must be one of {CONV_ALGORITHMS}, got {value!r}")
 
 
+@functools.cache  # every conv's call asks again (each call in eager mode, on JAX)
 def winograd_matrices(m, r):
-    """(A^T [m, n], G [n, r], B^T [n, n]) of F(m, r) as float64 numpy arrays, n = m + r - 1.
+    """(A^T [m, n], G [n, r], B^T [n, n]) of F(m, r) as read-only float64 numpy arrays,
+    n = m + r - 1.
 
     One dimension: y = A^T ((G g) * (B^T d)) is the valid correlation of d (n values) with g
     (r values), y_i = sum_s g_s d_{i+s}; the 2-D transforms apply it along rows, then columns.
@@ -70,6 +74,8 @@ def winograd_matrices(m, r):
     residual = np.abs(system @ b_t.ravel() - target).max()
     if residual > 1e-9:
         raise ArithmeticError(f"F({m}, {r}): no B^T satisfies the identity (residual {residual})")
+    for matrix in (a_t, g, b_t):
+        matrix.flags.writeable = False  # shared by every caller through the cache
     return a_t, g, b_t
 
 
