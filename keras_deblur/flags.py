@@ -416,7 +416,9 @@ MODEL_PATH = flags.DEFINE_string(
     "model",
     None,
     "deblur: an exported SavedModel (version folder or base path: its highest version) or a "
-    f"preset the package ships; default: the shipped model, {presets.DEFAULT}.",
+    f"preset the package ships ({', '.join(sorted(presets.WEIGHTS))}); default: "
+    f"{presets.DEFAULT}, trained on blur made as GOPRO made it; photo_camera for photographs "
+    "whose blur a camera's sensor integrated (it learnt both).",
 )
 PRESET = flags.DEFINE_string(
     "preset",

@@ -7,9 +7,9 @@ import sys
 from tests.commands import ROOT
 
 
-def _gain_by_blur_length(*args):
+def _tool(script, *args):
     return subprocess.run(
-        [sys.executable, "tools/gain_by_blur_length.py", *args],
+        [sys.executable, f"tools/{script}", *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -18,14 +18,72 @@ def _gain_by_blur_length(*args):
 
 
 def test_gain_by_blur_length_prints_a_gain_per_bucket():
-    result = _gain_by_blur_length("--size=48", "--pairs=1", "--buckets=1-2,6-8")
+    result = _tool("gain_by_blur_length.py", "--size=48", "--pairs=1", "--buckets=1-2,6-8")
     assert result.returncode == 0, result.stderr
     lines = re.findall(r"camera path (\S+) px at 48²: gain ([+-]\d+\.\d\d) dB", result.stdout)
     assert [bucket for bucket, _ in lines] == ["1-2", "6-8"], result.stdout
 
 
 def test_gain_by_blur_length_names_a_bad_bucket():
-    result = _gain_by_blur_length("--buckets=4-15,long")
+    result = _tool("gain_by_blur_length.py", "--buckets=4-15,long")
     assert result.returncode == 2
     assert "error: --buckets: 'long' is not LOW-HIGH pixels" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _fake_debs(folder):
+    """The four wallpaper packages as .debs holding a small JPEG at each path the tool reads; the
+    first photo is 1600 pixels wide, to be resized."""
+    from PIL import Image
+
+    sys.path.insert(0, f"{ROOT}/tools")
+    import wallpaper_photos
+
+    for index, ((package, prefix), members) in enumerate(wallpaper_photos.PHOTOS.items()):
+        tree = folder / package
+        (tree / "DEBIAN").mkdir(parents=True)
+        (tree / "DEBIAN" / "control").write_text(
+            f"Package: {package}\nVersion: 1\nArchitecture: all\nMaintainer: t <t@t>\n"
+            "Description: test\n"
+        )
+        for number, member in enumerate(members):
+            path = tree / prefix / member
+            path.parent.mkdir(parents=True, exist_ok=True)
+            width = 1600 if index == number == 0 else 64
+            Image.new("RGB", (width, 48), (number * 9, 80, 120)).save(path)
+        subprocess.run(
+            [
+                "dpkg-deb",
+                "--build",
+                "--root-owner-group",
+                str(tree),
+                str(folder / f"{package}_1_all.deb"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+
+def test_wallpaper_photos_extracts_resizes_and_holds_six_out(tmp_path):
+    from PIL import Image
+
+    _fake_debs(tmp_path / "debs")
+    result = _tool(
+        "wallpaper_photos.py", f"--debs_dir={tmp_path}/debs", f"--output_dir={tmp_path}/out"
+    )
+    assert result.returncode == 0, result.stderr
+    train = sorted(p.name for p in (tmp_path / "out" / "train").iterdir())
+    held_out = sorted(p.name for p in (tmp_path / "out" / "heldout").iterdir())
+    assert len(train) == 25 and len(held_out) == 6
+    assert "plasma-workspace-wallpapers__EveningGlow.png" in held_out  # named by its folder
+    first = tmp_path / "out" / "train" / "lomiri-wallpapers-16.04__Bridge_by_Sander_Klootwijk.png"
+    assert Image.open(first).size == (1280, 38)  # long side to 1280, aspect kept
+    assert Image.open(tmp_path / "out" / "train" / train[-1]).size == (64, 48)  # never enlarged
+
+
+def test_wallpaper_photos_names_a_missing_package(tmp_path):
+    result = _tool("wallpaper_photos.py", f"--debs_dir={tmp_path}", f"--output_dir={tmp_path}/out")
+    assert result.returncode == 2
+    assert (
+        f"error: --debs_dir={tmp_path}: expected one lomiri-wallpapers-16.04_*.deb" in result.stderr
+    )

@@ -44,6 +44,9 @@ class DiscriminatorSpec:
     image_size: int = 256
 
 
+_PHOTO = GeneratorSpec(
+    num_scales=3, num_resblocks=6, filters=32, kernel_size=5, global_residual=True
+)
 GENERATOR_SPECS = {
     "paper": GeneratorSpec(),
     "paper_k2": GeneratorSpec(num_scales=2, num_resblocks=29),
@@ -52,11 +55,11 @@ GENERATOR_SPECS = {
     "small": GeneratorSpec(
         num_scales=3, num_resblocks=3, filters=32, kernel_size=3, global_residual=True
     ),
-    # The model the package ships (presets.py): trained on motion blur synthesised from photos;
-    # sized to deblur a 1280x720 photo in a few seconds on 2 CPU cores (BUILD.md).
-    "photo": GeneratorSpec(
-        num_scales=3, num_resblocks=6, filters=32, kernel_size=5, global_residual=True
-    ),
+    # The models the package ships (presets.py): trained on motion blur synthesised from photos;
+    # sized to deblur a 1280x720 photo in a few seconds on 2 CPU cores (BUILD.md). The two differ
+    # in their weights only: which way of averaging the blur they were trained on.
+    "photo": _PHOTO,
+    "photo_camera": _PHOTO,
     "tiny": GeneratorSpec(num_scales=3, num_resblocks=1, filters=8, kernel_size=3),
 }
 
