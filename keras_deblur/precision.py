@@ -122,6 +122,11 @@ def bf16_probe(repeats=5):
     return best["float32"] / best["bfloat16"]
 
 
+def bf16_flags(flags):
+    """The bf16 instruction flags among a CPU's `flags` (empty: bf16 would be emulated)."""
+    return [flag for flag in BF16_CPU_FLAGS if flag in flags]
+
+
 def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
     """(Keras dtype policy name, why) for a --mixed_precision value on this hardware."""
     check(requested)
@@ -135,7 +140,7 @@ def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
         if capability >= (7, 0):
             return "mixed_float16", f"{where}: fp16 tensor cores, no bf16"
         return "float32", f"{where}: no tensor cores"
-    present = [flag for flag in BF16_CPU_FLAGS if flag in flags]
+    present = bf16_flags(flags)
     if not present:
         return "float32", f"CPU without bf16 instructions: no {' or '.join(BF16_CPU_FLAGS)}"
     speedup = probe()

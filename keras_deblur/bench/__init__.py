@@ -51,11 +51,9 @@ def torch_available():
 def precisions():
     """float32, and mixed_bfloat16 where the CPU has bf16 instructions oneDNN may use (on a CPU
     without them, or under an ONEDNN_MAX_CPU_ISA cap below them, bf16 is emulated or fails)."""
-    from keras_deblur.precision import BF16_CPU_FLAGS, usable_cpu_flags
+    from keras_deblur.precision import bf16_flags, usable_cpu_flags
 
-    usable = usable_cpu_flags()
-    has_bf16 = any(flag in usable for flag in BF16_CPU_FLAGS)
-    return ("float32", "mixed_bfloat16") if has_bf16 else ("float32",)
+    return ("float32", "mixed_bfloat16") if bf16_flags(usable_cpu_flags()) else ("float32",)
 
 
 def median_seconds(runs, rounds):
