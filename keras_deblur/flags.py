@@ -416,9 +416,8 @@ MODEL_PATH = flags.DEFINE_string(
     "model",
     None,
     "deblur: an exported SavedModel (version folder or base path: its highest version) or a "
-    f"preset the package ships ({', '.join(sorted(presets.WEIGHTS))}); default: "
-    f"{presets.DEFAULT}, trained on blur made as GOPRO made it; photo_camera for photographs "
-    "whose blur a camera's sensor integrated (it learnt both).",
+    f"preset the package ships ({', '.join(sorted(presets.WEIGHTS))}: README.md says which for "
+    f"what); default: {presets.DEFAULT}.",
 )
 PRESET = flags.DEFINE_string(
     "preset",

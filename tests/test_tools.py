@@ -1,8 +1,11 @@
 """The scripts under tools/ as BUILD.md runs them."""
 
 import re
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from tests.commands import ROOT
 
@@ -31,12 +34,17 @@ def test_gain_by_blur_length_names_a_bad_bucket():
     assert "Traceback" not in result.stderr
 
 
-def _fake_debs(folder):
-    """The four wallpaper packages as .debs holding a small JPEG at each path the tool reads; the
-    first photo is 1600 pixels wide, to be resized."""
+needs_dpkg_deb = pytest.mark.skipif(
+    shutil.which("dpkg-deb") is None, reason="reads .debs with Debian's dpkg-deb"
+)
+
+
+def _fake_debs(folder, monkeypatch, leave_out=None):
+    """The four wallpaper packages as .debs holding a small JPEG at each path the tool reads
+    (except `leave_out`); the first photo is 1600 pixels wide, to be resized."""
     from PIL import Image
 
-    sys.path.insert(0, f"{ROOT}/tools")
+    monkeypatch.syspath_prepend(f"{ROOT}/tools")
     import wallpaper_photos
 
     for index, ((package, prefix), members) in enumerate(wallpaper_photos.PHOTOS.items()):
@@ -47,30 +55,27 @@ def _fake_debs(folder):
             "Description: test\n"
         )
         for number, member in enumerate(members):
+            if member == leave_out:
+                continue
             path = tree / prefix / member
             path.parent.mkdir(parents=True, exist_ok=True)
             width = 1600 if index == number == 0 else 64
             Image.new("RGB", (width, 48), (number * 9, 80, 120)).save(path)
-        subprocess.run(
-            [
-                "dpkg-deb",
-                "--build",
-                "--root-owner-group",
-                str(tree),
-                str(folder / f"{package}_1_all.deb"),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        deb = str(folder / f"{package}_1_all.deb")
+        build = ["dpkg-deb", "--build", "--root-owner-group", str(tree), deb]
+        subprocess.run(build, check=True, capture_output=True)
 
 
-def test_wallpaper_photos_extracts_resizes_and_holds_six_out(tmp_path):
+def _wallpaper_photos(tmp_path, debs):
+    return _tool("wallpaper_photos.py", f"--debs_dir={debs}", f"--output_dir={tmp_path}/out")
+
+
+@needs_dpkg_deb
+def test_wallpaper_photos_extracts_resizes_and_holds_six_out(tmp_path, monkeypatch):
     from PIL import Image
 
-    _fake_debs(tmp_path / "debs")
-    result = _tool(
-        "wallpaper_photos.py", f"--debs_dir={tmp_path}/debs", f"--output_dir={tmp_path}/out"
-    )
+    _fake_debs(tmp_path / "debs", monkeypatch)
+    result = _wallpaper_photos(tmp_path, tmp_path / "debs")
     assert result.returncode == 0, result.stderr
     train = sorted(p.name for p in (tmp_path / "out" / "train").iterdir())
     held_out = sorted(p.name for p in (tmp_path / "out" / "heldout").iterdir())
@@ -82,8 +87,20 @@ def test_wallpaper_photos_extracts_resizes_and_holds_six_out(tmp_path):
 
 
 def test_wallpaper_photos_names_a_missing_package(tmp_path):
-    result = _tool("wallpaper_photos.py", f"--debs_dir={tmp_path}", f"--output_dir={tmp_path}/out")
-    assert result.returncode == 2
-    assert (
-        f"error: --debs_dir={tmp_path}: expected one lomiri-wallpapers-16.04_*.deb" in result.stderr
+    result = _wallpaper_photos(tmp_path, tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"error: --debs_dir={tmp_path}: expected one lomiri-wallpapers-16.04_*.deb" in (
+        result.stderr
     )
+    assert not (tmp_path / "out").exists()
+
+
+@needs_dpkg_deb
+def test_wallpaper_photos_names_a_missing_photo_and_writes_nothing(tmp_path, monkeypatch):
+    _fake_debs(tmp_path / "debs", monkeypatch, leave_out="Storm.jpg")  # in the third package
+    result = _wallpaper_photos(tmp_path, tmp_path / "debs")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "mate-backgrounds_1_all.deb: no ./usr/share/backgrounds/mate/nature/Storm.jpg" in (
+        result.stderr
+    )
+    assert not (tmp_path / "out").exists()  # the first two packages' photos neither

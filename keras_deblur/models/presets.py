@@ -1,15 +1,15 @@
 """Generators by name, with the weights the package ships: `Generator.from_preset("name")`.
 
-A preset is a spec of `specs.GENERATOR_SPECS` ("paper", "paper_k2", "paper_k1", "small", "photo",
-"photo_camera", "tiny") and, where this package ships trained weights for it, a weights file in
-`keras_deblur/models/weights/<name>.weights.h5`, listed in `WEIGHTS` with what it was trained on.
+A preset is a spec of `specs.GENERATOR_SPECS`, by its name, and, where this package ships trained
+weights for it, a weights file in `keras_deblur/models/weights/<name>.weights.h5`, listed in
+`WEIGHTS` with what it was trained on.
 The files are package data: installed with the package, never downloaded. `load_weights=False`
 builds any preset untrained. `DEFAULT` is the model `deblur` uses when given no `--model`.
 
 The two trained presets differ in the blur they learnt. Blur is a sum of the instants of an
 exposure: `photo` learnt GOPRO's sum, of the camera's encoded frames (the `blur` key), which is what
 GOPRO-made test frames hold; `photo_camera` learnt that and the sum a sensor makes, in linear light
-(`blur_gamma`), which is how a photograph taken with a camera is blurred. `photo` gains nothing on
+(`blur_gamma`), which is how a photograph taken with a camera is blurred. `photo` gains little on
 the second kind; `photo_camera` gains on both, a little less than `photo` on the first (BUILD.md,
 "The shipped model").
 """
