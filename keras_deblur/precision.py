@@ -64,11 +64,11 @@ def onednn_isa_cap(environ=os.environ):
     return (environ.get("ONEDNN_MAX_CPU_ISA") or environ.get("DNNL_MAX_CPU_ISA") or "").upper()
 
 
-def usable_cpu_flags(environ=os.environ):
-    """`cpu_flags()`, less the bf16 ones where a oneDNN cap (`onednn_isa_cap`) is below bf16: its
-    convolutions would then fail or emulate bf16. (BUILD.md emulates an AVX2-only CPU on a newer
-    one with ONEDNN_MAX_CPU_ISA=AVX2.)"""
-    flags = cpu_flags()
+def usable_cpu_flags(environ=os.environ, flags=None):
+    """`flags` (default: `cpu_flags()`), less the bf16 ones where a oneDNN cap (`onednn_isa_cap`)
+    is below bf16: its convolutions would then fail or emulate bf16. (BUILD.md emulates an
+    AVX2-only CPU on a newer one with ONEDNN_MAX_CPU_ISA=AVX2.)"""
+    flags = cpu_flags() if flags is None else set(flags)
     if onednn_isa_cap(environ) in ONEDNN_ISAS_WITHOUT_BF16:
         flags -= set(BF16_CPU_FLAGS)
     return flags
@@ -160,9 +160,10 @@ def resolve(requested):
     why)."""
     if requested != "auto":
         return choose(requested)
-    usable = usable_cpu_flags()
+    flags = cpu_flags()
+    usable = usable_cpu_flags(flags=flags)
     policy, why = choose(requested, _gpu_capabilities(), frozenset(usable))
-    if usable != cpu_flags():
+    if usable != flags:
         why += f" for oneDNN (its instruction sets are capped at {onednn_isa_cap()})"
     return policy, why
 
