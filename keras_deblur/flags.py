@@ -305,6 +305,7 @@ TRAINING_FIELDS = {
     "strategy": "strategy",
     "mixed_precision": "mixed_precision",
     "jit_compile": "jit_compile",
+    "conv_algorithm": "conv_algorithm",
     "deterministic": "deterministic",
     "init_from": "init_from",
     "steps_per_loop": "steps_per_loop",
@@ -452,10 +453,11 @@ CONV_ALGORITHM = flags.DEFINE_enum(
     "conv_algorithm",
     "direct",
     CONV_ALGORITHMS,
-    "deblur: how a preset's convolutions run. winograd: Winograd F(4x4) compiled by XLA, same "
-    "pixels within float32 rounding, for CPUs with AVX2 but no AVX-512 and many frames of one "
-    "size (video); seconds of compiling per tile size; the budget counts 5x the bytes per tile "
-    "pixel, so give a --memory_budget that keeps frames whole; slower with AVX-512 (BUILD.md).",
+    "deblur, train: how the generator's convolutions run. winograd: Winograd F(4x4) compiled by "
+    "XLA, the same results within float32 rounding, for CPUs with AVX2 but no AVX-512 (BUILD.md). "
+    "deblur: for many frames of one size (video); seconds of compiling per tile size; the budget "
+    "counts 5x the bytes per tile pixel, so give a --memory_budget that keeps frames whole. "
+    "train: float32 only, the step under XLA; default: the experiment's.",
 )
 MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",

@@ -8,6 +8,9 @@ The step is the training loop's own (`make_step_function`) under a one-device st
 PyTorch is installed, the authors' step on the same batch (`authors_torch.TrainStep`: their
 generator and the paper's discriminator, Adam) takes turns with ours, round after round, and the
 row `speed-up over authors' pytorch` is their step time over ours (the issue's target: >= 1.2).
+The fp32 paper cases run once more with `--conv_algorithm=winograd` (the generator's convs as
+Winograd F(4x4, 5x5), the step under XLA: `models/winograd.py`), the way to train on CPUs without
+AVX-512, where TensorFlow's direct convolutions are slow.
 """
 
 import dataclasses
@@ -28,7 +31,7 @@ from keras_deblur.training.strategy import Topology
 BATCH = 4
 
 
-def _our_step(spec, discriminator, crop, precision, adversarial_weight):
+def _our_step(spec, discriminator, crop, precision, adversarial_weight, conv_algorithm):
     """One step of the training loop's own step function, as a function that waits for it."""
     with dtype_policy(precision):
         config = TrainConfig(
@@ -39,12 +42,15 @@ def _our_step(spec, discriminator, crop, precision, adversarial_weight):
             input=InputConfig(batch_size=BATCH, augment=AugmentConfig(crop_size=crop)),
             adversarial_weight=adversarial_weight,
             mixed_precision=precision,
+            conv_algorithm=conv_algorithm,
         )
         strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
         with strategy.scope():
             gan = build_gan(config)
         iterator = iter(tf.data.Dataset.from_tensors(_batch(crop)).repeat())
-        step = make_step_function(gan, strategy, Topology(1, 1, 0), iterator, jit_compile=False)
+        step = make_step_function(
+            gan, strategy, Topology(1, 1, 0), iterator, jit_compile=config.compiles_step
+        )
     return lambda: float(step()["g_loss"])
 
 
@@ -77,17 +83,26 @@ def _batch(crop):
 def run(config):
     paper_rounds = 1 if config.quick else 3
     cases = [
-        ("paper", "paper", 256, precision, weight, paper_rounds)
+        ("paper", "paper", 256, precision, weight, "direct", paper_rounds)
         for precision in precisions()
         for weight in (1e-4, 0.0)
-    ] + [("tiny", "tiny", 32, "float32", 1e-4, 50)]
+    ]
+    cases += [
+        ("paper", "paper", 256, "float32", weight, "winograd", paper_rounds)
+        for weight in (1e-4, 0.0)
+    ]
+    cases += [("tiny", "tiny", 32, "float32", 1e-4, "direct", 50)]
     rows = []
-    for spec, discriminator, crop, precision, weight, rounds in cases:
+    for spec, discriminator, crop, precision, weight, conv_algorithm, rounds in cases:
         label = f"{spec} {crop}x{crop} batch {BATCH} {precision}, " + (
             "with GAN" if weight else "no GAN"
         )
+        if conv_algorithm == "winograd":
+            label += ", winograd convs (xla)"
         print(f"[bench] training: {label} ...", flush=True)
-        steps = {"keras_deblur": _our_step(spec, discriminator, crop, precision, weight)}
+        steps = {
+            "keras_deblur": _our_step(spec, discriminator, crop, precision, weight, conv_algorithm)
+        }
         if spec == "paper" and torch_available():
             steps[AUTHORS] = _authors_step(crop, precision, weight)
         seconds = median_seconds(steps, rounds)

@@ -21,7 +21,9 @@ B^T is solved from the identity that the three must satisfy, then checked. Small
 float32 error near the direct convolution's: on the paper generator, outputs agree to ~3e-6
 (tests/models/test_winograd.py checks 1e-4).
 
-Inference only, in float32: bf16's 8-bit mantissa cannot carry the transforms' cancellations.
+In float32 only: bf16's 8-bit mantissa cannot carry the transforms' cancellations. For inference
+(`with_winograd_convs`, `deblur --conv_algorithm=winograd`) and training (`use_winograd_convs`,
+`train --conv_algorithm=winograd`): the backward pass is Winograd too (`winograd_conv2d`).
 """
 
 import functools
@@ -90,28 +92,34 @@ def _along(matrix, x, axis, stride, count):
     return ops.tensordot(ops.convert_to_tensor(matrix, x.dtype), ops.stack(taps), 1)
 
 
-def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
-    """'same'-padded, stride-1 2-D convolution of x [N, H, W, C] with kernel [r, r, C, K] (odd r,
-    Keras's layout, no bias), computed as F(m x m, r x r). Any H and W: the last tiles are padded
-    with zeros and their extra outputs cropped."""
+def _tiles(matrix, x, m, rows, cols):
+    """`matrix` [n, t] applied along the rows, then the columns, of the tiles of x [N, H, W, C]
+    whose corners are m apart: [n^2, rows * cols * N, C], indexed [column, row] and flattened."""
+    x = _along(matrix, x, axis=1, stride=m, count=rows)  # [n, N, rows, W, C]
+    x = _along(matrix, x, axis=3, stride=m, count=cols)  # [n, n, N, rows, cols, C]
+    return ops.reshape(x, (matrix.shape[0] ** 2, -1, x.shape[-1]))
+
+
+def _input_tiles(x, r, m, pad_value=0.0):
+    """B^T d B of every input tile of x [N, H, W, C]: [n^2, tiles, C] and the tile grid. 'Same'
+    padding, and m - 1 more at the end so the last (partial) tile has all its inputs."""
+    rows, cols = (ops.shape(x)[1] + m - 1) // m, (ops.shape(x)[2] + m - 1) // m
+    padding = ((0, 0), (r // 2, r // 2 + m - 1), (r // 2, r // 2 + m - 1), (0, 0))
+    x = ops.pad(x, padding, constant_values=pad_value)
+    return _tiles(winograd_matrices(m, r)[2], x, m, rows, cols), rows, cols
+
+
+def _forward(x, kernel, m):
     r, channels, filters = kernel.shape[0], kernel.shape[2], kernel.shape[3]
-    if kernel.shape[1] != r or r % 2 == 0:
-        raise ValueError(f"Winograd convolution needs a square, odd kernel, got {kernel.shape}")
     n = m + r - 1
-    a_t, g, b_t = winograd_matrices(m, r)
+    a_t, g, _ = winograd_matrices(m, r)
     # The kernel transform, G g G^T per channel pair: n^2 matrices [C, K], indexed [column b,
     # row a] as the input transform leaves its tiles.
     g = ops.convert_to_tensor(g, kernel.dtype)
     u = ops.einsum("ai,bj,ijck->back", g, g, kernel)
     u = ops.reshape(u, (n * n, channels, filters))
-
     batch, height, width = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
-    rows, cols = (height + m - 1) // m, (width + m - 1) // m
-    # 'same' padding, and m - 1 more at the end so the last (partial) tile has all its inputs.
-    x = ops.pad(x, ((0, 0), (r // 2, r // 2 + m - 1), (r // 2, r // 2 + m - 1), (0, 0)))
-    v = _along(b_t, x, axis=1, stride=m, count=rows)  # [n, N, rows, W', C]
-    v = _along(b_t, v, axis=3, stride=m, count=cols)  # [n(b), n(a), N, rows, cols, C]
-    v = ops.reshape(v, (n * n, -1, channels))
+    v, rows, cols = _input_tiles(x, r, m)
     products = ops.matmul(v, u)  # [n^2, tiles, K]: the channel sums, one matrix product each
     products = ops.reshape(products, (n, n, batch, rows, cols, filters))
     a_t = ops.convert_to_tensor(a_t, x.dtype)
@@ -122,17 +130,60 @@ def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
     return y[:, :height, :width, :]
 
 
+def _kernel_gradient(x, kernel, dy, m):
+    """d loss / d kernel, in the Winograd domain too: the transposed products of the input tiles
+    and of the output gradient's tiles (A dY A^T), taken back by G^T . G."""
+    r, channels, filters = kernel.shape[0], kernel.shape[2], kernel.shape[3]
+    n = m + r - 1
+    a_t, g, _ = winograd_matrices(m, r)
+    # The input tiles are computed again here rather than kept from the forward pass: kept, they
+    # are 4x each conv's input for the whole backward pass (the paper step then peaks at 20 GB).
+    # Padding with a value taken from dy (always 0) makes them wait for dy: without it XLA
+    # computes every layer's tiles at the start of the backward pass, which keeps them as long.
+    v, rows, cols = _input_tiles(x, r, m, pad_value=dy[0, 0, 0, 0] * 0.0)
+    height, width = ops.shape(dy)[1], ops.shape(dy)[2]
+    dy = ops.pad(dy, ((0, 0), (0, rows * m - height), (0, cols * m - width), (0, 0)))
+    dy_tiles = _tiles(np.ascontiguousarray(a_t.T), dy, m, rows, cols)  # [n^2, tiles, K]
+    du = ops.matmul(ops.transpose(v, (0, 2, 1)), dy_tiles)  # [n^2, C, K]
+    du = ops.reshape(du, (n, n, channels, filters))
+    g = ops.convert_to_tensor(g, kernel.dtype)
+    return ops.einsum("ai,bj,back->ijck", g, g, du)
+
+
+def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
+    """'same'-padded, stride-1 2-D convolution of x [N, H, W, C] with kernel [r, r, C, K] (odd r,
+    Keras's layout, no bias), computed as F(m x m, r x r). Any H and W: the last tiles are padded
+    with zeros and their extra outputs cropped.
+
+    Differentiable, with a backward pass that is Winograd too: the input's gradient is the same
+    convolution of the output's gradient with the kernel turned by 180 degrees (channels swapped),
+    the kernel's is `_kernel_gradient`. What it keeps for the backward pass is x, as a direct
+    convolution does."""
+    if kernel.shape[1] != kernel.shape[0] or kernel.shape[0] % 2 == 0:
+        raise ValueError(f"Winograd convolution needs a square, odd kernel, got {kernel.shape}")
+
+    @ops.custom_gradient
+    def convolve(x, kernel):
+        def gradients(dy):
+            turned = ops.transpose(ops.flip(kernel, axis=(0, 1)), (0, 1, 3, 2))
+            return _forward(dy, turned, m), _kernel_gradient(x, kernel, dy, m)
+
+        return _forward(x, kernel, m), gradients
+
+    # A tensor, not the layer's variable (which ops.convert_to_tensor passes through on
+    # TensorFlow): tf.custom_gradient would otherwise ask the gradient function for the variables
+    # it read.
+    return convolve(x, ops.copy(kernel))
+
+
 @keras.saving.register_keras_serializable(package="keras_deblur")
 class WinogradConv2D(keras.layers.Conv2D):
     """A `keras.layers.Conv2D` (same config, same weights) whose forward pass is
     `winograd_conv2d`. Only for what `is_eligible` accepts: 'same', stride 1, no dilation or
     groups, channels last, r in KERNEL_SIZES."""
 
-    def call(self, inputs):
-        outputs = winograd_conv2d(inputs, self.kernel)
-        if self.use_bias:
-            outputs = outputs + self.bias
-        return outputs if self.activation is None else self.activation(outputs)
+    def convolution_op(self, inputs, kernel):
+        return winograd_conv2d(inputs, kernel)
 
 
 def is_eligible(layer):
@@ -152,16 +203,20 @@ def is_eligible(layer):
     )
 
 
+def _check_float32(model):
+    computing = {layer.dtype_policy.name for layer in model.layers if is_eligible(layer)}
+    others = sorted(computing - {"float32"})
+    if others:
+        raise ValueError(f"Winograd convolutions need float32, got the dtype policy {others[0]!r}")
+
+
 def with_winograd_convs(model):
     """A copy of the functional `model`, its weights included, whose eligible convs are
     `WinogradConv2D`. Float32 models only (module docstring); run it under XLA to gain speed.
 
     The copy is a plain `keras.Model` (a `Generator` comes back without its spec), and like any
     functional model with one output it returns a bare tensor, not a list."""
-    computing = {layer.dtype_policy.name for layer in model.layers if is_eligible(layer)}
-    others = sorted(computing - {"float32"})
-    if others:
-        raise ValueError(f"Winograd convolutions need float32, got the dtype policy {others[0]!r}")
+    _check_float32(model)
 
     def clone(layer):
         kind = WinogradConv2D if is_eligible(layer) else type(layer)
@@ -170,3 +225,17 @@ def with_winograd_convs(model):
     copy = keras.models.clone_model(model, clone_function=clone)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def use_winograd_convs(model):
+    """Makes `model`'s eligible convs compute as Winograd, in place, and returns how many.
+
+    For training (`train --conv_algorithm=winograd`): the model, its variables, checkpoints and
+    saved files stay what they were, so a run's generator.keras loads back with direct
+    convolutions. Only the instances' `convolution_op` (the method `Conv2D.call` computes with) is
+    replaced. Float32 models only; run the step under XLA to gain speed."""
+    _check_float32(model)
+    eligible = [layer for layer in model.layers if is_eligible(layer)]
+    for layer in eligible:
+        layer.convolution_op = winograd_conv2d
+    return len(eligible)

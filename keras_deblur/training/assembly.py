@@ -16,6 +16,7 @@ from keras_deblur.models import build_discriminator_from_spec
 from keras_deblur.models.deepen import deepen
 from keras_deblur.models.generator import Generator
 from keras_deblur.models.specs import GeneratorSpec
+from keras_deblur.models.winograd import use_winograd_convs
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.training import budget
 from keras_deblur.training.gan import DeblurGAN
@@ -81,6 +82,8 @@ def build_gan(config, planned_steps=None):
     if planned_steps is None:
         planned_steps = tf.constant(config.train_steps, tf.int64)
     generator = Generator(config.generator)
+    if config.conv_algorithm == "winograd":
+        use_winograd_convs(generator)
     with_gan = config.adversarial_weight > 0
     discriminator = (
         build_discriminator_from_spec(

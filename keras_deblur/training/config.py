@@ -7,6 +7,10 @@ from keras_deblur import precision
 from keras_deblur.data.input_pipeline import InputConfig
 from keras_deblur.data.pairs import DEFAULT_BLUR_KEY
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GeneratorSpec
+from keras_deblur.models.winograd import check_conv_algorithm
+
+# What --mixed_precision may say with --conv_algorithm=winograd: auto then means float32.
+WINOGRAD_PRECISIONS = ("auto", "float32", "none")
 
 STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
 
@@ -37,6 +41,9 @@ class TrainConfig:
     strategy: str = "auto"
     mixed_precision: str = "auto"  # precision.PRECISIONS; auto measures what is fastest here
     jit_compile: bool = False
+    # The generator's convolutions in the train step: "direct", or "winograd" (models/winograd.py:
+    # float32 only, always under XLA; for CPUs without AVX-512, BUILD.md).
+    conv_algorithm: str = "direct"
     deterministic: bool = False
     seed: int = 0
     init_from: Optional[str] = None
@@ -89,11 +96,23 @@ class TrainConfig:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         precision.check(self.mixed_precision)
+        check_conv_algorithm(self.conv_algorithm)
+        if self.conv_algorithm == "winograd" and self.mixed_precision not in WINOGRAD_PRECISIONS:
+            raise ValueError(
+                f"--conv_algorithm=winograd trains in float32: --mixed_precision must be one of "
+                f"{WINOGRAD_PRECISIONS}, got {self.mixed_precision!r}"
+            )
         if self.discriminator not in DISCRIMINATOR_SPECS:
             raise ValueError(
                 f"--discriminator_spec must be one of {sorted(DISCRIMINATOR_SPECS)}, got "
                 f"{self.discriminator!r}"
             )
+
+    @property
+    def compiles_step(self):
+        """Whether the train step runs under XLA: --jit_compile, or Winograd convolutions, whose
+        transforms pay only when XLA fuses them."""
+        return self.jit_compile or self.conv_algorithm == "winograd"
 
     @property
     def global_batch_size(self):

@@ -106,6 +106,8 @@ def _train(config, flags_text, cleanup):
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     policy, why = precision.resolve(config.mixed_precision)
+    if config.conv_algorithm == "winograd" and policy != "float32":  # auto chose bf16
+        policy, why = "float32", "--conv_algorithm=winograd computes in float32"
     if topology.is_chief:
         print(precision.describe(policy, why), flush=True)
     cleanup.enter_context(dtype_policy(policy))
@@ -176,7 +178,7 @@ def _train(config, flags_text, cleanup):
             },
         )
     reporter = actions.Reporter(config, gan, train_pairs, validation_pairs, topology.is_chief)
-    step_fn = make_step_function(gan, strategy, topology, iterator, config.jit_compile)
+    step_fn = make_step_function(gan, strategy, topology, iterator, config.compiles_step)
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
     profiler = actions.Profiler(config, topology.is_chief)

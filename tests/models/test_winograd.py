@@ -7,6 +7,7 @@ from keras import ops
 from keras_deblur.models import build_generator_from_spec
 from keras_deblur.models.winograd import (
     WinogradConv2D,
+    use_winograd_convs,
     winograd_conv2d,
     winograd_matrices,
     with_winograd_convs,
@@ -43,6 +44,56 @@ def test_equals_the_direct_convolution_at_any_size(kernel_size, size, rng):
     assert _relative_error(winograd_conv2d(images, kernel), direct) < 1e-5
 
 
+def _gradients(convolve, images, kernel, upstream, jit_compile):
+    @tf.function(jit_compile=jit_compile)
+    def gradients(images, kernel):
+        with tf.GradientTape() as tape:
+            tape.watch([images, kernel])
+            loss = tf.reduce_sum(convolve(images, kernel) * upstream)
+        return tape.gradient(loss, [images, kernel])
+
+    return gradients(tf.constant(images), tf.constant(kernel))
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("kernel_size, size", [(3, (17, 23)), (5, (9, 14)), (5, (1, 6))])
+def test_gradients_equal_the_direct_convolutions(kernel_size, size, jit_compile, rng):
+    images = rng.standard_normal((2, *size, 16)).astype(np.float32)
+    kernel = (rng.standard_normal((kernel_size, kernel_size, 16, 24)) / kernel_size).astype(
+        np.float32
+    )
+    upstream = rng.standard_normal((2, *size, 24)).astype(np.float32)
+    expected = _gradients(
+        lambda x, k: ops.conv(x, k, padding="same"), images, kernel, upstream, jit_compile
+    )
+    got = _gradients(winograd_conv2d, images, kernel, upstream, jit_compile)
+    for name, value, reference in zip(("images", "kernel"), got, expected):
+        assert _relative_error(value, reference) < 1e-5, name
+
+
+def test_a_generator_trains_in_place_with_the_same_gradients(rng, tmp_path):
+    generator = build_generator_from_spec("tiny", filters=16, kernel_size=5)
+    reference = build_generator_from_spec("tiny", filters=16, kernel_size=5)
+    reference.set_weights(generator.get_weights())
+    assert use_winograd_convs(generator) == 3 * 2
+    images = rng.random((2, 37, 51, 3)).astype(np.float32)
+
+    @tf.function(jit_compile=True)
+    def gradients(model, images):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.abs(model(images, training=True)[0] - 0.5))
+        return tape.gradient(loss, model.trainable_variables)
+
+    for got, expected in zip(gradients(generator, images), gradients(reference, images)):
+        assert _relative_error(got, expected) < 1e-4
+    # Nothing of it is saved: the file loads back with direct convolutions.
+    path = str(tmp_path / "generator.keras")
+    generator.save(path)
+    loaded = keras.saving.load_model(path)
+    assert {type(layer) for layer in loaded.layers} & {WinogradConv2D} == set()
+    assert not any("convolution_op" in vars(layer) for layer in loaded.layers)
+
+
 def test_a_generator_keeps_its_outputs_and_weights(rng):
     generator = build_generator_from_spec("tiny", filters=16, kernel_size=5)
     winograd = with_winograd_convs(generator)
@@ -58,10 +109,11 @@ def test_a_generator_keeps_its_outputs_and_weights(rng):
             assert _relative_error(output, reference) < 1e-4, f"level {level}"
 
 
-def test_only_float32_models():
+@pytest.mark.parametrize("convert", [with_winograd_convs, use_winograd_convs])
+def test_only_float32_models(convert):
     generator = build_generator_from_spec("tiny", filters=16, dtype="mixed_bfloat16")
     with pytest.raises(ValueError, match="need float32, got the dtype policy 'mixed_bfloat16'"):
-        with_winograd_convs(generator)
+        convert(generator)
 
 
 def test_only_square_odd_kernels(rng):

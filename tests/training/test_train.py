@@ -130,6 +130,51 @@ def test_mixed_precision_trains_and_saves_a_float32_generator(policy, scenes_dir
     assert saved.get_layer("scale1_conv_first").dtype_policy.name == "float32"
 
 
+def test_winograd_convolutions_train_as_the_direct_ones_do(scenes_dir, tmp_path, monkeypatch):
+    import dataclasses
+
+    import keras
+
+    from keras_deblur.models import winograd
+    from keras_deblur.models.specs import GENERATOR_SPECS
+
+    traced = []  # Winograd convs traced into the step: none with direct convolutions
+    convolve = winograd.winograd_conv2d
+    monkeypatch.setattr(
+        winograd, "winograd_conv2d", lambda x, kernel: traced.append(1) or convolve(x, kernel)
+    )
+
+    # 16 maps: the tiny spec's 8 are too few for Winograd convs (winograd.MIN_CHANNELS).
+    spec = dataclasses.replace(GENERATOR_SPECS["tiny"], filters=16, kernel_size=5)
+    saved = {}
+    for algorithm in ("direct", "winograd"):
+        run_dir = tmp_path / algorithm
+        summary = train(
+            tiny_config(
+                run_dir,
+                scenes_dir,
+                generator=spec,
+                train_steps=2,
+                num_validation_images=0,
+                conv_algorithm=algorithm,
+                deterministic=True,
+            )
+        )
+        assert summary["step"] == 2
+        assert bool(traced) == (algorithm == "winograd")
+        saved[algorithm] = keras.saving.load_model(run_dir / "generator.keras")
+    # The same two steps from the same seed: the same weights, to float32 rounding.
+    for got, expected in zip(saved["winograd"].get_weights(), saved["direct"].get_weights()):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_winograd_training_refuses_bf16(scenes_dir, tmp_path):
+    with pytest.raises(ValueError, match="--conv_algorithm=winograd trains in float32"):
+        tiny_config(
+            tmp_path, scenes_dir, conv_algorithm="winograd", mixed_precision="mixed_bfloat16"
+        )
+
+
 def _still_step(run_dir, scenes_dir, **overrides):
     """Trains one step at lr ~ 0: the weights after it are (to float precision) the initial
     ones."""
