@@ -176,18 +176,8 @@ def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
     return convolve(x, ops.copy(kernel))
 
 
-@keras.saving.register_keras_serializable(package="keras_deblur")
-class WinogradConv2D(keras.layers.Conv2D):
-    """A `keras.layers.Conv2D` (same config, same weights) whose forward pass is
-    `winograd_conv2d`. Only for what `is_eligible` accepts: 'same', stride 1, no dilation or
-    groups, channels last, r in KERNEL_SIZES."""
-
-    def convolution_op(self, inputs, kernel):
-        return winograd_conv2d(inputs, kernel)
-
-
 def is_eligible(layer):
-    """True for a Conv2D that `WinogradConv2D` computes exactly, and where it saves time."""
+    """True for a Conv2D that `winograd_conv2d` computes exactly, and where it saves time."""
     if type(layer) is not keras.layers.Conv2D:
         return False
     rows, cols = layer.kernel_size
@@ -211,31 +201,33 @@ def _check_float32(model):
 
 
 def with_winograd_convs(model):
-    """A copy of the functional `model`, its weights included, whose eligible convs are
-    `WinogradConv2D`. Float32 models only (module docstring); run it under XLA to gain speed.
+    """A copy of the functional `model`, its weights included, whose eligible convs compute as
+    Winograd (`use_winograd_convs`). Float32 models only (module docstring); run it under XLA to
+    gain speed. Saved, the copy loads back with direct convolutions.
 
     The copy is a plain `keras.Model` (a `Generator` comes back without its spec), and like any
     functional model with one output it returns a bare tensor, not a list."""
     _check_float32(model)
-
-    def clone(layer):
-        kind = WinogradConv2D if is_eligible(layer) else type(layer)
-        return kind.from_config(layer.get_config())
-
-    copy = keras.models.clone_model(model, clone_function=clone)
+    copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
+    use_winograd_convs(copy)
     return copy
 
 
 def use_winograd_convs(model):
     """Makes `model`'s eligible convs compute as Winograd, in place, and returns how many.
 
-    For training (`train --conv_algorithm=winograd`): the model, its variables, checkpoints and
-    saved files stay what they were, so a run's generator.keras loads back with direct
-    convolutions. Only the instances' `convolution_op` (the method `Conv2D.call` computes with) is
-    replaced. Float32 models only; run the step under XLA to gain speed."""
+    Only each layer's `convolution_op` (what `Conv2D.call` computes with) is replaced, on the
+    instance: the model's layers, variables, checkpoints and saved files stay what they were (a
+    training run's generator.keras loads back with direct convolutions). Float32 models only; run
+    it under XLA to gain speed."""
     _check_float32(model)
     eligible = [layer for layer in model.layers if is_eligible(layer)]
     for layer in eligible:
         layer.convolution_op = winograd_conv2d
     return len(eligible)
+
+
+def computes_winograd(layer):
+    """Whether `use_winograd_convs` switched this layer."""
+    return "convolution_op" in vars(layer)

@@ -16,7 +16,7 @@ from keras_deblur.models import build_discriminator_from_spec
 from keras_deblur.models.deepen import deepen
 from keras_deblur.models.generator import Generator
 from keras_deblur.models.specs import GeneratorSpec
-from keras_deblur.models.winograd import use_winograd_convs
+from keras_deblur.models.winograd import KERNEL_SIZES, MIN_CHANNELS, use_winograd_convs
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.training import budget
 from keras_deblur.training.gan import DeblurGAN
@@ -82,8 +82,12 @@ def build_gan(config, planned_steps=None):
     if planned_steps is None:
         planned_steps = tf.constant(config.train_steps, tf.int64)
     generator = Generator(config.generator)
-    if config.conv_algorithm == "winograd":
-        use_winograd_convs(generator)
+    if config.conv_algorithm == "winograd" and not use_winograd_convs(generator):
+        raise ValueError(
+            f"--conv_algorithm=winograd: no conv of this generator qualifies (square kernels of "
+            f"{KERNEL_SIZES} between at least {MIN_CHANNELS} maps; --filters="
+            f"{config.generator.filters}, --kernel_size={config.generator.kernel_size})"
+        )
     with_gan = config.adversarial_weight > 0
     discriminator = (
         build_discriminator_from_spec(

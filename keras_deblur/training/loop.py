@@ -105,9 +105,10 @@ def _train(config, flags_text, cleanup):
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
-    policy, why = precision.resolve(config.mixed_precision)
-    if config.conv_algorithm == "winograd" and policy != "float32":  # auto chose bf16
+    if config.conv_algorithm == "winograd":  # TrainConfig allows only auto or float32 with it
         policy, why = "float32", "--conv_algorithm=winograd computes in float32"
+    else:
+        policy, why = precision.resolve(config.mixed_precision)
     if topology.is_chief:
         print(precision.describe(policy, why), flush=True)
     cleanup.enter_context(dtype_policy(policy))
@@ -175,6 +176,7 @@ def _train(config, flags_text, cleanup):
                 "replicas": topology.num_replicas,
                 "workers": topology.num_workers,
                 "precision": {"policy": policy, "why": why},
+                "xla": config.compiles_step,
             },
         )
     reporter = actions.Reporter(config, gan, train_pairs, validation_pairs, topology.is_chief)

@@ -6,7 +6,7 @@ from keras import ops
 
 from keras_deblur.models import build_generator_from_spec
 from keras_deblur.models.winograd import (
-    WinogradConv2D,
+    computes_winograd,
     use_winograd_convs,
     winograd_conv2d,
     winograd_matrices,
@@ -90,17 +90,16 @@ def test_a_generator_trains_in_place_with_the_same_gradients(rng, tmp_path):
     path = str(tmp_path / "generator.keras")
     generator.save(path)
     loaded = keras.saving.load_model(path)
-    assert {type(layer) for layer in loaded.layers} & {WinogradConv2D} == set()
-    assert not any("convolution_op" in vars(layer) for layer in loaded.layers)
+    assert sum(map(computes_winograd, generator.layers)) == 3 * 2
+    assert not any(map(computes_winograd, loaded.layers))
 
 
 def test_a_generator_keeps_its_outputs_and_weights(rng):
     generator = build_generator_from_spec("tiny", filters=16, kernel_size=5)
     winograd = with_winograd_convs(generator)
-    kinds = [type(layer) for layer in winograd.layers]
     # Every conv between 16-map activations; not the first (3 or 6 -> 16) or last (16 -> 3).
-    assert kinds.count(WinogradConv2D) == 3 * 2
-    assert kinds.count(keras.layers.Conv2D) == 3 * 2
+    assert sum(map(computes_winograd, winograd.layers)) == 3 * 2
+    assert not any(map(computes_winograd, generator.layers))
     images = rng.random((2, 37, 51, 3)).astype(np.float32)
     expected = generator(images, training=False)
     compiled = tf.function(lambda x: winograd(x, training=False), jit_compile=True)
@@ -123,11 +122,11 @@ def test_only_square_odd_kernels(rng):
             winograd_conv2d(images, np.zeros(shape, np.float32))
 
 
-def test_a_keras_file_keeps_the_winograd_layers(rng, tmp_path):
+def test_a_saved_copy_loads_back_with_direct_convolutions(rng, tmp_path):
     winograd = with_winograd_convs(build_generator_from_spec("tiny", filters=16, kernel_size=5))
     path = str(tmp_path / "winograd.keras")
     winograd.save(path)
     loaded = keras.saving.load_model(path)
-    assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in winograd.layers]
+    assert not any(map(computes_winograd, loaded.layers))
     images = rng.random((1, 20, 28, 3)).astype(np.float32)
-    np.testing.assert_array_equal(loaded(images)[0], winograd(images)[0])
+    assert _relative_error(loaded(images)[0], winograd(images)[0]) < 1e-4

@@ -155,7 +155,7 @@ def test_winograd_convolutions_train_as_the_direct_ones_do(scenes_dir, tmp_path,
                 scenes_dir,
                 generator=spec,
                 train_steps=2,
-                num_validation_images=0,
+                num_validation_images=1,  # the Winograd run validates under XLA
                 conv_algorithm=algorithm,
                 deterministic=True,
             )
@@ -166,6 +166,13 @@ def test_winograd_convolutions_train_as_the_direct_ones_do(scenes_dir, tmp_path,
     # The same two steps from the same seed: the same weights, to float32 rounding.
     for got, expected in zip(saved["winograd"].get_weights(), saved["direct"].get_weights()):
         np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_winograd_training_needs_convs_it_can_compute(scenes_dir, tmp_path):
+    # The tiny spec's convs have 8 maps: none qualifies, and a run that would change nothing stops.
+    config = tiny_config(tmp_path / "run", scenes_dir, conv_algorithm="winograd")
+    with pytest.raises(ValueError, match="no conv of this generator qualifies.*--filters=8"):
+        train(config)
 
 
 def test_winograd_training_refuses_bf16(scenes_dir, tmp_path):
