@@ -457,7 +457,8 @@ CONV_ALGORITHM = flags.DEFINE_enum(
     "XLA, the same results within float32 rounding, for CPUs with AVX2 but no AVX-512 (BUILD.md). "
     "deblur: for many frames of one size (video); seconds of compiling per tile size; the budget "
     "counts 5x the bytes per tile pixel, so give a --memory_budget that keeps frames whole. "
-    "train: float32 only, the step under XLA; default: the experiment's.",
+    "train: float32 only, the step under XLA, for wide networks (the paper's 64 maps; slower for "
+    "the shipped 32); default: the experiment's.",
 )
 MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",
