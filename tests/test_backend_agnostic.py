@@ -64,6 +64,22 @@ JAX_SCRIPT = textwrap.dedent(
         norms = [float(jax.numpy.linalg.norm(g)) for g in grads]
         assert all(np.isfinite(norms)) and sum(norms) > 0, norms
     print("psnr", np.asarray(metrics.psnr(generator(blurry)[0], sharp)))
+
+    # Winograd convolutions' own backward pass (a custom gradient), on JAX too.
+    from keras import ops
+    from keras_deblur.models.winograd import winograd_conv2d
+
+    x = rng.standard_normal((2, 9, 14, 16)).astype(np.float32)
+    kernel = (rng.standard_normal((5, 5, 16, 24)) / 5).astype(np.float32)
+    upstream = rng.standard_normal((2, 9, 14, 24)).astype(np.float32)
+
+    def gradients(convolve):
+        return jax.jit(jax.grad(lambda x, k: (convolve(x, k) * upstream).sum(), (0, 1)))(x, kernel)
+
+    direct = gradients(lambda x, k: ops.conv(x, k, padding="same"))
+    for got, expected in zip(gradients(winograd_conv2d), direct):
+        error = float(np.abs(got - expected).max() / np.abs(expected).max())
+        assert error < 1e-5, error
     assert "tensorflow" not in sys.modules, "the JAX run imported TensorFlow"
 
     # Last: cloning calls get_config, and Keras's serializer imports TensorFlow where installed.
