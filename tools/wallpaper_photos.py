@@ -24,9 +24,10 @@ import os
 import subprocess
 import tarfile
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keras_deblur import file_io
+from keras_deblur.data import images
 
 LONG_SIDE = 1280
 LOMIRI = "lomiri-wallpapers-16.04", "./usr/share/backgrounds/"
@@ -130,10 +131,7 @@ def main():
             split = "heldout" if name in HELD_OUT else "train"
             outputs.append((os.path.join(args.output_dir, split, f"{stem}.png"), photo))
     for path, photo in outputs:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        encoded = io.BytesIO()
-        photo.save(encoded, format="PNG")
-        file_io.write_bytes(path, encoded.getvalue())
+        images.write_png(path, np.asarray(photo))
         print(path)
 
 
