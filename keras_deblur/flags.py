@@ -132,6 +132,13 @@ PHOTO_OBJECT_SIZE = flags.DEFINE_list(
     "data.scenes: SMALLEST,LARGEST half-extent of those layers, fractions of the side; default: "
     "photo_blur.PhotoBlurConfig's (0.12,0.3).",
 )
+PHOTO_CAMERA_FRAMES = flags.DEFINE_list(
+    "photo_camera_frames",
+    None,
+    "data.scenes: FEWEST,MOST camera frames each photo pair's exposure spans (odd counts are "
+    "drawn); the sharp target is the middle frame and keeps its share of the blur, as the paper's "
+    "1/240 s frames do; default: an instantaneous shutter (sharp targets without blur).",
+)
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
 )

@@ -43,6 +43,11 @@ def synthesize_blur(frames, gamma=DEFAULT_GAMMA):
     return images.to_uint8(np.power(linear.mean(axis=0), 1.0 / gamma))
 
 
+def odd_frame_counts(bounds):
+    """The odd counts >= 1 from bounds[0] to bounds[1], inclusive: those with a middle frame."""
+    return [n for n in range(max(1, bounds[0]), bounds[1] + 1) if n % 2]
+
+
 def middle_index(num_frames):
     """Index of the sharp target among M frames: the middle one (the later middle one if M is
     even)."""

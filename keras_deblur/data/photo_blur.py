@@ -6,9 +6,15 @@ simulated, finely enough that a long blur is a smooth streak rather than a few g
 
 1. Camera shake: a smooth random hand-held trajectory — translation, in-plane rotation about the
    image centre and a little zoom — sampled at `num_subframes(...)` instants, centred on the middle
-   one (which is the sharp target). Rotation and zoom make the blur vary across the frame. Path
-   lengths are drawn from `blur_length` (fractions of the image side: from nearly sharp to tens of
-   pixels, as in GOPRO).
+   one. Rotation and zoom make the blur vary across the frame. Path lengths are drawn from
+   `blur_length` (fractions of the image side: from nearly sharp to tens of pixels, as in GOPRO).
+   By default each instant is a camera frame (an instantaneous shutter) and the sharp target is
+   the middle instant. With `camera_frames`, the instants are grouped into N consecutive camera
+   frames (N odd, e.g. GOPRO's 7-13), each integrating its share of the exposure, as the paper
+   describes its data: averaging 15 frames "simulates a photo taken at 1/16 shutter speed, while
+   corresponding sharp image shutter speed is 1/240" (section 2). The sharp target is then the
+   middle camera frame and keeps 1/N of the blur. (Measured on real GOPRO frames, such targets
+   teach a model to deblur less than it should: BUILD.md, stage 4 try h.)
 2. Dynamic scene: 0-2 foreground layers (a patch of another photo, or of the same one, with a soft
    irregular matte) moving on their own trajectory over the camera's view, composited per instant,
    so occlusions change during the exposure.
@@ -17,18 +23,20 @@ simulated, finely enough that a long blur is a smooth streak rather than a few g
    bright light moving leaves a saturated streak, as in real blur. Then shot and read noise, the
    camera response (x ** (1 / gamma)), 8-bit quantisation and, sometimes, JPEG compression.
 
-`blur_gamma` is that realistic frame; `blur` averages the camera-response-encoded instants instead
-(GOPRO's plain average); both get the same noise and compression. Everything is NumPy and seeded.
+`blur_gamma` is that realistic frame; `blur` averages the camera-response-encoded camera frames
+instead (GOPRO's plain average); both get the same noise and compression. Everything is NumPy and
+seeded.
 """
 
 import dataclasses
 import io
+from typing import Optional
 
 import numpy as np
 from PIL import Image
 
 from keras_deblur.data import images
-from keras_deblur.data.blur_synthesis import DEFAULT_GAMMA
+from keras_deblur.data.blur_synthesis import DEFAULT_GAMMA, odd_frame_counts
 from keras_deblur.data.scene_rendering import RenderedPair, sample_bilinear
 
 MAX_STEP_PX = 0.5  # at most this far between consecutive instants, so streaks are smooth
@@ -57,12 +65,21 @@ class PhotoBlurConfig:
     jpeg_probability: float = 0.3
     jpeg_quality: tuple = (80, 95)
     max_subframes: int = 160
+    # How many camera frames the exposure spans, (fewest, most); odd counts between them are drawn,
+    # so that there is a middle frame (the sharp target). None: a camera with an instantaneous
+    # shutter, whose frames are the instants themselves (the sharp target has no blur at all).
+    camera_frames: Optional[tuple] = None
 
     def __post_init__(self):
         if self.size < 16:
             raise ValueError(f"size must be >= 16 pixels, got {self.size}")
         if not 0 <= self.blur_length[0] <= self.blur_length[1]:
             raise ValueError(f"blur_length must be 0 <= low <= high, got {self.blur_length}")
+        if self.camera_frames is not None and not odd_frame_counts(self.camera_frames):
+            raise ValueError(
+                f"camera_frames must hold an odd count >= 1 between its bounds, got "
+                f"{self.camera_frames}"
+            )
 
 
 def _uniform(rng, bounds):
@@ -188,7 +205,10 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
     height, width = linear.shape[:2]
     top = rng.integers(0, height - side - 2 * margin + 1)
     left = rng.integers(0, width - side - 2 * margin + 1)
-    centre = np.array([top + margin + side / 2, left + margin + side / 2])
+    # The crop's centre in the photo's pixel coordinates (integers are pixel centres, as in
+    # sample_bilinear), so that the middle instant samples the photo's own pixels: half a pixel
+    # off, bilinear sampling would average 2x2 pixels and soften every sharp target.
+    centre = np.array([top + margin + (side - 1) / 2, left + margin + (side - 1) / 2])
 
     if layer_photo is None:
         layers_source = linear
@@ -199,18 +219,27 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
         ) ** config.gamma
     num_layers = int(rng.integers(config.num_objects[0], config.num_objects[1] + 1))
     travels = [_uniform(rng, config.object_motion) * side for _ in range(num_layers)]
+    # Each camera frame integrates an odd number of instants, so the middle frame is centred on
+    # the middle instant.
     count = num_subframes(max([camera_travel, *travels]), config)
+    if config.camera_frames is None:
+        frames, per_frame = count, 1
+    else:
+        frames = int(rng.choice(odd_frame_counts(config.camera_frames)))
+        per_frame = max(1, -(-count // frames)) | 1
+        count = frames * per_frame
     layers = [_Layer(rng, layers_source, config, travel, count) for travel in travels]
     path = smooth_path(rng, count) * length
     t = np.linspace(-0.5, 0.5, count)
     angles, scales = rotation * t, 1.0 + zoom * t
 
-    grid = np.arange(side, dtype=np.float32) - side / 2 + 0.5
+    grid = np.arange(side, dtype=np.float32) - (side - 1) / 2
     ys, xs = np.meshgrid(grid, grid, indexing="ij")
-    out_ys, out_xs = ys + side / 2 - 0.5, xs + side / 2 - 0.5
+    out_ys, out_xs = ys + (side - 1) / 2, xs + (side - 1) / 2
     exposure = _uniform(rng, config.exposure)
     encode = lambda linear_light: linear_light ** (1.0 / config.gamma)  # noqa: E731 (the camera response)
     linear_sum = np.zeros((side, side, 3), np.float64)
+    frame_sum = np.zeros((side, side, 3), np.float64)
     encoded_sum = np.zeros((side, side, 3), np.float64)
     moved = np.zeros((side, side), bool)
     for instant in range(count):
@@ -220,11 +249,15 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
         frame = sample_bilinear(linear, src_y, src_x)
         for layer in layers:
             layer.over(frame, moved, instant, out_ys, out_xs)
-        exposed = np.clip(frame * exposure, 0.0, 1.0)  # each instant as the sensor would see it
         linear_sum += frame * exposure
-        encoded_sum += encode(exposed)
-        if instant == count // 2:
-            sharp_linear = exposed
+        frame_sum += frame * exposure
+        if instant % per_frame == per_frame - 1:
+            # One camera frame, as the sensor records it: integrated, then clipped.
+            camera_frame = np.clip(frame_sum / per_frame, 0.0, 1.0)
+            encoded_sum += encode(camera_frame)
+            if instant // per_frame == frames // 2:
+                sharp_linear = camera_frame
+            frame_sum[:] = 0.0
     # Clipped after averaging: a highlight above the sensor's range stays saturated in its streak.
     blur_linear = np.clip(linear_sum / count, 0.0, 1.0)
     read, shot = _uniform(rng, config.read_noise), _uniform(rng, config.shot_noise)
@@ -232,7 +265,7 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
     noisy = np.clip(blur_linear + noise * np.sqrt(read**2 + shot * blur_linear), 0.0, 1.0)
     blur_gamma = images.to_uint8(encode(noisy))
     # The same noise, as it shows after the camera response, on GOPRO's plain average.
-    blur = images.to_uint8(encoded_sum / count + encode(noisy) - encode(blur_linear))
+    blur = images.to_uint8(encoded_sum / frames + encode(noisy) - encode(blur_linear))
     if rng.random() < config.jpeg_probability:
         quality = rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1)
         blur_gamma, blur = _jpeg(blur_gamma, quality), _jpeg(blur, quality)

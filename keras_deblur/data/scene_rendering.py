@@ -17,7 +17,12 @@ from typing import Optional
 
 import numpy as np
 
-from keras_deblur.data.blur_synthesis import DEFAULT_GAMMA, middle_index, synthesize_blur
+from keras_deblur.data.blur_synthesis import (
+    DEFAULT_GAMMA,
+    middle_index,
+    odd_frame_counts,
+    synthesize_blur,
+)
 
 _PHOTO_NAMES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
 
@@ -50,8 +55,16 @@ class SceneConfig:
     # wind, each blurred its own way. None: PhotoBlurConfig's.
     photo_num_objects: Optional[tuple] = None
     photo_object_size: Optional[tuple] = None
+    # How many camera frames a photo pair's exposure spans, (fewest, most); None: PhotoBlurConfig's
+    # (an instantaneous shutter). BUILD.md, stage 4 try h, measures what it does.
+    photo_camera_frames: Optional[tuple] = None
 
     def __post_init__(self):
+        if self.photo_camera_frames is not None and not odd_frame_counts(self.photo_camera_frames):
+            raise ValueError(
+                "photo_camera_frames must hold an odd count >= 1 between its bounds, got "
+                f"{self.photo_camera_frames}"
+            )
         if (
             self.photo_num_objects is not None
             and not 0 <= self.photo_num_objects[0] <= self.photo_num_objects[1]
@@ -275,11 +288,18 @@ def render_pair(rng, config=SceneConfig()):
     ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
     centred_y, centred_x = ys - side / 2, xs - side / 2
     covered = np.zeros((side, side), bool)
+
+    def camera_shift(t):
+        return travel * direction * t + bend * (4 * t * t - 1 / 3)
+
+    # The camera's pose relative to the middle frame's, so that the sharp target samples the
+    # canvas at its own pixels (a fractional offset would soften it by bilinear interpolation).
+    middle_t = middle_index(num_frames) / max(num_frames - 1, 1) - 0.5
     frames = []
     for index in range(num_frames):
         t = index / max(num_frames - 1, 1) - 0.5
-        shift = travel * direction * t + bend * (4 * t * t - 1 / 3)
-        cos, sin = np.cos(spin * t), np.sin(spin * t)
+        shift = camera_shift(t) - camera_shift(middle_t)
+        cos, sin = np.cos(spin * (t - middle_t)), np.sin(spin * (t - middle_t))
         frame = sample_bilinear(
             canvas,
             cos * centred_y - sin * centred_x + side / 2 + margin + shift[0],

@@ -73,6 +73,7 @@ def _photo_blur_config(config):
         "length_skew": config.photo_blur_skew,
         "num_objects": config.photo_num_objects,
         "object_size": config.photo_object_size,
+        "camera_frames": config.photo_camera_frames,
     }
     return PhotoBlurConfig(
         size=config.size,
@@ -227,6 +228,7 @@ FLAGS_USED = (
     "photo_blur_skew",
     "photo_num_objects",
     "photo_object_size",
+    "photo_camera_frames",
 )
 
 
@@ -258,6 +260,7 @@ def main(argv):
         photo_blur_skew=deblur_flags.PHOTO_BLUR_SKEW.value,
         photo_num_objects=_pair_flag(deblur_flags.PHOTO_NUM_OBJECTS, int),
         photo_object_size=_pair_flag(deblur_flags.PHOTO_OBJECT_SIZE, float),
+        photo_camera_frames=_pair_flag(deblur_flags.PHOTO_CAMERA_FRAMES, int),
     )
     workers = deblur_flags.NUM_WORKERS.value or os.cpu_count() or 1
     summary = render_dataset(

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from keras_deblur.data.photo_blur import PhotoBlurConfig, render_photo_pair
 from keras_deblur.metrics import psnr_uint8
@@ -59,3 +60,68 @@ def test_highlights_saturate_along_their_streak():
     pair = render_photo_pair(np.random.default_rng(1), photo, config)
     assert (pair.blur_gamma.min(axis=-1) >= 250).sum() >= 16  # a white streak, not a grey one
     assert (pair.sharp.min(axis=-1) >= 250).sum() <= 36  # the light itself, still small
+
+
+def _moving_dot(camera_frames):
+    """A 2x2 white dot on black, shaken 16 px, split into `camera_frames` camera frames."""
+    photo = np.zeros((96, 96, 3), np.uint8)
+    photo[47:49, 47:49] = 255
+    config = PhotoBlurConfig(
+        size=64,
+        camera_frames=camera_frames,
+        **{**STILL, "blur_length": (0.25, 0.25), "photo_scale": (1.0, 1.0)},
+    )
+    return render_photo_pair(np.random.default_rng(2), photo, config)
+
+
+def test_one_camera_frame_makes_the_whole_exposure_the_sharp_frame():
+    pair = _moving_dot((1, 1))
+    assert pair.blur.max() > 0
+    assert np.abs(pair.blur.astype(int) - pair.sharp).max() <= 1
+
+
+def _spread(image):
+    """The root-mean-square distance of an image's brightness from its centroid, in pixels."""
+    weight = image.astype(np.float64).sum(axis=-1)
+    weight /= weight.sum()
+    ys, xs = np.indices(weight.shape)
+    centre_y, centre_x = (weight * ys).sum(), (weight * xs).sum()
+    return np.sqrt((weight * ((ys - centre_y) ** 2 + (xs - centre_x) ** 2)).sum())
+
+
+def test_the_sharp_frame_keeps_its_share_of_the_blur():
+    # Paper section 2: the sharp frame is one 1/240 s frame of the N averaged, so it is blurred by
+    # 1/N of the path: a dot's sharp image is a shorter streak the more frames there are (the dot
+    # alone spreads ~1 px; the whole 16-px streak ~5 px).
+    spreads = [_spread(_moving_dot((n, n)).sharp) for n in (3, 7, 15)]
+    assert spreads[0] > spreads[1] > spreads[2]
+    assert spreads[0] > 1.5 * spreads[2]
+    assert _spread(_moving_dot((3, 3)).blur) > 2 * spreads[0]
+
+
+def test_camera_frames_without_an_odd_count_are_refused():
+    with pytest.raises(ValueError, match=r"camera_frames must hold an odd count"):
+        PhotoBlurConfig(camera_frames=(8, 8))
+
+
+def _is_a_crop_of(image, source):
+    """Whether `image` is exactly a crop of `source` or of its mirror image."""
+    side = image.shape[0]
+    for candidate in (source, source[:, ::-1]):
+        for top in range(candidate.shape[0] - side + 1):
+            for left in range(candidate.shape[1] - side + 1):
+                if np.array_equal(candidate[top : top + side, left : left + side], image):
+                    return True
+    return False
+
+
+def test_the_sharp_target_is_the_photos_own_pixels(rng):
+    # Sampled half a pixel off, the middle instant would be the average of 2x2 pixels: every
+    # sharp target a little soft, and a model trained on them deblurs too little.
+    photo = _photo(rng, 72)
+    config = PhotoBlurConfig(
+        size=48, **{**STILL, "blur_length": (0.1, 0.1), "photo_scale": (1.0, 1.0)}
+    )
+    for seed in range(3):
+        pair = render_photo_pair(np.random.default_rng(seed), photo, config)
+        assert _is_a_crop_of(pair.sharp, photo)

@@ -37,7 +37,7 @@ def test_each_trained_preset_is_package_data_under_10_mb(name):
 def test_the_shipped_model_deblurs_a_shaken_photo(blurred_photo):
     # Not a measure of quality (the photo is one it trained on; BUILD.md has real frames): an
     # untrained global-residual generator returns its input (+0 dB), so this fails without weights.
-    # `blur`, GOPRO's plain average, is what it was trained on (experiments.photo): +1.1 dB here.
+    # `blur`, GOPRO's plain average, is what it was trained on (experiments.photo): +1.0 dB here.
     deblurred = Deblurrer().deblur(blurred_photo.blur)
     before = psnr_uint8(blurred_photo.blur, blurred_photo.sharp)
     assert psnr_uint8(deblurred, blurred_photo.sharp) > before + 0.5
@@ -46,7 +46,7 @@ def test_the_shipped_model_deblurs_a_shaken_photo(blurred_photo):
 def test_the_camera_preset_deblurs_blur_a_sensor_integrated(blurred_photo):
     # The same shake averaged in linear light (`blur_gamma`), as a camera's sensor integrates it:
     # `photo`'s later stages trained on `blur` only, and it loses 0.2 dB here; `photo_camera`
-    # learnt both, +0.8 dB.
+    # learnt both, +0.6 dB.
     image, sharp = blurred_photo.blur_gamma, blurred_photo.sharp
     before = psnr_uint8(image, sharp)
     camera = psnr_uint8(Deblurrer("photo_camera").deblur(image), sharp)
