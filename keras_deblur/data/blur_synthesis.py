@@ -44,8 +44,16 @@ def synthesize_blur(frames, gamma=DEFAULT_GAMMA):
 
 
 def odd_frame_counts(bounds):
-    """The odd counts >= 1 from bounds[0] to bounds[1], inclusive: those with a middle frame."""
-    return [n for n in range(max(1, bounds[0]), bounds[1] + 1) if n % 2]
+    """The odd counts from bounds[0] to bounds[1], inclusive: those with a middle frame. Empty
+    unless bounds are two integers 1 <= fewest <= most."""
+    if not (
+        isinstance(bounds, (tuple, list))
+        and len(bounds) == 2
+        and all(isinstance(bound, (int, np.integer)) for bound in bounds)
+        and 1 <= bounds[0] <= bounds[1]
+    ):
+        return []
+    return [n for n in range(bounds[0], bounds[1] + 1) if n % 2]
 
 
 def middle_index(num_frames):

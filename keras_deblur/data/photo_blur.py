@@ -66,8 +66,9 @@ class PhotoBlurConfig:
     jpeg_quality: tuple = (80, 95)
     max_subframes: int = 160
     # How many camera frames the exposure spans, (fewest, most); odd counts between them are drawn,
-    # so that there is a middle frame (the sharp target). None: a camera with an instantaneous
-    # shutter, whose frames are the instants themselves (the sharp target has no blur at all).
+    # so that there is a middle frame (the sharp target); each frame then integrates an odd number
+    # of instants, which may take the count a little past max_subframes. None: a camera with an
+    # instantaneous shutter, whose frames are the instants themselves (no blur in the target).
     camera_frames: Optional[tuple] = None
 
     def __post_init__(self):
@@ -77,8 +78,8 @@ class PhotoBlurConfig:
             raise ValueError(f"blur_length must be 0 <= low <= high, got {self.blur_length}")
         if self.camera_frames is not None and not odd_frame_counts(self.camera_frames):
             raise ValueError(
-                f"camera_frames must hold an odd count >= 1 between its bounds, got "
-                f"{self.camera_frames}"
+                "camera_frames must be two integers 1 <= fewest <= most with an odd count "
+                f"between them, got {self.camera_frames}"
             )
 
 
@@ -134,7 +135,9 @@ class _Layer:
         self.alpha = _soft_matte(rng, self.patch.shape[0])[
             : self.patch.shape[0], : self.patch.shape[1]
         ]
-        self.centre = rng.uniform(0.15, 0.85, 2) * side
+        # On a whole pixel, so that at the middle instant (no travel, no spin) the layer too is
+        # its patch's own pixels in the sharp target.
+        self.centre = np.round(rng.uniform(0.15, 0.85, 2) * side)
         self.path = smooth_path(rng, count) * travel_px
         self.spin = np.linspace(-0.5, 0.5, count) * rng.uniform(-0.3, 0.3)
 

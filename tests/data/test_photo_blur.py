@@ -100,7 +100,7 @@ def test_the_sharp_frame_keeps_its_share_of_the_blur():
 
 
 def test_camera_frames_without_an_odd_count_are_refused():
-    with pytest.raises(ValueError, match=r"camera_frames must hold an odd count"):
+    with pytest.raises(ValueError, match=r"camera_frames must be two integers 1 <= fewest <= most"):
         PhotoBlurConfig(camera_frames=(8, 8))
 
 
@@ -119,9 +119,15 @@ def test_the_sharp_target_is_the_photos_own_pixels(rng):
     # Sampled half a pixel off, the middle instant would be the average of 2x2 pixels: every
     # sharp target a little soft, and a model trained on them deblurs too little.
     photo = _photo(rng, 72)
-    config = PhotoBlurConfig(
-        size=48, **{**STILL, "blur_length": (0.1, 0.1), "photo_scale": (1.0, 1.0)}
-    )
-    for seed in range(3):
-        pair = render_photo_pair(np.random.default_rng(seed), photo, config)
-        assert _is_a_crop_of(pair.sharp, photo)
+    moving = {**STILL, "blur_length": (0.1, 0.1), "rotation": 0.02, "zoom": 0.02}
+    for size in (47, 48):
+        config = PhotoBlurConfig(size=size, **{**moving, "photo_scale": (1.0, 1.0)})
+        for seed in range(3):
+            pair = render_photo_pair(np.random.default_rng(seed), photo, config)
+            assert _is_a_crop_of(pair.sharp, photo)
+
+
+def test_camera_frames_must_be_two_integers_in_order():
+    for bad in ((3, 1), (-3, 1), (3,), (2.5, 3)):
+        with pytest.raises(ValueError, match=r"camera_frames must be two integers"):
+            PhotoBlurConfig(camera_frames=bad)

@@ -119,7 +119,9 @@ def test_bad_arguments_are_named(tmp_path):
         SceneConfig(photo_num_objects=(3, 1))
     with pytest.raises(ValueError, match=r"photo_object_size must be 0 < smallest"):
         SceneConfig(photo_object_size=(0.1, 0.7))
-    with pytest.raises(ValueError, match=r"photo_camera_frames must hold an odd count"):
+    with pytest.raises(
+        ValueError, match=r"photo_camera_frames must be two integers 1 <= fewest <= most"
+    ):
         SceneConfig(photo_camera_frames=(4, 4))
 
 
@@ -176,8 +178,10 @@ def test_the_sharp_frame_is_the_canvas_own_pixels(monkeypatch):
         return canvases[-1]
 
     monkeypatch.setattr(scene_rendering, "_background", random_canvas)
-    config = SceneConfig(size=32, num_objects=(0, 0))
-    for seed in range(3):
+    for seed, num_frames in enumerate((7, 8, 13)):  # odd and even: the middle frame differs
+        config = SceneConfig(
+            size=32, num_objects=(0, 0), min_frames=num_frames, max_frames=num_frames
+        )
         pair = render_pair(np.random.default_rng([seed, 0, 0]), config)
         canvas = np.round(canvases[-1] * 255).astype(np.uint8)
         side = pair.sharp.shape[0]
