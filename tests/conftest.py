@@ -1,11 +1,33 @@
 """Shared test set-up: quiet TensorFlow, seeded inputs, a tiny embedded dataset."""
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import pytest
+
+_exit_status = {}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _exit_status["code"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Ends the process once pytest has reported, without the interpreter's teardown.
+
+    At interpreter exit TensorFlow can deadlock destroying a tf.data iterator that a test left
+    alive: the iterator's destructor waits for its worker threads (seen in CI, 2026-11-29: every
+    test passed, the summary printed, then the process hung in futex waits under
+    ~LogicalThreadWrapper). Nothing is left to run or report by then, so exit with pytest's code.
+    """
+    if "code" in _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status["code"])
 
 
 @pytest.fixture
