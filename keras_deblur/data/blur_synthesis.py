@@ -43,17 +43,24 @@ def synthesize_blur(frames, gamma=DEFAULT_GAMMA):
     return images.to_uint8(np.power(linear.mean(axis=0), 1.0 / gamma))
 
 
-def odd_frame_counts(bounds):
-    """The odd counts from bounds[0] to bounds[1], inclusive: those with a middle frame. Empty
-    unless bounds are two integers 1 <= fewest <= most."""
-    if not (
+def odd_frame_counts(bounds, name):
+    """The odd counts from bounds[0] to bounds[1], inclusive: those with a middle frame.
+
+    A ValueError naming `name` unless bounds are two integers 1 <= fewest <= most with an odd
+    count between them."""
+    if (
         isinstance(bounds, (tuple, list))
         and len(bounds) == 2
         and all(isinstance(bound, (int, np.integer)) for bound in bounds)
         and 1 <= bounds[0] <= bounds[1]
     ):
-        return []
-    return [n for n in range(bounds[0], bounds[1] + 1) if n % 2]
+        counts = [n for n in range(bounds[0], bounds[1] + 1) if n % 2]
+        if counts:
+            return counts
+    raise ValueError(
+        f"{name} must be two integers 1 <= fewest <= most with an odd count between them, "
+        f"got {bounds}"
+    )
 
 
 def middle_index(num_frames):

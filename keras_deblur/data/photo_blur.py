@@ -76,11 +76,8 @@ class PhotoBlurConfig:
             raise ValueError(f"size must be >= 16 pixels, got {self.size}")
         if not 0 <= self.blur_length[0] <= self.blur_length[1]:
             raise ValueError(f"blur_length must be 0 <= low <= high, got {self.blur_length}")
-        if self.camera_frames is not None and not odd_frame_counts(self.camera_frames):
-            raise ValueError(
-                "camera_frames must be two integers 1 <= fewest <= most with an odd count "
-                f"between them, got {self.camera_frames}"
-            )
+        if self.camera_frames is not None:
+            odd_frame_counts(self.camera_frames, "camera_frames")
 
 
 def _uniform(rng, bounds):
@@ -228,7 +225,7 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
     if config.camera_frames is None:
         frames, per_frame = count, 1
     else:
-        frames = int(rng.choice(odd_frame_counts(config.camera_frames)))
+        frames = int(rng.choice(odd_frame_counts(config.camera_frames, "camera_frames")))
         per_frame = max(1, -(-count // frames)) | 1
         count = frames * per_frame
     layers = [_Layer(rng, layers_source, config, travel, count) for travel in travels]
@@ -252,10 +249,10 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
         frame = sample_bilinear(linear, src_y, src_x)
         for layer in layers:
             layer.over(frame, moved, instant, out_ys, out_xs)
-        linear_sum += frame * exposure
         frame_sum += frame * exposure
         if instant % per_frame == per_frame - 1:
             # One camera frame, as the sensor records it: integrated, then clipped.
+            linear_sum += frame_sum
             camera_frame = np.clip(frame_sum / per_frame, 0.0, 1.0)
             encoded_sum += encode(camera_frame)
             if instant // per_frame == frames // 2:

@@ -60,11 +60,8 @@ class SceneConfig:
     photo_camera_frames: Optional[tuple] = None
 
     def __post_init__(self):
-        if self.photo_camera_frames is not None and not odd_frame_counts(self.photo_camera_frames):
-            raise ValueError(
-                "photo_camera_frames must be two integers 1 <= fewest <= most with an odd count "
-                f"between them, got {self.photo_camera_frames}"
-            )
+        if self.photo_camera_frames is not None:
+            odd_frame_counts(self.photo_camera_frames, "photo_camera_frames")
         if (
             self.photo_num_objects is not None
             and not 0 <= self.photo_num_objects[0] <= self.photo_num_objects[1]

@@ -3,6 +3,7 @@ import pytest
 
 from keras_deblur.data.photo_blur import PhotoBlurConfig, render_photo_pair
 from keras_deblur.metrics import psnr_uint8
+from tests.data.crops import is_a_crop_of
 
 STILL = dict(
     blur_length=(0.0, 0.0),
@@ -104,17 +105,6 @@ def test_camera_frames_without_an_odd_count_are_refused():
         PhotoBlurConfig(camera_frames=(8, 8))
 
 
-def _is_a_crop_of(image, source):
-    """Whether `image` is exactly a crop of `source` or of its mirror image."""
-    side = image.shape[0]
-    for candidate in (source, source[:, ::-1]):
-        for top in range(candidate.shape[0] - side + 1):
-            for left in range(candidate.shape[1] - side + 1):
-                if np.array_equal(candidate[top : top + side, left : left + side], image):
-                    return True
-    return False
-
-
 def test_the_sharp_target_is_the_photos_own_pixels(rng):
     # Sampled half a pixel off, the middle instant would be the average of 2x2 pixels: every
     # sharp target a little soft, and a model trained on them deblurs too little.
@@ -124,7 +114,7 @@ def test_the_sharp_target_is_the_photos_own_pixels(rng):
         config = PhotoBlurConfig(size=size, **{**moving, "photo_scale": (1.0, 1.0)})
         for seed in range(3):
             pair = render_photo_pair(np.random.default_rng(seed), photo, config)
-            assert _is_a_crop_of(pair.sharp, photo)
+            assert is_a_crop_of(pair.sharp, photo, mirrored=True)  # photos are flipped at random
 
 
 def test_camera_frames_must_be_two_integers_in_order():
