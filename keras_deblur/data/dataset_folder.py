@@ -3,7 +3,9 @@
 `claim(output_dir, writer, settings, overwrite)` runs before a writer (`data.scenes`,
 `data.synthesize`) writes anything:
 - a missing or empty folder: the writer and its settings are recorded in
-`<output_dir>/dataset.json`;
+  `<output_dir>/dataset.json`, with the git commit and package version that wrote it (for the
+  record: they are not compared, since a commit that changes no pixels must not stop a resume;
+  writers put a version of their pixels in their settings instead);
 - a folder whose dataset.json records the same writer and settings: resumed; the writer skips the
   pairs that are done (its files are written atomically, so a file that exists is complete);
 - a dataset written with other settings: refused, naming them, unless `overwrite`: then the folder
@@ -18,8 +20,10 @@ import posixpath
 
 import tensorflow as tf
 
+import keras_deblur
 from keras_deblur import file_io
 from keras_deblur.errors import DataError
+from keras_deblur.training import run_info
 
 SETTINGS_FILE = "dataset.json"
 
@@ -33,7 +37,7 @@ def claim(output_dir, writer, settings, overwrite=False):
     record = {"writer": writer, "settings": json.loads(json.dumps(settings))}
     if tf.io.gfile.isdir(output_dir) and tf.io.gfile.listdir(output_dir):
         found = file_io.read_json(posixpath.join(output_dir, SETTINGS_FILE))
-        if found == record:
+        if found is not None and {key: found.get(key) for key in record} == record:
             file_io.remove_dead_leftovers(output_dir)
             return True
         if found is None:
@@ -51,7 +55,11 @@ def claim(output_dir, writer, settings, overwrite=False):
     elif tf.io.gfile.exists(output_dir) and not tf.io.gfile.isdir(output_dir):
         raise DataError(f"--output_dir={output_dir} is a file, not a folder")
     tf.io.gfile.makedirs(output_dir)
-    file_io.write_text(posixpath.join(output_dir, SETTINGS_FILE), json.dumps(record, indent=2))
+    written_by = {"git_commit": run_info.git_commit(), "keras_deblur": keras_deblur.__version__}
+    file_io.write_text(
+        posixpath.join(output_dir, SETTINGS_FILE),
+        json.dumps({**record, "written_by": written_by}, indent=2),
+    )
     return False
 
 

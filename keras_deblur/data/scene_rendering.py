@@ -26,6 +26,14 @@ from keras_deblur.data.blur_synthesis import (
 
 _PHOTO_NAMES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
 
+# The version of the pixels that a seed and a SceneConfig give, here and in photo_blur.py: bump it
+# whenever they change (tests/data/test_scenes.py pins them). data.scenes records it in a dataset's
+# settings, so that a render by another version is never resumed into the same folder, and so that
+# a recorded command says which renderer made it. 1: up to commit 7edf4f0 (sharp targets half a
+# pixel off the photos' pixels); 2: a91ba64 (the middle frame at the canvas's own pixels); 3: from
+# c693cd9 (a photo pair's moving layers centred on whole pixels too).
+RENDERER_VERSION = 3
+
 
 @dataclasses.dataclass(frozen=True)
 class SceneConfig:

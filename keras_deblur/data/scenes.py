@@ -125,11 +125,13 @@ def render_dataset(
     """Renders and writes `num_pairs` pairs (resuming a killed render of the same settings); returns
     the summary dict (also written as JSON)."""
     from keras_deblur.data.dataset_folder import claim
+    from keras_deblur.data.scene_rendering import RENDERER_VERSION
     from keras_deblur.progress_log import ProgressLog
 
     if num_pairs < 1:
         raise ValueError(f"--num_pairs must be >= 1, got {num_pairs}")
     settings = {
+        "renderer_version": RENDERER_VERSION,
         "num_pairs": num_pairs,
         "seed": seed,
         "test_fraction": test_fraction,

@@ -121,3 +121,30 @@ def test_camera_frames_must_be_two_integers_in_order():
     for bad in ((3, 1), (-3, 1), (3,), (2.5, 3)):
         with pytest.raises(ValueError, match=r"camera_frames must be two integers"):
             PhotoBlurConfig(camera_frames=bad)
+
+
+def test_the_sharp_target_is_the_middle_camera_frame(monkeypatch, rng):
+    # A camera path that stands still through the middle of 5 camera frames and jumps 1/4 of the
+    # path's length per frame elsewhere: the target must be the still crop, whichever way the
+    # other frames move, and the blurry frame must not be.
+    frames = 5
+
+    def path_by_frame(still):
+        def fake_path(_, count):
+            offsets = np.arange(count) // (count // frames) - frames // 2
+            return np.stack([0.25 * offsets, 0.5 * offsets], axis=-1) * (0.0 if still else 1.0)
+
+        return fake_path
+
+    photo = _photo(rng, 96)
+    config = PhotoBlurConfig(
+        size=48,
+        camera_frames=(frames, frames),
+        **{**STILL, "blur_length": (0.25, 0.25), "photo_scale": (1.0, 1.0)},
+    )
+    pairs = {}
+    for still in (True, False):
+        monkeypatch.setattr("keras_deblur.data.photo_blur.smooth_path", path_by_frame(still))
+        pairs[still] = render_photo_pair(np.random.default_rng(4), photo, config)
+    np.testing.assert_array_equal(pairs[False].sharp, pairs[True].sharp)
+    assert psnr_uint8(pairs[False].blur, pairs[True].blur) < 20

@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 
 from keras_deblur.data.pairs import discover_pairs
-from keras_deblur.data.scene_rendering import SceneConfig, render_pair
+from keras_deblur.data.scene_rendering import RENDERER_VERSION, SceneConfig, render_pair
 from keras_deblur.data.scenes import render_dataset, split_sizes
 from keras_deblur.errors import DataError
 from keras_deblur.metrics import psnr_uint8
 from tests.data.crops import is_a_crop_of
 
-# sha256 of sharp + blur + blur_gamma bytes of pair (seed, split 0, index 0) at 48 x 48. A change
-# here means every embedded dataset changes: update it only on purpose, and say so in the commit.
+# sha256 of sharp + blur + blur_gamma bytes of pair (seed, split 0, index 0) at 48 x 48, as
+# scene_rendering.RENDERER_VERSION renders them. A change here means every embedded dataset
+# changes: update it only on purpose, bump RENDERER_VERSION with it, and say so in the commit.
 PINNED = {
     0: "e5dcd3bc0e72bf9c59bc6346362bdc4a7b3fc5fd8e1e8ac83154cbc734b298cc",
     1: "9b6a72388e95fa5281d2483e0fac07483865227546c871c498288d5d721c1a37",
@@ -28,7 +29,10 @@ def _digest(pair):
 @pytest.mark.parametrize("seed", sorted(PINNED))
 def test_pixels_are_pinned_per_seed(seed):
     pair = render_pair(np.random.default_rng([seed, 0, 0]), SceneConfig(size=48))
-    assert _digest(pair) == PINNED[seed]
+    assert _digest(pair) == PINNED[seed], (
+        f"renderer version {RENDERER_VERSION} renders other pixels: if on purpose, bump "
+        "scene_rendering.RENDERER_VERSION and update PINNED"
+    )
 
 
 def test_same_seed_same_pixels_other_seed_other_pixels():
@@ -95,6 +99,21 @@ def test_a_rerun_resumes_the_same_dataset_and_never_mixes_in_another(tmp_path):
     # A setting an older version of the writer did not record is named, even at None now.
     settings_file = tmp_path / "scenes" / "dataset.json"
     record = json.loads(settings_file.read_text())
+    # Which code wrote it is recorded, and is no reason to refuse a resume by itself.
+    assert record["written_by"]["git_commit"]
+    record["written_by"]["git_commit"] = "another commit"
+    settings_file.write_text(json.dumps(record))
+    assert render_dataset(output, 4, seed=0, config=config)["resumed_pairs"] == 4
+    # Another renderer's pixels are never resumed into the folder.
+    assert record["settings"]["renderer_version"] == RENDERER_VERSION
+    record["settings"]["renderer_version"] = RENDERER_VERSION - 1
+    settings_file.write_text(json.dumps(record))
+    with pytest.raises(
+        DataError,
+        match=rf"renderer_version {RENDERER_VERSION - 1} there, {RENDERER_VERSION} now",
+    ):
+        render_dataset(output, 4, seed=0, config=config)
+    record["settings"]["renderer_version"] = RENDERER_VERSION
     del record["settings"]["config"]["photo_max_blur"]
     settings_file.write_text(json.dumps(record))
     with pytest.raises(DataError, match=r"photo_max_blur not recorded there, None now"):
