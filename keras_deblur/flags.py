@@ -139,6 +139,13 @@ PHOTO_CAMERA_FRAMES = flags.DEFINE_list(
     "drawn); the sharp target is the middle frame and keeps its share of the blur, as the paper's "
     "1/240 s frames do; default: an instantaneous shutter (sharp targets without blur).",
 )
+PHOTO_OPTICS_BLUR = flags.DEFINE_list(
+    "photo_optics_blur",
+    None,
+    "data.scenes: LOW,HIGH standard deviation, in pixels, of the Gaussian softness a lens and a "
+    "demosaicing sensor give every frame of a photo pair, the sharp one too (drawn per pair); "
+    "default: photo_blur.PhotoBlurConfig's (none: the photos' own pixels).",
+)
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
 )
@@ -217,7 +224,8 @@ CONTENT_LOSS = flags.DEFINE_enum(
     "content_loss",
     None,
     list(CONTENT_LOSSES),
-    "mse: the paper's eq. 4; l1: summed over scales (the authors' later code)." + _RECIPE,
+    "mse: the paper's eq. 4; l1: summed over scales (the authors' later code); l1_fft: l1 plus"
+    " MIMO-UNet's frequency term (losses.py)." + _RECIPE,
 )
 ADVERSARIAL_WEIGHT = flags.DEFINE_float(
     "adversarial_weight", None, "lambda of eq. 6; 0 trains without the discriminator." + _RECIPE

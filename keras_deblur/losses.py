@@ -1,4 +1,5 @@
-"""Losses of the paper (eq. 4-6) and the authors' later L1 recipe, per example.
+"""Losses of the paper (eq. 4-6), the authors' later L1 recipe and MIMO-UNet's frequency term, per
+example.
 
 Every loss returns one value per example, shape [N]. Under `tf.distribute` each replica sees part
 of the global batch, so the caller reduces with the GLOBAL batch size (for example
@@ -10,7 +11,11 @@ from keras import ops
 
 from keras_deblur.models.pyramid import gaussian_pyramid
 
-CONTENT_LOSSES = ("mse", "l1")
+CONTENT_LOSSES = ("mse", "l1", "l1_fft")
+
+# The weight of the frequency term in "l1_fft": MIMO-UNet's lambda (Cho et al., "Rethinking
+# Coarse-to-Fine Approach in Single Image Deblurring", ICCV 2021, eq. 4).
+FREQUENCY_LOSS_WEIGHT = 0.1
 
 
 def _per_example_mean(values):
@@ -59,9 +64,34 @@ def multiscale_l1(sharp, latents):
     return ops.sum(_per_scale_means(sharp, latents, ops.abs), axis=0)
 
 
+def _fourier_magnitudes(error):
+    """|Re| and |Im| of the unnormalised 2-D DFT of each channel of an [N, H, W, C] error."""
+    channels_first = ops.transpose(error, (0, 3, 1, 2))
+    real, imaginary = ops.fft2((channels_first, ops.zeros_like(channels_first)))
+    return ops.concatenate([ops.abs(real), ops.abs(imaginary)], axis=1)
+
+
+def multiscale_frequency_l1(sharp, latents):
+    """MIMO-UNet's multi-scale frequency reconstruction loss (ICCV 2021, eq. 3), per example: at
+    each scale, the mean absolute difference between the real and imaginary parts of the 2-D
+    Fourier transforms of output and target, summed over scales.
+
+    The transform is linear, so this is the transform of the error. It is unnormalised, as theirs,
+    so the term grows with the crop's side (by about the side for white errors); Adam's steps do
+    not depend on the loss's scale, only on the balance with the pixel term."""
+    return ops.sum(_per_scale_means(sharp, latents, _fourier_magnitudes), axis=0)
+
+
+def multiscale_l1_fft(sharp, latents):
+    """MIMO-UNet's content loss: multi-scale L1 + FREQUENCY_LOSS_WEIGHT * the frequency term."""
+    return multiscale_l1(sharp, latents) + FREQUENCY_LOSS_WEIGHT * multiscale_frequency_l1(
+        sharp, latents
+    )
+
+
 def content_loss(kind):
-    """The content loss function named `kind`: "mse" (eq. 4) or "l1"."""
-    losses = {"mse": multiscale_mse, "l1": multiscale_l1}
+    """The content loss function named `kind`: "mse" (eq. 4), "l1" or "l1_fft" (MIMO-UNet's)."""
+    losses = {"mse": multiscale_mse, "l1": multiscale_l1, "l1_fft": multiscale_l1_fft}
     if kind not in losses:
         raise ValueError(f"content loss must be one of {CONTENT_LOSSES}, got {kind!r}")
     return losses[kind]

@@ -75,3 +75,30 @@ def test_unknown_content_loss_names_it():
 def test_latents_must_be_a_pyramid():
     with pytest.raises(ValueError, match="latents must be the generator's output pyramid"):
         losses.multiscale_mse(_const(0.5, (1, 4, 4, 3)), _const(0.5, (1, 4, 4, 3)))
+
+
+def test_frequency_term_against_numpy_fft(rng):
+    # MIMO-UNet's term at each scale: mean over channels and frequencies of |Re| + |Im| of the
+    # unnormalised 2-D DFT of (output - target), the two parts counted as separate elements.
+    sharp = rng.random((2, 8, 6, 3)).astype(np.float32)
+    finest = rng.random((2, 8, 6, 3)).astype(np.float32)
+    # A constant coarse level against a constant target level isolates the finest scale's term.
+    coarse = _np(losses.gaussian_pyramid(ops.convert_to_tensor(sharp), 2)[1]) + 0.25
+    spectrum = np.fft.fft2(finest - sharp, axes=(1, 2))
+    finest_term = (np.abs(spectrum.real) + np.abs(spectrum.imag)).mean(axis=(1, 2, 3)) / 2
+    # The coarse error is 0.25 everywhere: its DFT is 0.25 * h * w at frequency 0 only, in each
+    # channel, and the mean runs over 2 * h * w elements per channel.
+    coarse_term = 0.25 / 2
+    got = _np(losses.multiscale_frequency_l1(ops.convert_to_tensor(sharp), [finest, coarse]))
+    np.testing.assert_allclose(got, finest_term + coarse_term, rtol=1e-5)
+
+
+def test_l1_fft_adds_the_weighted_frequency_term(rng):
+    sharp = ops.convert_to_tensor(rng.random((1, 8, 8, 3)).astype(np.float32))
+    latents = [ops.convert_to_tensor(rng.random((1, 8, 8, 3)).astype(np.float32))]
+    expected = _np(losses.multiscale_l1(sharp, latents)) + 0.1 * _np(
+        losses.multiscale_frequency_l1(sharp, latents)
+    )
+    np.testing.assert_allclose(
+        _np(losses.content_loss("l1_fft")(sharp, latents)), expected, rtol=1e-6
+    )

@@ -63,6 +63,24 @@ def odd_frame_counts(bounds, name):
     )
 
 
+# The largest softness of a camera's optics either renderer accepts, in pixels (a Gaussian's sigma).
+MAX_OPTICS_SIGMA = 3.0
+
+
+def check_optics_blur(bounds, name):
+    """A ValueError naming `name` unless bounds are two numbers 0 <= low <= high <=
+    MAX_OPTICS_SIGMA (pixels)."""
+    if not (
+        isinstance(bounds, (tuple, list))
+        and len(bounds) == 2
+        and 0 <= bounds[0] <= bounds[1] <= MAX_OPTICS_SIGMA
+    ):
+        raise ValueError(
+            f"{name} must be two numbers 0 <= low <= high <= {MAX_OPTICS_SIGMA:g} pixels, "
+            f"got {bounds}"
+        )
+
+
 def middle_index(num_frames):
     """Index of the sharp target among M frames: the middle one (the later middle one if M is
     even)."""

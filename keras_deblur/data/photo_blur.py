@@ -18,7 +18,8 @@ simulated, finely enough that a long blur is a smooth streak rather than a few g
 2. Dynamic scene: 0-2 foreground layers (a patch of another photo, or of the same one, with a soft
    irregular matte) moving on their own trajectory over the camera's view, composited per instant,
    so occlusions change during the exposure.
-3. Light: the photo is taken to linear light (x ** gamma), multiplied by an exposure gain so that
+3. Light: the photo is taken to linear light (x ** gamma), optionally softened as a lens and a
+   demosaicing sensor soften every frame (`optics_blur`), multiplied by an exposure gain so that
    highlights exceed the sensor's range, averaged over the instants, and only then clipped — a
    bright light moving leaves a saturated streak, as in real blur. Then shot and read noise, the
    camera response (x ** (1 / gamma)), 8-bit quantisation and, sometimes, JPEG compression.
@@ -33,10 +34,11 @@ import io
 from typing import Optional
 
 import numpy as np
+import scipy.ndimage
 from PIL import Image
 
 from keras_deblur.data import images
-from keras_deblur.data.blur_synthesis import DEFAULT_GAMMA, odd_frame_counts
+from keras_deblur.data.blur_synthesis import DEFAULT_GAMMA, check_optics_blur, odd_frame_counts
 from keras_deblur.data.scene_rendering import RenderedPair, sample_bilinear
 
 MAX_STEP_PX = 0.5  # at most this far between consecutive instants, so streaks are smooth
@@ -62,6 +64,11 @@ class PhotoBlurConfig:
     exposure: tuple = (1.0, 1.8)  # linear gain: above 1, highlights saturate
     read_noise: tuple = (0.0, 0.004)  # standard deviation in linear light
     shot_noise: tuple = (0.0, 0.0004)  # variance per unit of linear signal
+    # The lens and the sensor's demosaicing soften every frame a camera records, the sharp one too:
+    # a Gaussian of this standard deviation in output pixels, drawn per pair, applied to the photo
+    # in linear light before the motion (it commutes with the camera's shifts and turns). (0, 0):
+    # the photo's own pixels. BUILD.md, stage 4 try l, measures what it does.
+    optics_blur: tuple = (0.0, 0.0)
     jpeg_probability: float = 0.3
     jpeg_quality: tuple = (80, 95)
     max_subframes: int = 160
@@ -78,6 +85,7 @@ class PhotoBlurConfig:
             raise ValueError(f"blur_length must be 0 <= low <= high, got {self.blur_length}")
         if self.camera_frames is not None:
             odd_frame_counts(self.camera_frames, "camera_frames")
+        check_optics_blur(self.optics_blur, "optics_blur")
 
 
 def _uniform(rng, bounds):
@@ -217,6 +225,12 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
         layers_source = (
             _scaled(layer_photo, layer_scale).astype(np.float32) / 255.0
         ) ** config.gamma
+    if config.optics_blur[1] > 0:  # no draw when off, so that other settings keep their pixels
+        sigma = _uniform(rng, config.optics_blur)
+        linear, layers_source = (
+            scipy.ndimage.gaussian_filter(image, (sigma, sigma, 0), mode="reflect")
+            for image in (linear, layers_source)
+        )
     num_layers = int(rng.integers(config.num_objects[0], config.num_objects[1] + 1))
     travels = [_uniform(rng, config.object_motion) * side for _ in range(num_layers)]
     # Each camera frame integrates an odd number of instants, so the middle frame is centred on

@@ -19,6 +19,7 @@ import numpy as np
 
 from keras_deblur.data.blur_synthesis import (
     DEFAULT_GAMMA,
+    check_optics_blur,
     middle_index,
     odd_frame_counts,
     synthesize_blur,
@@ -66,10 +67,15 @@ class SceneConfig:
     # How many camera frames a photo pair's exposure spans, (fewest, most); None: PhotoBlurConfig's
     # (an instantaneous shutter). BUILD.md, stage 4 try h, measures what it does.
     photo_camera_frames: Optional[tuple] = None
+    # LOW,HIGH standard deviation in pixels of the lens's and sensor's softness on a photo pair's
+    # frames (PhotoBlurConfig.optics_blur); None: PhotoBlurConfig's (none).
+    photo_optics_blur: Optional[tuple] = None
 
     def __post_init__(self):
         if self.photo_camera_frames is not None:
             odd_frame_counts(self.photo_camera_frames, "photo_camera_frames")
+        if self.photo_optics_blur is not None:
+            check_optics_blur(self.photo_optics_blur, "photo_optics_blur")
         if (
             self.photo_num_objects is not None
             and not 0 <= self.photo_num_objects[0] <= self.photo_num_objects[1]

@@ -74,6 +74,7 @@ def _photo_blur_config(config):
         "num_objects": config.photo_num_objects,
         "object_size": config.photo_object_size,
         "camera_frames": config.photo_camera_frames,
+        "optics_blur": config.photo_optics_blur,
     }
     return PhotoBlurConfig(
         size=config.size,
@@ -231,6 +232,7 @@ FLAGS_USED = (
     "photo_num_objects",
     "photo_object_size",
     "photo_camera_frames",
+    "photo_optics_blur",
 )
 
 
@@ -263,6 +265,7 @@ def main(argv):
         photo_num_objects=_pair_flag(deblur_flags.PHOTO_NUM_OBJECTS, int),
         photo_object_size=_pair_flag(deblur_flags.PHOTO_OBJECT_SIZE, float),
         photo_camera_frames=_pair_flag(deblur_flags.PHOTO_CAMERA_FRAMES, int),
+        photo_optics_blur=_pair_flag(deblur_flags.PHOTO_OPTICS_BLUR, float),
     )
     workers = deblur_flags.NUM_WORKERS.value or os.cpu_count() or 1
     summary = render_dataset(

@@ -46,7 +46,7 @@ class DeblurGAN(keras.Model):
         Args:
           g_optimizer, d_optimizer: Keras optimizers (wrap them in LossScaleOptimizer for
             mixed_float16). d_optimizer may be None when adversarial_weight is 0.
-          content_loss: "mse" (eq. 4) or "l1" (the authors' later recipe).
+          content_loss: "mse" (eq. 4), "l1" (the authors' later recipe) or "l1_fft" (MIMO-UNet's).
           adversarial_weight: lambda of eq. 6 (1e-4 in the paper); 0 turns the GAN off.
         """
         super().compile(**kwargs)

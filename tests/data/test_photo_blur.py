@@ -148,3 +148,23 @@ def test_the_sharp_target_is_the_middle_camera_frame(monkeypatch, rng):
         pairs[still] = render_photo_pair(np.random.default_rng(4), photo, config)
     np.testing.assert_array_equal(pairs[False].sharp, pairs[True].sharp)
     assert psnr_uint8(pairs[False].blur, pairs[True].blur) < 20
+
+
+@pytest.mark.parametrize("sigma", [0.0, 1.0, 2.0])
+def test_optics_blur_softens_the_sharp_frame_by_its_sigma(sigma):
+    # A 2x2 dot (variance 1/4 per axis) through a Gaussian of this sigma: its mean squared
+    # distance from its centre is 2 * (1/4 + sigma^2) in linear light (gamma 1 keeps it linear).
+    photo = np.zeros((96, 96, 3), np.uint8)
+    photo[47:49, 47:49] = 255
+    config = PhotoBlurConfig(
+        size=64, gamma=1.0, optics_blur=(sigma, sigma), **{**STILL, "photo_scale": (1.0, 1.0)}
+    )
+    pair = render_photo_pair(np.random.default_rng(0), photo, config)
+    assert _spread(pair.sharp) ** 2 == pytest.approx(2 * (0.25 + sigma**2), rel=0.1)
+    np.testing.assert_array_equal(pair.blur, pair.sharp)  # no motion: the same softness
+
+
+def test_optics_blur_range_is_checked():
+    for bad in ((0.5, 0.2), (-1.0, 1.0), (0.0, 4.0)):
+        with pytest.raises(ValueError, match=r"optics_blur must be two numbers 0 <= low <= high"):
+            PhotoBlurConfig(optics_blur=bad)

@@ -143,6 +143,8 @@ def test_bad_arguments_are_named(tmp_path):
         ValueError, match=r"photo_camera_frames must be two integers 1 <= fewest <= most"
     ):
         SceneConfig(photo_camera_frames=(4, 4))
+    with pytest.raises(ValueError, match=r"photo_optics_blur must be two numbers 0 <= low <= high"):
+        SceneConfig(photo_optics_blur=(1.0, 0.5))
 
 
 def _photo_pairs(count, **config_fields):
