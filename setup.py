@@ -34,6 +34,8 @@ setup(
         "absl-py>=2.1",
         "matplotlib>=3.8",
         "numpy>=1.26",
+        # The photo renderer's lens softness (scipy.ndimage); scikit-image installs it anyway.
+        "scipy>=1.11",
         # Their sample photos are what the embedded dataset blurs (data/photo_sources.py): shipped
         # in the wheels, so nothing is downloaded at run time.
         "scikit-image>=0.24",
