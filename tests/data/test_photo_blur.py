@@ -14,6 +14,7 @@ STILL = dict(
     read_noise=(0.0, 0.0),
     shot_noise=(0.0, 0.0),
     jpeg_probability=0.0,
+    optics_blur=(0.0, 0.0),
 )
 
 
@@ -157,7 +158,9 @@ def test_optics_blur_softens_the_sharp_frame_by_its_sigma(sigma):
     photo = np.zeros((96, 96, 3), np.uint8)
     photo[47:49, 47:49] = 255
     config = PhotoBlurConfig(
-        size=64, gamma=1.0, optics_blur=(sigma, sigma), **{**STILL, "photo_scale": (1.0, 1.0)}
+        size=64,
+        gamma=1.0,
+        **{**STILL, "photo_scale": (1.0, 1.0), "optics_blur": (sigma, sigma)},
     )
     pair = render_photo_pair(np.random.default_rng(0), photo, config)
     assert _spread(pair.sharp) ** 2 == pytest.approx(2 * (0.25 + sigma**2), rel=0.1)
