@@ -144,7 +144,7 @@ PHOTO_OPTICS_BLUR = flags.DEFINE_list(
     None,
     "data.scenes: LOW,HIGH standard deviation, in pixels, of the Gaussian softness a lens and a "
     "demosaicing sensor give every frame of a photo pair, the sharp one too (drawn per pair); "
-    "default: photo_blur.PhotoBlurConfig's (0.3,0.7); 0,0 keeps the photos' own pixels.",
+    "default: photo_blur.PhotoBlurConfig's (none: the photos' own pixels).",
 )
 NUM_WORKERS = flags.DEFINE_integer(
     "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."

@@ -67,9 +67,10 @@ class PhotoBlurConfig:
     # The lens and the sensor's demosaicing soften every frame a camera records, the sharp one too:
     # a Gaussian of this standard deviation in output pixels, drawn per pair, applied to the photo
     # in linear light before the motion (it commutes with the camera's shifts and turns). (0, 0):
-    # the photo's own pixels. Measured on real GOPRO frames, a model trained with it deblurs them
-    # better than one trained on the photos' own pixels (BUILD.md, stage 4 try l).
-    optics_blur: tuple = (0.3, 0.7)
+    # the photo's own pixels, the default: with 0.3-0.7 px, 1,552 pairs taught a model more for
+    # one real GOPRO frame, but the main job's model gained 0.25 dB less on another and 0.03 dB
+    # less on the real frames' mean, in two runs (BUILD.md, stage 4 try l and "The main job").
+    optics_blur: tuple = (0.0, 0.0)
     jpeg_probability: float = 0.3
     jpeg_quality: tuple = (80, 95)
     max_subframes: int = 160

@@ -32,9 +32,8 @@ _PHOTO_NAMES = ("grace_hopper.jpg", "Minduka_Present_Blue_Pack.png")
 # settings, so that a render by another version is never resumed into the same folder, and so that
 # a recorded command says which renderer made it. 1: up to commit 7edf4f0 (sharp targets half a
 # pixel off the photos' pixels); 2: a91ba64 (the middle frame at the canvas's own pixels); 3: from
-# c693cd9 (a photo pair's moving layers centred on whole pixels too); 4: photo pairs softened by a
-# lens's and sensor's blur of 0.3-0.7 px by default (PhotoBlurConfig.optics_blur).
-RENDERER_VERSION = 4
+# c693cd9 (a photo pair's moving layers centred on whole pixels too).
+RENDERER_VERSION = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +68,7 @@ class SceneConfig:
     # (an instantaneous shutter). BUILD.md, stage 4 try h, measures what it does.
     photo_camera_frames: Optional[tuple] = None
     # LOW,HIGH standard deviation in pixels of the lens's and sensor's softness on a photo pair's
-    # frames (PhotoBlurConfig.optics_blur); None: PhotoBlurConfig's (0.3 to 0.7).
+    # frames (PhotoBlurConfig.optics_blur); None: PhotoBlurConfig's (none).
     photo_optics_blur: Optional[tuple] = None
 
     def __post_init__(self):
