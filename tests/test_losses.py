@@ -82,7 +82,7 @@ def test_frequency_term_against_numpy_fft(rng):
     # unnormalised 2-D DFT of (output - target), the two parts counted as separate elements.
     sharp = rng.random((2, 8, 6, 3)).astype(np.float32)
     finest = rng.random((2, 8, 6, 3)).astype(np.float32)
-    # A constant coarse level against a constant target level isolates the finest scale's term.
+    # The coarse level is its target plus 0.25: a constant error, whose term is known by hand.
     coarse = _np(losses.gaussian_pyramid(ops.convert_to_tensor(sharp), 2)[1]) + 0.25
     spectrum = np.fft.fft2(finest - sharp, axes=(1, 2))
     finest_term = (np.abs(spectrum.real) + np.abs(spectrum.imag)).mean(axis=(1, 2, 3)) / 2

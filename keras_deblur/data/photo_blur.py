@@ -229,10 +229,11 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
         ) ** config.gamma
     if config.optics_blur[1] > 0:  # no draw when off, so that other settings keep their pixels
         sigma = _uniform(rng, config.optics_blur)
-        linear, layers_source = (
-            scipy.ndimage.gaussian_filter(image, (sigma, sigma, 0), mode="reflect")
-            for image in (linear, layers_source)
-        )
+        soften = lambda image: scipy.ndimage.gaussian_filter(image, (sigma, sigma, 0))  # noqa: E731
+        # Layers cut from the photo itself share its softened copy instead of filtering it again.
+        shares_photo = layers_source is linear
+        linear = soften(linear)
+        layers_source = linear if shares_photo else soften(layers_source)
     num_layers = int(rng.integers(config.num_objects[0], config.num_objects[1] + 1))
     travels = [_uniform(rng, config.object_motion) * side for _ in range(num_layers)]
     # Each camera frame integrates an odd number of instants, so the middle frame is centred on
