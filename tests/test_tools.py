@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.commands import ROOT
@@ -104,3 +105,45 @@ def test_wallpaper_photos_names_a_missing_photo_and_writes_nothing(tmp_path, mon
         result.stderr
     )
     assert not (tmp_path / "out").exists()  # the first two packages' photos neither
+
+
+def test_error_bands_add_up_to_the_mse_and_place_a_wave_in_its_ring(monkeypatch):
+    monkeypatch.syspath_prepend(f"{ROOT}/tools")
+    import error_by_frequency as tool
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=(30, 44, 3))
+    np.testing.assert_allclose(tool.band_mse(noise).sum(), np.mean(noise**2), rtol=1e-12)
+    # 0.25 cycles per pixel along x, nothing along y: all of its power in the 0.2-0.3 ring.
+    wave = np.cos(2 * np.pi * 0.25 * np.arange(48))[None, :, None] * np.ones((32, 48, 3))
+    bands = tool.band_mse(wave)
+    ring = tool.BAND_EDGES.index(0.2)
+    np.testing.assert_allclose(bands[ring], np.mean(wave**2))
+    np.testing.assert_allclose(np.delete(bands, ring), 0, atol=1e-20)
+
+
+def test_error_by_frequency_prints_the_bands_of_a_gopro_tree(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    blurry_mse = []
+    for sequence in ("a", "b"):
+        sharp = rng.integers(0, 256, (36, 52, 3), dtype=np.uint8)
+        blurry = np.clip(sharp.astype(int) + rng.integers(-9, 10, sharp.shape), 0, 255)
+        blurry_mse.append(np.mean((blurry - sharp.astype(float)) ** 2))
+        for key, image in (("sharp", sharp), ("blur", blurry.astype(np.uint8))):
+            (tmp_path / "test" / sequence / key).mkdir(parents=True)
+            Image.fromarray(image).save(tmp_path / "test" / sequence / key / "000000.png")
+    result = _tool("error_by_frequency.py", f"--data_dir={tmp_path}", "--model=photo")
+    assert result.returncode == 0, result.stderr
+    assert f"2 pairs of {tmp_path}/test (blur)" in result.stdout
+    total = re.search(r"^all\s+\S+\s+(\S+)\s+\S+\s+\S+%", result.stdout, re.MULTILINE)
+    assert total and float(total.group(1)) == pytest.approx(np.mean(blurry_mse), abs=0.05)
+    assert len(re.findall(r"^\d[\d.]*-[\d.]+\s", result.stdout, re.MULTILINE)) == 6
+
+
+def test_error_by_frequency_names_a_missing_tree(tmp_path):
+    result = _tool("error_by_frequency.py", f"--data_dir={tmp_path}/none")
+    assert result.returncode == 2
+    assert f"error: --data_dir: {tmp_path}/none/test does not exist" in result.stderr
+    assert "Traceback" not in result.stderr
