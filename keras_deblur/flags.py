@@ -51,8 +51,9 @@ BLUR_KEY = flags.DEFINE_enum(
     DEFAULT_BLUR_KEY,
     [*BLUR_KEYS, BOTH_BLUR_KEYS],
     "Folder of blurry images: blur_gamma (frames averaged through the camera response: the "
-    "paper's, and the authors' code's) or blur (averaged linearly). evaluate: default, the key "
-    f"the model was trained on; {BOTH_BLUR_KEYS}: each key scored on its own.",
+    "paper's, and the authors' code's) or blur (averaged linearly). train and pipelines.run: "
+    "default, the experiment's (blur for small and photo). evaluate: default, the key the model "
+    f"was trained on; {BOTH_BLUR_KEYS}: each key scored on its own.",
 )
 SKIP_BAD_PAIRS = flags.DEFINE_bool(
     "skip_bad_pairs", False, "Skip (and log and count) bad pairs instead of stopping with an error."
@@ -285,7 +286,7 @@ RUN_DIR = flags.DEFINE_string(
     "run_dir",
     None,
     "Folder of a training run: logs, checkpoints, config, final model (train writes it; "
-    "evaluate and export read its generator.keras, or take a .keras file here).",
+    "evaluate, export and export_tflite read its generator.keras, or take a .keras file here).",
 )
 
 # Flag -> the TrainConfig field(s) it sets, dotted through the nested configs.
@@ -370,7 +371,9 @@ def train_config():
 
 # Evaluation, export and deblurring.
 MODEL_DIR = flags.DEFINE_string(
-    "model_dir", None, "Deprecated: the old name of --run_dir in evaluate and export."
+    "model_dir",
+    None,
+    "Deprecated: the old name of --run_dir in evaluate, export and export_tflite.",
 )
 SAVED_MODEL = flags.DEFINE_string(
     "saved_model",
@@ -381,7 +384,9 @@ MAX_IMAGES = flags.DEFINE_integer(
     "max_images", None, "evaluate: score only the first N test pairs."
 )
 ALL_SCALES = flags.DEFINE_bool(
-    "all_scales", False, "evaluate: also score every coarser output scale (needs --run_dir)."
+    "all_scales",
+    False,
+    "evaluate: also score every coarser output scale (needs --run_dir or --preset).",
 )
 PROTOCOL = flags.DEFINE_enum(
     "protocol",
@@ -438,11 +443,13 @@ MODEL_PATH = flags.DEFINE_string(
 PRESET = flags.DEFINE_string(
     "preset",
     None,
-    "evaluate, export: a model the package ships, by name "
+    "evaluate, export, export_tflite: a model the package ships, by name "
     f"({', '.join(sorted(presets.WEIGHTS))}), instead of --run_dir or --saved_model.",
 )
 INPUT = flags.DEFINE_string(
-    "input", None, "deblur: an image file, a folder of images, or a glob pattern."
+    "input",
+    None,
+    "deblur: an image file, a folder of images, or a glob pattern; bulk_deblur: a folder.",
 )
 SERVER = flags.DEFINE_string(
     "server",
@@ -473,7 +480,7 @@ CONV_ALGORITHM = flags.DEFINE_enum(
     "deblur: for many frames of one size (video); seconds of compiling per tile size; the budget "
     "counts 5x the bytes per tile pixel, so give a --memory_budget that keeps frames whole. "
     "train: float32 only, the step under XLA, for wide networks (the paper's 64 maps; slower for "
-    "the shipped 32); default: the experiment's.",
+    "the shipped 32), default the experiment's; deblur: default direct.",
 )
 MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",
@@ -526,7 +533,7 @@ NUM_SHARDS = flags.DEFINE_integer(
 BEAM_PIPELINE_ARGS = flags.DEFINE_list(
     "beam_pipeline_args",
     [],
-    "pipeline: Apache Beam options for ingest, e.g. --runner=FlinkRunner,...",
+    "pipeline (its ingest) and bulk_deblur: Apache Beam options, e.g. --runner=FlinkRunner,...",
 )
 
 

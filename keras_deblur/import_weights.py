@@ -1,6 +1,6 @@
 """Imports the authors' released PyTorch weights:
-`python -m keras_deblur.import_weights --torch_checkpoint=<file.pt> --output=<file.keras>
-[--export_dir=savedmodels/<name>]`.
+`python -m keras_deblur.import_weights --torch_checkpoint=<file.pt> [--output=<file.keras>]
+[--export_dir=savedmodels/<name>]` (at least one of the two outputs).
 
 The checkpoint is read without PyTorch and without unpickling anything but tensors and dicts
 (`importing/torch_pickle.py`); its generator is mapped by name and shape onto our `pixel_shuffle`

@@ -1,4 +1,5 @@
-"""Trains DeepDeblur: `python -m keras_deblur.train --flagfile=gopro.flags [--flag=value ...]`.
+"""Trains DeepDeblur: `python -m keras_deblur.train --flagfile=gopro.flags --run_dir=DIR
+[--flag=value ...]`.
 
 The flagfile names an experiment (`--experiment`, keras_deblur/experiments.py) and the data; every
 training flag given, in the flagfile or after it, overrides the experiment's value (later wins).

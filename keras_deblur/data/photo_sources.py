@@ -2,8 +2,9 @@
 
 With no folder, the photos are those that scikit-image, scikit-learn and matplotlib install with
 themselves (no download at run time): natural scenes (an astronaut, coffee, two motorcycles, a
-rocket launch, a Chinese temple, a flower, Grace Hopper) and textures (brick, grass, gravel, a
-cameraman). Grayscale ones become RGB. Their licences are those of the packages' sample data.
+rocket launch, a cat, a Chinese temple, a flower, Grace Hopper) and textures (brick, grass,
+gravel, a cameraman). Grayscale ones become RGB. Their licences are those of the packages' sample
+data.
 """
 
 import importlib.resources

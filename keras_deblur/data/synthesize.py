@@ -1,4 +1,4 @@
-"""Blur synthesis from high-speed frames: `python -m keras_deblur.data.synthesize`.
+r"""Blur synthesis from high-speed frames: `python -m keras_deblur.data.synthesize`.
 
     python -m keras_deblur.data.synthesize --frames_dir=GOPRO_Large_all --output_dir=my_gopro \
         [--min_frames=7 --max_frames=13 --gamma=2.2 --test_fraction=0.3 --seed=0 --skip_bad_pairs]
