@@ -105,23 +105,48 @@ def _warmup_requests(path, model_name):
                 writer.write(log.SerializeToString())
 
 
-def write_models_config(base_dir):
-    """Writes `<base_dir>/models.config` for TF Serving, listing every model folder with versions.
+MODELS_CONFIG = "models.config"
 
-    Paths are those inside the TF Serving container when `base_dir` is mounted at /models
+
+def _read_models_config(base_dir):
+    """The ModelServerConfig in `<base_dir>/models.config` (empty if there is none); a file that
+    is not one is a ValueError naming it, raised before anything is exported."""
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    path = posixpath.join(base_dir, MODELS_CONFIG)
+    config = model_server_config_pb2.ModelServerConfig()
+    if tf.io.gfile.exists(path):
+        with tf.io.gfile.GFile(path) as file:
+            text = file.read()
+        try:
+            text_format.Parse(text, config)
+        except text_format.ParseError as error:
+            raise ValueError(
+                f"{path} is not a TF Serving model config ({error}); the export adds its model "
+                "there, so mend or move the file first"
+            ) from None
+    return config
+
+
+def write_models_config(base_dir):
+    """Adds to `<base_dir>/models.config` (TF Serving's --model_config_file) an entry for every
+    model folder with versions that it does not name yet; the entries there are kept as they are,
+    a user's own included.
+
+    New paths are those inside the TF Serving container when `base_dir` is mounted at /models
     (`docker run -v $PWD/savedmodels:/models ...`); edit them for a server run outside docker.
     """
-    models = sorted(
-        name.rstrip("/")
-        for name in tf.io.gfile.listdir(base_dir)
-        if versions(posixpath.join(base_dir, name.rstrip("/")))
-    )
-    entries = "".join(
-        f"  config {{\n    name: '{name}'\n    base_path: '/models/{name}'\n"
-        f"    model_platform: 'tensorflow'\n  }}\n"
-        for name in models
-    )
-    write_text(posixpath.join(base_dir, "models.config"), f"model_config_list {{\n{entries}}}\n")
+    from google.protobuf import text_format
+
+    config = _read_models_config(base_dir)
+    entries = config.model_config_list.config
+    named = {entry.name for entry in entries}
+    for name in sorted(tf.io.gfile.listdir(base_dir)):
+        name = name.rstrip("/")
+        if name not in named and versions(posixpath.join(base_dir, name)):
+            entries.add(name=name, base_path=f"/models/{name}", model_platform="tensorflow")
+    write_text(posixpath.join(base_dir, MODELS_CONFIG), text_format.MessageToString(config))
 
 
 def export(generator, export_dir, version=None, metadata=None, ensemble=False):
@@ -139,6 +164,8 @@ def export(generator, export_dir, version=None, metadata=None, ensemble=False):
     Returns:
       The path of the new version.
     """
+    base_dir = posixpath.dirname(export_dir.rstrip("/")) or "."
+    _read_models_config(base_dir)  # a models.config that cannot be extended stops us here
     existing = versions(export_dir)
     version = (existing[-1] + 1 if existing else 1) if version is None else int(version)
     if version < 1:
@@ -183,7 +210,7 @@ def export(generator, export_dir, version=None, metadata=None, ensemble=False):
             f"{target} was written by another export meanwhile; versions are never "
             "overwritten: run the export again for the next version"
         ) from None
-    write_models_config(posixpath.dirname(export_dir.rstrip("/")) or ".")
+    write_models_config(base_dir)
     return target
 
 

@@ -98,7 +98,37 @@ def test_second_export_is_version_2_and_leaves_1_intact(exported, tmp_path, left
         FileExistsError, match=r"deblur/2 exists already; versions are never overwritten"
     ):
         saved_model.export(generator, base, version=2)
-    assert "name: 'deblur'" in open(tmp_path / "models.config").read()
+    assert 'name: "deblur"' in open(tmp_path / "models.config").read()
+
+
+def test_an_export_keeps_the_other_entries_of_models_config(exported, tmp_path):
+    generator, _, _ = exported
+    mine = 'model_config_list {\n  config { name: "other" base_path: "/data/other" }\n}\n'
+    (tmp_path / "models.config").write_text(mine)
+    saved_model.export(generator, str(tmp_path / "deblur"))
+    saved_model.export(generator, str(tmp_path / "deblur"))
+    config = _models_config(tmp_path)
+    entries = [(entry.name, entry.base_path) for entry in config.model_config_list.config]
+    assert entries == [("other", "/data/other"), ("deblur", "/models/deblur")]
+
+
+def test_a_models_config_that_does_not_parse_stops_the_export_before_it_writes(
+    exported, tmp_path
+):
+    generator, _, _ = exported
+    (tmp_path / "models.config").write_text("my notes, not a config\n")
+    with pytest.raises(ValueError, match=r"models.config is not a TF Serving model config"):
+        saved_model.export(generator, str(tmp_path / "deblur"))
+    assert sorted(os.listdir(tmp_path)) == ["models.config"]
+    assert (tmp_path / "models.config").read_text() == "my notes, not a config\n"
+
+
+def _models_config(folder):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    text = (folder / "models.config").read_text()
+    return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
 
 
 def test_an_export_that_finishes_second_is_refused_and_leaves_nothing(
