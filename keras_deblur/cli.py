@@ -24,6 +24,12 @@ _TF_DISK_MESSAGES = (
 _WHAT_TO_DO = "free space or choose another folder and rerun: files written completely are kept"
 
 
+def _without_op_details(message):
+    """A TensorFlow error's message without the op's internals around the path:
+    "{{function_node ...}} PATH; WHAT [Op:SaveV2]" -> "PATH; WHAT"."""
+    return re.sub(r"\s*\[Op:\w+\]", "", re.sub(r"\{\{.*?\}\}\s*", "", message))
+
+
 def disk_problem(error):
     """One line naming the path and what is wrong, for an error of the disk anywhere in the chain of
     `error` (its causes and contexts); None for any other error."""
@@ -35,10 +41,7 @@ def disk_problem(error):
             return f"cannot write {where}: {_DISK_ERRNOS[error.errno]}; {_WHAT_TO_DO}"
         message = getattr(error, "message", None)  # tf.errors.OpError
         if isinstance(message, str) and any(text in message for text in _TF_DISK_MESSAGES):
-            # Without the op's internals around the path: "{{function_node ...}} PATH; WHAT
-            # [Op:SaveV2]".
-            message = re.sub(r"\s*\[Op:\w+\]", "", re.sub(r"\{\{.*?\}\}\s*", "", message))
-            return f"cannot write {message}; {_WHAT_TO_DO}"
+            return f"cannot write {_without_op_details(message)}; {_WHAT_TO_DO}"
         error = error.__cause__ or error.__context__
     return None
 
@@ -61,15 +64,46 @@ def call_reporting_errors(main, argv):
             file=sys.stderr,
         )
         return 130
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
+    except (
+        ValueError,
+        FileNotFoundError,
+        FileExistsError,
+        NotADirectoryError,  # an output path that runs through a file
+        IsADirectoryError,  # a file named that is a folder
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except Exception as error:  # noqa: BLE001 (re-raised unless it is the disk's)
-        problem = disk_problem(error)
+    except Exception as error:  # noqa: BLE001 (re-raised unless it is the disk's or a path's)
+        problem = disk_problem(error) or _path_problem(error)
         if problem is None:
             raise
         print(f"error: {problem}", file=sys.stderr)
         return 1
+
+
+# How TensorFlow's file system says that a path names a file where a folder is needed, or the other
+# way round (its errors carry the message, not an errno).
+_TF_PATH_MESSAGES = ("is not a directory", "Not a directory", "Is a directory")
+
+
+def _path_problem(error):
+    """The message of TensorFlow's error for a file where a folder belongs (or a folder where a
+    file does), which names the path; None for any other error."""
+    message = getattr(error, "message", None)
+    if isinstance(message, str) and any(text in message for text in _TF_PATH_MESSAGES):
+        return _without_op_details(message)
+    return None
+
+
+def _parse_flags(argv):
+    """absl's flag parsing, with a bad or missing flag as one `error:` line and status 1 (absl
+    prints "FATAL Flags parsing error" and a second line)."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as error:
+        problem = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        print(f"error: {problem} (--help lists the flags)", file=sys.stderr)
+        sys.exit(1)
 
 
 def run(main, flags_used):
@@ -91,4 +125,4 @@ def run(main, flags_used):
             logging.set_verbosity(logging.WARNING)
         return call_reporting_errors(main, argv)
 
-    app.run(guarded)
+    app.run(guarded, flags_parser=_parse_flags)

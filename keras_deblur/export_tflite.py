@@ -29,11 +29,15 @@ def parity_image():
 
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
+    import tensorflow as tf
+
     from keras_deblur.serving import tflite
 
+    path = f.TFLITE_FILE.value
+    if tf.io.gfile.isdir(path):
+        raise ValueError(f"--tflite_file={path} is a folder; name the .tflite file to write")
     generator, _ = generator_to_export(f.run_dir(), f.PRESET.value)
     blob = tflite.convert(generator, f.TFLITE_WEIGHTS.value)
-    path = f.TFLITE_FILE.value
     tflite.write(blob, path, overwrite=f.OVERWRITE.value)
     image = parity_image()
     difference = np.abs(

@@ -61,3 +61,27 @@ def test_ctrl_c_is_one_line_and_the_shells_status(capsys):
     assert cli.call_reporting_errors(interrupted, []) == 130
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: interrupted (Ctrl-C)")
+
+
+def test_a_file_where_a_folder_belongs_is_one_error_line(capsys):
+    not_a_folder = NotADirectoryError(errno.ENOTDIR, "Not a directory", "out/figures")
+    assert cli.call_reporting_errors(_raising(not_a_folder), []) == 1
+    assert capsys.readouterr().err == "error: [Errno 20] Not a directory: 'out/figures'\n"
+    saving = tf.errors.FailedPreconditionError(
+        None, None, "{{function_node __wrapped__SaveV2}} out is not a directory [Op:SaveV2]"
+    )
+    assert cli.call_reporting_errors(_raising(saving), []) == 1
+    assert capsys.readouterr().err == "error: out is not a directory\n"
+
+
+def test_a_bad_or_missing_flag_is_one_error_line():
+    from tests.commands import run_module
+
+    bad = run_module("keras_deblur.train", "--run_dir=/nonexistent/r", "--learning_rate=abc")
+    missing = run_module("keras_deblur.train", "--experiment=tiny")
+    for result, line in (
+        (bad, "error: flag --learning_rate=abc: could not convert string to float: 'abc'"),
+        (missing, "error: flag --run_dir=None: Flag --run_dir must have a value other than None."),
+    ):
+        assert result.returncode == 1
+        assert result.stderr.strip() == f"{line} (--help lists the flags)", result.stderr

@@ -112,9 +112,7 @@ def test_an_export_keeps_the_other_entries_of_models_config(exported, tmp_path):
     assert entries == [("other", "/data/other"), ("deblur", "/models/deblur")]
 
 
-def test_a_models_config_that_does_not_parse_stops_the_export_before_it_writes(
-    exported, tmp_path
-):
+def test_a_models_config_that_does_not_parse_stops_the_export_before_it_writes(exported, tmp_path):
     generator, _, _ = exported
     (tmp_path / "models.config").write_text("my notes, not a config\n")
     with pytest.raises(ValueError, match=r"models.config is not a TF Serving model config"):

@@ -78,6 +78,13 @@ def test_export_the_shipped_model_then_evaluate_the_file(tmp_path, scenes_dir):
         f"error: --tflite_file={path} exists already; --overwrite replaces it"
     )
     assert path.read_bytes() == written
+    result = run_module(
+        "keras_deblur.export_tflite", "--preset=photo", f"--tflite_file={tmp_path}", "--overwrite"
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: --tflite_file={tmp_path} is a folder; name the .tflite file to write"
+    )
 
     result = run_module(
         "keras_deblur.evaluate",
