@@ -5,7 +5,9 @@
 - The format is kept: a .png stays PNG, a .jpg stays JPEG (quality 95), and so on.
 - Grayscale is deblurred as RGB (gray repeated) and written back as grayscale (the mean of the
   three output channels); an alpha channel is kept as it was; palette images are written as RGB.
-- 16-bit PNGs (grayscale or RGB) are read and written at 16 bits.
+- 16-bit PNGs (grayscale or RGB) and 16-bit grayscale TIFFs are read and written at 16 bits;
+  32-bit integer and floating-point images (no fixed white level) are refused.
+- A palette's or a PNG's transparent colour (tRNS) is read as an alpha channel, and kept.
 - Refused, each with a DataError naming the file: images larger than `max_megapixels` (read from
   the header, before any pixel is decoded: a small file can claim 20000 x 20000 pixels and take
   gigabytes to decode), animated images and multi-page files (only the first frame would be
@@ -105,9 +107,20 @@ def _read_with_pil(path, max_megapixels):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = ImageOps.exif_transpose(opened)
         exif = image.getexif()
-        grayscale = image.mode in ("1", "L", "LA", "I", "I;16", "F")
+        if image.mode in ("I", "F"):
+            raise DataError(
+                f"{path} holds {'32-bit integer' if image.mode == 'I' else 'floating-point'} "
+                "pixels, which have no fixed white level; deblur reads 8- and 16-bit images: "
+                "save it as a 16-bit PNG or TIFF"
+            )
+        if "transparency" in image.info:  # a palette's or a PNG's tRNS: an alpha channel
+            image = image.convert("LA" if image.mode in ("1", "L") else "RGBA")
+        grayscale = image.mode in ("1", "L", "LA") or image.mode.startswith("I;16")
         alpha = np.asarray(image.getchannel("A")) if image.mode in ("RGBA", "LA", "PA") else None
-        pixels = np.asarray(image.convert("RGB"))
+        if image.mode.startswith("I;16"):  # 16-bit grayscale (TIFF): convert("RGB") would clip
+            pixels = np.repeat(np.asarray(image).astype(np.uint16)[..., None], 3, axis=-1)
+        else:
+            pixels = np.asarray(image.convert("RGB"))
     return ImageFile(pixels, image_format, grayscale, alpha, exif.tobytes() if len(exif) else None)
 
 
@@ -140,7 +153,11 @@ def write_image(path, pixels, source):
     """Writes deblurred `pixels` ([H, W, 3], the dtype of source.pixels) like `source`,
     atomically."""
     with file_io.atomic_path(path, hidden=True) as temporary:
-        if pixels.dtype == np.uint16:
+        if pixels.dtype == np.uint16 and source.format != "PNG":  # 16-bit grayscale, as read
+            gray = np.round(pixels.mean(axis=-1)).astype(np.uint16)
+            options = {"exif": source.exif} if source.exif else {}
+            Image.fromarray(gray).save(temporary, format=source.format, **options)
+        elif pixels.dtype == np.uint16:
             import tensorflow as tf
 
             out = (

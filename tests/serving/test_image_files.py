@@ -92,3 +92,38 @@ def test_16_bit_pngs_are_turned_upright_like_8_bit_ones(tmp_path, rng, orientati
     written.load(read_png_exif(str(tmp_path / "out.png")))
     assert written.get(0x0112, 1) == 1 and written[0x010F] == "keras_deblur test camera"
     np.testing.assert_array_equal(read_image(str(tmp_path / "out.png")).pixels, sixteen_bit.pixels)
+
+
+def test_a_16_bit_grayscale_tiff_keeps_its_16_bits(tmp_path, rng):
+    gray = rng.integers(0, 65536, (6, 10), dtype=np.uint16)
+    path = str(tmp_path / "scan.tif")
+    Image.fromarray(gray).save(path)
+    read = read_image(path)
+    assert read.pixels.dtype == np.uint16 and read.grayscale
+    np.testing.assert_array_equal(read.pixels, np.repeat(gray[..., None], 3, axis=-1))
+    write_image(str(tmp_path / "out.tif"), read.pixels, read)
+    with Image.open(tmp_path / "out.tif") as written:
+        assert written.format == "TIFF" and written.mode.startswith("I;16")
+        np.testing.assert_array_equal(np.asarray(written), gray)
+
+
+def test_floating_point_pixels_are_refused(tmp_path):
+    path = str(tmp_path / "depth.tif")
+    Image.fromarray(np.ones((4, 4), np.float32)).save(path)
+    with pytest.raises(DataError, match="depth.tif holds floating-point pixels"):
+        read_image(path)
+
+
+def test_a_transparent_palette_colour_is_kept_as_alpha(tmp_path):
+    indices = np.zeros((4, 6), np.uint8)
+    indices[:, 3:] = 1
+    image = Image.fromarray(indices, "P")
+    image.putpalette([0, 0, 0, 255, 0, 0])
+    path = str(tmp_path / "icon.png")
+    image.save(path, transparency=0)
+    read = read_image(path)
+    np.testing.assert_array_equal(read.alpha, np.where(indices == 0, 0, 255))
+    write_image(str(tmp_path / "out.png"), read.pixels, read)
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(written)[..., 3], read.alpha)
