@@ -4,13 +4,15 @@
 The model is a run (`--run_dir`, its generator.keras; or a .keras file), an export
 (`--saved_model`), a model the package ships (`--preset`) or a TFLite file (`--tflite_file`, as
 `export_tflite` writes it); the test set is the test split of a GOPRO-layout `--data_dir` or
-TFRecord shards (`--test_tfrecords`). Every image is scored at full resolution; how each figure is
-computed is in `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default
+TFRecord shards (`--test_tfrecords`). Every image is scored at full resolution; how each figure
+is computed is in `keras_deblur/evaluation/scores.py`. Writes to `--output_dir` (default
 `<run>/evaluation`): metrics.json, per_image.csv, figures/ and TensorBoard events; an interrupted
-evaluation resumes. A `--run_dir` model runs in the precision `--mixed_precision` resolves to
-(default auto: bf16 only where it is faster on this machine; `keras_deblur/precision.py`), recorded
-in the settings; an evaluation in another precision is never resumed from. A `--preset` runs in
-float32, as `deblur` runs it, unless `--mixed_precision` says otherwise.
+evaluation resumes. A folder holding the evaluation of another model, test set or setting is
+refused unless `--overwrite`. A `--run_dir` model runs in the precision `--mixed_precision`
+resolves to (default auto: bf16 only where it is faster on this machine;
+`keras_deblur/precision.py`), recorded in the settings, so an evaluation in another precision is
+never resumed from. A `--preset` runs in float32, as `deblur` runs it, unless `--mixed_precision`
+says otherwise.
 
 `--protocol` says how outputs are scored: `deepdeblur` (the default), the authors' protocol, or
 `float` (no rounding to 8 bits); the report names it. `--blur_key=both` scores the `blur` and
@@ -103,6 +105,7 @@ FLAGS_USED = (
     "mixed_precision",
     "ensemble",
     "output_dir",
+    "overwrite",
     "compare",
     "compare_labels",
 )
@@ -151,6 +154,7 @@ def main(argv):
             f.ALL_SCALES.value,
             f.NUM_EXAMPLES.value,
             protocol=f.PROTOCOL.value,
+            overwrite=f.OVERWRITE.value,
         )
         print(report.format_summary(summary))
         print(

@@ -496,6 +496,7 @@ OVERWRITE = flags.DEFINE_bool(
     "overwrite",
     False,
     "deblur: replace output files that exist already. export_tflite: replace --tflite_file. "
+    "evaluate: replace an evaluation of another model, test set or setting in --output_dir. "
     "data.scenes, data.synthesize: "
     "replace the dataset in --output_dir whole (only one written by them).",
 )

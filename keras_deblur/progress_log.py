@@ -6,7 +6,8 @@ fingerprints and the settings); each later line is one item's row (a dict with a
 and fsynced as soon as the item is done. A rerun with the same header skips the items already in
 the file, so work that was killed (hours of evaluating the paper model on a CPU) resumes where it
 stopped. A line cut short by the kill is dropped and that item done again. A file with another
-header is set aside as `<file>.replaced`, never silently mixed in.
+header is refused (a FileExistsError naming what differs), or with `replace` set aside as
+`<file>.replaced`; it is never silently mixed in.
 """
 
 import json
@@ -38,13 +39,21 @@ def _read_lines(path):
 class ProgressLog:
     """Rows already done for `header`, and appends new ones durably."""
 
-    def __init__(self, path, header):
+    def __init__(self, path, header, replace=False, hint=""):
+        """`hint`: what to do instead, appended to the error for a file of other work."""
         self.path = path
         header = json.loads(json.dumps(header))  # as it reads back: tuples become lists
         self.rows = {}
         records = _read_lines(self.path) if os.path.exists(self.path) else []
         if records and records[0].get("header") == header:
             self.rows = {row["name"]: row for row in records[1:]}
+        elif records and not replace:
+            there = records[0].get("header") or {}
+            differ = sorted(key for key in {*there, *header} if there.get(key) != header.get(key))
+            raise FileExistsError(
+                f"{self.path} records other work (not this run's: {', '.join(differ)})"
+                + (f"; {hint}" if hint else "")
+            )
         elif records:
             logging.warning(
                 "%s records other work (another model, data or setting): moved to %s.replaced",

@@ -132,12 +132,16 @@ def evaluate(
     step=0,
     verbose=1,
     protocol=scores.DEFAULT_PROTOCOL,
+    overwrite=False,
 ):
     """Scores every pair of `test_set` (evaluation.test_set.TestSet) and writes the outputs.
 
     `protocol` (a key of `scores.PROTOCOLS`) says whether outputs are rounded to 8 bits first.
 
     Resumes from `output_dir/per_image.jsonl` if it records the same model, test set and settings.
+    A folder holding the evaluation of anything else is refused (FileExistsError) before anything
+    is written, unless `overwrite`: then its rows are set aside as per_image.jsonl.replaced and its
+    metrics, CSV and figures replaced.
 
     Returns:
       The metrics.json dictionary.
@@ -159,6 +163,8 @@ def evaluate(
     log = ProgressLog(
         layout.per_image_log,
         {"model": model.info["fingerprint"], "test_set": fingerprint, **settings},
+        replace=overwrite,
+        hint="give another --output_dir, or --overwrite to replace that evaluation",
     )
     progress = Progress(count, "image", "evaluate", verbose=bool(verbose))
     rows = []

@@ -89,6 +89,28 @@ def test_a_run_is_scored_on_the_blur_it_was_trained_on_unless_told(scenes_dir, t
     assert "blurry images: blur_gamma/ (--blur_key)" in told.stdout
 
 
+def test_another_evaluation_in_the_same_folder_is_refused_unless_overwrite(scenes_dir, tmp_path):
+    model = tmp_path / "tiny.keras"
+    build_generator_from_spec("tiny").save(str(model))
+    common = (f"--run_dir={model}", f"--data_dir={scenes_dir}", "--blur_key=blur_gamma")
+    output = f"--output_dir={tmp_path / 'eval'}"
+    assert _evaluate(*common, output).returncode == 0
+    metrics = (tmp_path / "eval" / "metrics.json").read_text()
+    refused = _evaluate(*common, output, "--protocol=float")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        f"error: {tmp_path / 'eval' / 'per_image.jsonl'} records other work (not this run's: "
+        "protocol); give another --output_dir, or --overwrite to replace that evaluation"
+    )
+    assert (tmp_path / "eval" / "metrics.json").read_text() == metrics
+    replaced = _evaluate(*common, output, "--protocol=float", "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+    assert (
+        json.loads((tmp_path / "eval" / "metrics.json").read_text())["settings"]["protocol"]
+        == "float"
+    )
+
+
 def test_evaluate_with_self_ensemble_says_so_and_scores_differently(scenes_dir, tmp_path):
     generator = build_generator_from_spec("tiny")
     generator.save(str(tmp_path / "tiny.keras"))

@@ -157,13 +157,22 @@ def test_an_interrupted_evaluation_resumes_where_it_stopped(test_tree, generator
     assert calls == []  # everything was scored already
 
 
-def test_another_model_starts_over_and_keeps_the_old_log(test_tree, generator_file, tmp_path):
+def test_another_model_is_refused_unless_overwrite_then_the_old_log_is_kept(
+    test_tree, generator_file, tmp_path
+):
     model = evaluator.keras_model(generator_file)
     evaluator.evaluate(model, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
+    written = {name: (tmp_path / name).read_bytes() for name in ("metrics.json", "per_image.csv")}
     other, calls = _counting(
         evaluator.ModelUnderTest(model.forward, {**model.info, "fingerprint": "other"})
     )
-    evaluator.evaluate(other, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
+    with pytest.raises(FileExistsError, match=r"records other work \(not this run's: model\)"):
+        evaluator.evaluate(other, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
+    assert calls == []
+    assert {name: (tmp_path / name).read_bytes() for name in written} == written
+    evaluator.evaluate(
+        other, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0, overwrite=True
+    )
     assert len(calls) == 2
     assert (tmp_path / "per_image.jsonl.replaced").exists()
 
@@ -175,7 +184,9 @@ def test_bf16_evaluation_scores_the_same_weights_and_never_resumes_an_fp32_log(
         evaluator.keras_model(generator_file), load_test_set(test_tree), str(tmp_path), verbose=0
     )
     bf16, calls = _counting(evaluator.keras_model(generator_file, "mixed_bfloat16"))
-    summary = evaluator.evaluate(bf16, load_test_set(test_tree), str(tmp_path), verbose=0)
+    summary = evaluator.evaluate(
+        bf16, load_test_set(test_tree), str(tmp_path), verbose=0, overwrite=True
+    )
     assert len(calls) == len(SIZES)
     assert (summary["settings"]["precision"], fp32["settings"]["precision"]) == (
         "mixed_bfloat16",
