@@ -106,6 +106,9 @@ class SynthesisConfig:
             )
         if not 0.0 <= self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
+        # Checked here, before the output folder records it (synthesize_blur checks it too late).
+        if not self.gamma > 0:
+            raise ValueError(f"gamma must be > 0, got {self.gamma}")
 
 
 GOPRO_KEYS = ("sharp", "blur", "blur_gamma")
@@ -128,7 +131,8 @@ def pair_written(output_dir, split, sequence, frame_name):
 
 
 def _frame_sequences(frames_dir, config):
-    """[(split, sequence folder, sorted frame paths)]; keeps a train/test split the folder has."""
+    """[(split, sequence folder, sorted frame paths, files that are not PNG frames)]; keeps a
+    train/test split the folder has. Hidden files (".DS_Store") are not frames and not counted."""
 
     def sequences_in(folder):
         names = sorted(
@@ -136,30 +140,38 @@ def _frame_sequences(frames_dir, config):
             for n in tf.io.gfile.listdir(folder)
             if tf.io.gfile.isdir(posixpath.join(folder, n))
         )
-        folders = [posixpath.join(folder, n) for n in names]
-        return [(f, sorted(tf.io.gfile.glob(posixpath.join(f, "*.png")))) for f in folders]
+        return [_frames_of(posixpath.join(folder, n)) for n in names]
 
     if not tf.io.gfile.isdir(frames_dir):
         raise DataError(f"--frames_dir {frames_dir} is not a folder")
     own_splits = [s for s in ("train", "test") if tf.io.gfile.isdir(posixpath.join(frames_dir, s))]
     if own_splits:
         found = [
-            (s, folder, paths)
+            (s, *sequence)
             for s in own_splits
-            for folder, paths in sequences_in(posixpath.join(frames_dir, s))
+            for sequence in sequences_in(posixpath.join(frames_dir, s))
         ]
     else:
         found = sequences_in(frames_dir)
         order = np.random.default_rng(config.seed).permutation(len(found))
         num_test = int(round(len(found) * config.test_fraction))
         test = set(order[:num_test].tolist())
-        found = [
-            ("test" if i in test else "train", folder, paths)
-            for i, (folder, paths) in enumerate(found)
-        ]
+        found = [("test" if i in test else "train", *sequence) for i, sequence in enumerate(found)]
     if not found:
         raise DataError(f"{frames_dir} holds no sequence folders of PNG frames")
     return found
+
+
+def _frames_of(folder):
+    """(folder, sorted PNG frame paths, sorted paths of its other files) of one sequence folder."""
+    frames, foreign = [], []
+    for name in sorted(n.rstrip("/") for n in tf.io.gfile.listdir(folder)):
+        path = posixpath.join(folder, name)
+        if name.lower().endswith(".png"):
+            frames.append(path)
+        elif not name.startswith(".") and not tf.io.gfile.isdir(path):
+            foreign.append(path)
+    return folder, frames, foreign
 
 
 def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=False):
@@ -192,10 +204,19 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=
     rng = np.random.default_rng(config.seed)
     counts = {"train": 0, "test": 0}
     skipped = []
-    for split, folder, paths in sequences:
+    for split, folder, paths, foreign in sequences:
         sequence = posixpath.basename(folder)
-        if len(paths) < config.min_frames:
+        problem = None
+        if foreign:
+            # Left out, it would leave a gap in time between the frames around it.
+            problem = (
+                f"holds {posixpath.basename(foreign[0])}, not a PNG frame"
+                + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else "")
+                + "; frames must all be PNG: convert them, or move other files out"
+            )
+        elif len(paths) < config.min_frames:
             problem = f"has {len(paths)} PNG frames, fewer than --min_frames={config.min_frames}"
+        if problem:
             if not config.skip_bad_pairs:
                 raise DataError(f"sequence folder {folder} {problem}")
             logging.warning("skipping sequence folder %s: %s", folder, problem)

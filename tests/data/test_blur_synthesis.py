@@ -1,3 +1,4 @@
+import dataclasses
 import os
 
 import numpy as np
@@ -131,3 +132,20 @@ def test_bad_config_is_named():
         SynthesisConfig(min_frames=9, max_frames=7)
     with pytest.raises(ValueError, match="gamma must be > 0, got 0"):
         synthesize_blur(np.zeros((2, 1, 1, 3), np.uint8), gamma=0)
+    # Checked when the settings are made, before an output folder records them.
+    with pytest.raises(ValueError, match="gamma must be > 0, got 0"):
+        SynthesisConfig(gamma=0)
+
+
+def test_a_file_that_is_not_a_png_frame_is_named(tmp_path, rng):
+    _write_frames(str(tmp_path / "frames" / "good"), 8, rng)
+    _write_frames(str(tmp_path / "frames" / "mixed"), 8, rng)
+    (tmp_path / "frames" / "mixed" / "000008.jpg").write_bytes(b"a frame saved as JPEG")
+    (tmp_path / "frames" / "mixed" / ".DS_Store").write_bytes(b"not a frame, and hidden")
+    config = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0)
+    with pytest.raises(DataError, match=r"frames/mixed holds 000008.jpg, not a PNG frame"):
+        synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), config)
+    skipping = dataclasses.replace(config, skip_bad_pairs=True)
+    result = synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), skipping)
+    assert [path for path, _ in result["skipped"]] == [str(tmp_path / "frames" / "mixed")]
+    assert result["pairs"] == {"train": 1, "test": 0}
