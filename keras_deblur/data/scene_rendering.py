@@ -72,6 +72,9 @@ class SceneConfig:
     photo_optics_blur: Optional[tuple] = None
 
     def __post_init__(self):
+        for name in ("photo_probability", "photo_blur_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         if self.photo_camera_frames is not None:
             odd_frame_counts(self.photo_camera_frames, "photo_camera_frames")
         if self.photo_optics_blur is not None:

@@ -131,6 +131,8 @@ def render_dataset(
 
     if num_pairs < 1:
         raise ValueError(f"--num_pairs must be >= 1, got {num_pairs}")
+    if not 0 <= test_fraction < 1:
+        raise ValueError(f"--test_fraction must be in [0, 1), got {test_fraction}")
     settings = {
         "renderer_version": RENDERER_VERSION,
         "num_pairs": num_pairs,

@@ -145,6 +145,11 @@ def test_bad_arguments_are_named(tmp_path):
         SceneConfig(photo_camera_frames=(4, 4))
     with pytest.raises(ValueError, match=r"photo_optics_blur must be two numbers 0 <= low <= high"):
         SceneConfig(photo_optics_blur=(1.0, 0.5))
+    with pytest.raises(ValueError, match=r"photo_blur_probability must be in \[0, 1\], got 1.5"):
+        SceneConfig(photo_blur_probability=1.5)
+    with pytest.raises(ValueError, match=r"--test_fraction must be in \[0, 1\), got 2"):
+        render_dataset(str(tmp_path), 4, seed=0, config=SceneConfig(), test_fraction=2)
+    assert list(tmp_path.iterdir()) == []  # refused before the folder records anything
 
 
 def _photo_pairs(count, **config_fields):
