@@ -235,6 +235,12 @@ def load(path):
         model = tf.saved_model.load(version_dir)
     except (OSError, ValueError, tf.errors.OpError) as error:
         raise ValueError(f"cannot load the SavedModel {version_dir}: {error}") from error
+    if "deblur_float" not in model.signatures:
+        raise ValueError(
+            f"{version_dir} is a SavedModel but not a deblurring export (its signatures: "
+            f"{', '.join(sorted(model.signatures)) or 'none'}; ours have deblur_float): export "
+            "one with python -m keras_deblur.export"
+        )
     return model, read_metadata(version_dir)
 
 

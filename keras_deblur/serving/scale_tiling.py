@@ -162,7 +162,7 @@ def tile_side_for_budget(filters, radius, memory_bytes, conv_algorithm="direct")
     side = int((memory_bytes / bytes_per_pixel) ** 0.5) - 2 * radius
     if side < 2 * radius:
         raise ValueError(
-            f"a memory budget of {memory_bytes / 2**20:.0f} MiB leaves tiles smaller than the "
+            f"--memory_budget: {memory_bytes / 2**20:.0f} MiB leaves tiles smaller than the "
             f"model's reach ({2 * radius} pixels); give more memory"
         )
     return side

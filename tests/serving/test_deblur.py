@@ -176,6 +176,37 @@ def test_command_names_bad_paths(export_base, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("--memory_budget=-1", "--memory_budget must be a positive number of GiB, got -1.0"),
+        (
+            "--max_megapixels=nan",
+            "--max_megapixels must be a positive number of megapixels, got nan",
+        ),
+        ("--tile_batch=0", "--tile_batch must be 1 or more tiles, got 0"),
+    ],
+)
+def test_command_names_a_number_it_cannot_mean_before_it_writes(tmp_path, flag, message):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "x.png")
+    result = _run(f"--input={tmp_path}/x.png", f"--output_dir={tmp_path}/o", flag)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == f"error: {message}"
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_savedmodel_that_does_not_deblur_is_named(tmp_path):
+    class Other(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def double(self, x):
+            return {"y": 2 * x}
+
+    module = Other()
+    tf.saved_model.save(module, str(tmp_path / "other" / "1"), signatures={"double": module.double})
+    with pytest.raises(ValueError, match=r"other/1 is a SavedModel but not a deblurring export"):
+        Deblurrer(str(tmp_path / "other"))
+
+
 class _FakeTfServing(BaseHTTPRequestHandler):
     """TF Serving's REST predict API in front of the SavedModel, on loopback, for the client
     test."""
