@@ -40,6 +40,10 @@ def main(argv):
         output
     ):  # checked before the import too: fail before the slow part
         raise FileExistsError(f"--output={output} exists already; choose another name or delete it")
+    if f.EXPORT_DIR.value:  # an export that cannot be written stops us before --output is written
+        from keras_deblur.serving.saved_model import new_version_dir
+
+        new_version_dir(f.EXPORT_DIR.value, f.EXPORT_VERSION.value)
     from keras_deblur.runs import save_generator
 
     generator, architecture = import_checkpoint(f.TORCH_CHECKPOINT.value)

@@ -149,6 +149,19 @@ def write_models_config(base_dir):
     write_text(posixpath.join(base_dir, MODELS_CONFIG), text_format.MessageToString(config))
 
 
+def new_version_dir(export_dir, version=None):
+    """The folder version `version` (default: one more than the highest) will be exported to; a
+    ValueError or FileExistsError naming it if that version cannot be written."""
+    existing = versions(export_dir)
+    version = (existing[-1] + 1 if existing else 1) if version is None else int(version)
+    if version < 1:
+        raise ValueError(f"--export_version must be a positive integer, got {version}")
+    target = posixpath.join(export_dir, str(version))
+    if tf.io.gfile.exists(target):
+        raise FileExistsError(f"{target} exists already; versions are never overwritten")
+    return target
+
+
 def export(generator, export_dir, version=None, metadata=None, ensemble=False):
     """Exports `generator` as version `version` (default: the next integer) under `export_dir`.
 
@@ -166,13 +179,7 @@ def export(generator, export_dir, version=None, metadata=None, ensemble=False):
     """
     base_dir = posixpath.dirname(export_dir.rstrip("/")) or "."
     _read_models_config(base_dir)  # a models.config that cannot be extended stops us here
-    existing = versions(export_dir)
-    version = (existing[-1] + 1 if existing else 1) if version is None else int(version)
-    if version < 1:
-        raise ValueError(f"--export_version must be a positive integer, got {version}")
-    target = posixpath.join(export_dir, str(version))
-    if tf.io.gfile.exists(target):
-        raise FileExistsError(f"{target} exists already; versions are never overwritten")
+    target = new_version_dir(export_dir, version)
     tf.io.gfile.makedirs(export_dir)
     file_io.remove_dead_leftovers(export_dir)
     try:

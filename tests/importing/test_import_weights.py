@@ -161,6 +161,14 @@ def test_import_command_writes_a_keras_file_and_an_export(tmp_path):
     assert (tmp_path / "savedmodels" / "gopro" / "1" / "saved_model.pb").exists()
     again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert again.returncode == 1 and "exists already" in again.stderr
+    # An export version that exists stops the import before the .keras file is written.
+    command[4] = f"--output={tmp_path / 'second.keras'}"
+    taken = subprocess.run(
+        [*command, "--export_version=1"], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert taken.returncode == 1
+    assert "gopro/1 exists already; versions are never overwritten" in taken.stderr
+    assert not (tmp_path / "second.keras").exists()
 
 
 @pytest.mark.slow
