@@ -136,7 +136,8 @@ def deblur_files(
                 else str(error) or type(error).__name__
             )
             failures[path] = message
-            print(f"\nerror: {path}: {message}", flush=True)
+            named = message if message.startswith(path) else f"{path}: {message}"
+            print(f"\nerror: {named}", flush=True)
         progress.update(index)
     return failures
 

@@ -21,7 +21,12 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from keras_deblur import file_io
-from keras_deblur.data.png_info import read_png_exif, read_png_info, with_exif_chunk
+from keras_deblur.data.png_info import (
+    PNG_SIGNATURE,
+    read_png_exif,
+    read_png_info,
+    with_exif_chunk,
+)
 from keras_deblur.errors import DataError
 
 # The default size limit: 128 megapixels is above every phone and most camera sensors (108 MP,
@@ -129,7 +134,9 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
     import tensorflow as tf
 
     try:
-        if path.lower().endswith(".png"):
+        with open(path, "rb") as file:
+            is_png = file.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+        if is_png:  # by its bytes, not its name: a JPEG named .png is still read, by PIL
             info = read_png_info(path)
             check_size(path, info.width, info.height, max_megapixels)
             if info.bit_depth == 16:

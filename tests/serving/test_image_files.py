@@ -127,3 +127,10 @@ def test_a_transparent_palette_colour_is_kept_as_alpha(tmp_path):
     with Image.open(tmp_path / "out.png") as written:
         assert written.mode == "RGBA"
         np.testing.assert_array_equal(np.asarray(written)[..., 3], read.alpha)
+
+
+def test_a_jpeg_named_png_is_read_by_its_bytes(tmp_path, rng):
+    path = str(tmp_path / "photo.png")
+    Image.fromarray(rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)).save(path, format="JPEG")
+    read = read_image(path)
+    assert read.format == "JPEG" and read.pixels.shape == (8, 12, 3)
