@@ -18,10 +18,15 @@ class RunDirectoryBusyError(ValueError):
 
 @contextlib.contextmanager
 def hold(run_dir, worker_index=0):
-    """Holds the run directory's lock for this worker while the block runs."""
+    """Holds the run directory's lock for this worker while the block runs. A folder it created
+    that holds nothing but the lock when the block ends (a run stopped by a bad flag or bad data
+    before it wrote anything) is removed again."""
     if "://" in run_dir:
         yield
         return
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise ValueError(f"--run_dir={run_dir} is a file; name a folder for the run")
+    created = not os.path.exists(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     name = ".lock" if worker_index == 0 else f".lock-worker{worker_index}"
     path = os.path.join(run_dir, name)
@@ -40,4 +45,7 @@ def hold(run_dir, worker_index=0):
         os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
+        if created and os.listdir(run_dir) == [name]:
+            os.remove(path)
+            os.rmdir(run_dir)
         os.close(descriptor)  # closing releases the lock

@@ -323,8 +323,26 @@ def test_a_second_training_on_the_same_run_dir_is_refused_naming_the_first(scene
             train(config)
     assert not (tmp_path / "run" / "checkpoints").exists()
     # A lock file left by a run that died holds no lock: the next training goes ahead.
+    (tmp_path / "run").mkdir(exist_ok=True)
     (tmp_path / "run" / ".lock").write_text("999999\n")
     assert train(config)["step"] == 2
+
+
+def test_a_run_stopped_before_it_wrote_anything_leaves_no_folder(scenes_dir, tmp_path):
+    from keras_deblur.training import run_lock
+
+    with pytest.raises(ValueError, match="bad data"):
+        with run_lock.hold(str(tmp_path / "new")):
+            raise ValueError("bad data")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    with run_lock.hold(str(tmp_path / "mine")):  # a folder the user made is theirs to keep
+        pass
+    assert (tmp_path / "mine").is_dir()
+    (tmp_path / "a_file").write_text("notes")
+    with pytest.raises(ValueError, match=r"--run_dir=.*a_file is a file; name a folder"):
+        with run_lock.hold(str(tmp_path / "a_file")):
+            pass
 
 
 def test_several_steps_per_call_train_the_same_and_stop_at_the_same_steps(scenes_dir, tmp_path):
