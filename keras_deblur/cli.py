@@ -1,10 +1,11 @@
 """What every command-line entry point shares."""
 
 import errno
-import re
 import sys
 
 from absl import app, flags, logging
+
+from keras_deblur.errors import op_message
 
 # Errors of the disk, not of the program: a full disk, a read-only mount, a folder not ours.
 _DISK_ERRNOS = {
@@ -24,12 +25,6 @@ _TF_DISK_MESSAGES = (
 _WHAT_TO_DO = "free space or choose another folder and rerun: files written completely are kept"
 
 
-def _without_op_details(message):
-    """A TensorFlow error's message without the op's internals around the path:
-    "{{function_node ...}} PATH; WHAT [Op:SaveV2]" -> "PATH; WHAT"."""
-    return re.sub(r"\s*\[Op:\w+\]", "", re.sub(r"\{\{.*?\}\}\s*", "", message))
-
-
 def disk_problem(error):
     """One line naming the path and what is wrong, for an error of the disk anywhere in the chain of
     `error` (its causes and contexts); None for any other error."""
@@ -41,7 +36,7 @@ def disk_problem(error):
             return f"cannot write {where}: {_DISK_ERRNOS[error.errno]}; {_WHAT_TO_DO}"
         message = getattr(error, "message", None)  # tf.errors.OpError
         if isinstance(message, str) and any(text in message for text in _TF_DISK_MESSAGES):
-            return f"cannot write {_without_op_details(message)}; {_WHAT_TO_DO}"
+            return f"cannot write {op_message(message)}; {_WHAT_TO_DO}"
         error = error.__cause__ or error.__context__
     return None
 
@@ -91,7 +86,7 @@ def _path_problem(error):
     file does), which names the path; None for any other error."""
     message = getattr(error, "message", None)
     if isinstance(message, str) and any(text in message for text in _TF_PATH_MESSAGES):
-        return _without_op_details(message)
+        return op_message(message)
     return None
 
 

@@ -30,6 +30,7 @@ from absl import flags
 
 from keras_deblur import cli, file_io
 from keras_deblur import flags as f
+from keras_deblur.errors import op_message
 from keras_deblur.progress import Progress
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 
@@ -131,7 +132,7 @@ def deblur_files(
             deblur_file(deblurrer, path, target, max_megapixels)
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:
             message = (
-                error.message
+                op_message(error.message)
                 if isinstance(error, tf.errors.OpError)
                 else str(error) or type(error).__name__
             )

@@ -85,3 +85,10 @@ def test_a_bad_or_missing_flag_is_one_error_line():
     ):
         assert result.returncode == 1
         assert result.stderr.strip() == f"{line} (--help lists the flags)", result.stderr
+
+
+def test_tensorflows_messages_lose_the_ops_internals():
+    from keras_deblur.errors import op_message
+
+    message = "{{function_node __wrapped__DecodePng_device_/job:0}} Invalid PNG data [Op:DecodePng]"
+    assert op_message(message) == "Invalid PNG data"

@@ -16,7 +16,7 @@ from absl import logging
 
 from keras_deblur.data import images
 from keras_deblur.data.dataset_folder import claim
-from keras_deblur.errors import DataError
+from keras_deblur.errors import DataError, op_message
 
 DEFAULT_GAMMA = 2.2
 
@@ -255,7 +255,7 @@ def _read_frames(paths):
         try:
             frames.append(images.read_png(path))
         except tf.errors.OpError as error:
-            raise DataError(f"cannot decode frame {path}: {error.message}") from error
+            raise DataError(f"cannot decode frame {path}: {op_message(error.message)}") from error
         if frames[-1].shape != frames[0].shape:
             raise DataError(
                 f"frame {path} is {frames[-1].shape[1]}x{frames[-1].shape[0]}, "

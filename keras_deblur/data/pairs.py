@@ -14,7 +14,7 @@ import tensorflow as tf
 from absl import logging
 
 from keras_deblur.data.png_info import read_png_info
-from keras_deblur.errors import DataError
+from keras_deblur.errors import DataError, op_message
 
 SPLITS = ("train", "test")
 BLUR_KEYS = ("blur", "blur_gamma")
@@ -59,7 +59,7 @@ def _decodes(path):
     try:
         tf.io.decode_png(tf.io.read_file(path), channels=3, dtype=tf.uint16)
     except tf.errors.OpError as error:
-        return f"cannot decode {path}: {error.message}"
+        return f"cannot decode {path}: {op_message(error.message)}"
     return None
 
 

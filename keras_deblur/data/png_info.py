@@ -11,7 +11,7 @@ import zlib
 
 import tensorflow as tf
 
-from keras_deblur.errors import DataError
+from keras_deblur.errors import DataError, op_message
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_TRAILER = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # The IEND chunk: length 0, type, CRC.
@@ -36,7 +36,7 @@ def read_png_info(path):
             f.seek(max(size - len(PNG_TRAILER), 0))
             tail = f.read(len(PNG_TRAILER))
     except tf.errors.OpError as error:
-        raise DataError(f"cannot read {path}: {error.message}") from error
+        raise DataError(f"cannot read {path}: {op_message(error.message)}") from error
     if head[:8] != PNG_SIGNATURE or head[12:16] != b"IHDR":
         raise DataError(f"{path} is not a PNG file")
     if tail != PNG_TRAILER:

@@ -27,7 +27,7 @@ from keras_deblur.data.png_info import (
     read_png_info,
     with_exif_chunk,
 )
-from keras_deblur.errors import DataError
+from keras_deblur.errors import DataError, op_message
 
 # The default size limit: 128 megapixels is above every phone and most camera sensors (108 MP,
 # 100 MP medium format) and, at 16 bits, about 0.8 GB of pixels before the model's own memory.
@@ -152,7 +152,7 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
         Image.DecompressionBombError,
         tf.errors.OpError,
     ) as error:
-        message = error.message if isinstance(error, tf.errors.OpError) else error
+        message = op_message(error.message) if isinstance(error, tf.errors.OpError) else error
         raise DataError(f"{path} is not an image this command can read: {message}") from error
 
 
