@@ -97,6 +97,7 @@ def _parse_flags(argv):
         return flags.FLAGS(argv)
     except flags.Error as error:
         problem = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        problem = problem.removeprefix("ERROR:: ")  # absl's prefix for an unreadable --flagfile
         print(f"error: {problem} (--help lists the flags)", file=sys.stderr)
         sys.exit(1)
 

@@ -79,9 +79,15 @@ def test_a_bad_or_missing_flag_is_one_error_line():
 
     bad = run_module("keras_deblur.train", "--run_dir=/nonexistent/r", "--learning_rate=abc")
     missing = run_module("keras_deblur.train", "--experiment=tiny")
+    no_flagfile = run_module("keras_deblur.train", "--flagfile=/nonexistent/x.flags")
     for result, line in (
         (bad, "error: flag --learning_rate=abc: could not convert string to float: 'abc'"),
         (missing, "error: flag --run_dir=None: Flag --run_dir must have a value other than None."),
+        (
+            no_flagfile,
+            "error: Unable to open flagfile: [Errno 2] No such file or directory: "
+            "'/nonexistent/x.flags'",
+        ),
     ):
         assert result.returncode == 1
         assert result.stderr.strip() == f"{line} (--help lists the flags)", result.stderr
