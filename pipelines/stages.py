@@ -95,6 +95,9 @@ def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
         test_set,
         os.path.join(output_dir, "pushed_model_evaluation"),
         num_examples=0,
+        # A gate that runs again because another model was pushed meanwhile (its record went
+        # stale) finds the previously pushed model's scores here: the pipeline's own, replaced.
+        overwrite=True,
     )
     return (
         summary,

@@ -129,3 +129,20 @@ def test_new_starting_weights_train_again(scenes_dir, tmp_path):
         _run(config, scenes_dir, tmp_path, gate_min_gain=-100.0, gate_max_drop=100.0)
     )
     assert "ingest" in skipped and "train" not in skipped
+
+
+def test_a_gate_run_again_scores_the_model_pushed_now_where_it_scored_the_last(
+    scenes_dir, tmp_path
+):
+    # A gate whose record went stale (another model pushed meanwhile) runs again in its folder.
+    from keras_deblur.evaluation.dataset import load_test_set
+    from keras_deblur.models import build_generator_from_spec
+
+    test_set = load_test_set(scenes_dir, max_images=1)
+    scores = []
+    for name in ("first", "second"):
+        version = saved_model.export(build_generator_from_spec("tiny"), str(tmp_path / name))
+        summary, how = stages._pushed_metrics(version, test_set, "data", str(tmp_path / "gate"))
+        assert how.startswith("re-evaluated")
+        scores.append(summary["model"]["source"])
+    assert scores == [f"{tmp_path}/first/1", f"{tmp_path}/second/1"]
