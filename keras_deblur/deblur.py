@@ -21,7 +21,6 @@ removed at the next start.
 
 import collections
 import glob
-import math
 import os
 import sys
 import time
@@ -160,26 +159,11 @@ FLAGS_USED = (
 )
 
 
-def _check_numbers():
-    """A ValueError naming the first numeric flag whose value cannot be meant (NaN compares false
-    with everything, so a NaN limit would switch its check off)."""
-    for name, value, lowest, meaning in (
-        ("memory_budget", f.MEMORY_BUDGET_GIB.value, None, "a positive number of GiB"),
-        ("max_megapixels", f.MAX_MEGAPIXELS.value, None, "a positive number of megapixels"),
-        ("tile_overlap", f.TILE_OVERLAP_PX.value, 0, "0 or more pixels"),
-        ("tile_batch", f.TILE_BATCH.value, 1, "1 or more tiles"),
-    ):
-        if value is None:
-            continue
-        if not math.isfinite(value) or (value < lowest if lowest is not None else value <= 0):
-            raise ValueError(f"--{name} must be {meaning}, got {value}")
-
-
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
     from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
 
-    _check_numbers()
+    f.check_deblur_numbers()
     files = input_files(f.INPUT.value)
     if f.SERVER.value:
         if f.CONV_ALGORITHM.value != "direct":

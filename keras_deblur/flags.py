@@ -6,6 +6,7 @@ snake_case and carry their unit.
 """
 
 import dataclasses
+import math
 import sys
 
 from absl import flags
@@ -551,3 +552,16 @@ def run_dir():
         )
         return MODEL_DIR.value
     return RUN_DIR.value
+
+
+def check_deblur_numbers():
+    """A ValueError naming the first of deblur's and bulk_deblur's numeric flags whose value cannot
+    be meant: NaN compares false with everything, so a NaN limit would switch its check off."""
+    for name, value, allowed, meaning in (
+        ("memory_budget", MEMORY_BUDGET_GIB.value, lambda v: 0 < v < math.inf, "positive GiB"),
+        ("max_megapixels", MAX_MEGAPIXELS.value, lambda v: v > 0, "positive (inf: no limit)"),
+        ("tile_overlap", TILE_OVERLAP_PX.value, lambda v: v >= 0, "0 or more pixels"),
+        ("tile_batch", TILE_BATCH.value, lambda v: v >= 1, "1 or more tiles"),
+    ):
+        if value is not None and not allowed(value):
+            raise ValueError(f"--{name} must be {meaning}, got {value}")

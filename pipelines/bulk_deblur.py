@@ -271,6 +271,7 @@ FLAGS_USED = (
 
 def main(argv):
     del argv  # cli.run has checked that there are no positional arguments
+    f.check_deblur_numbers()
     budget = f.MEMORY_BUDGET_GIB.value
     handler = DeblurrerHandler(
         f.MODEL_PATH.value,

@@ -31,9 +31,11 @@ def hold(run_dir, worker_index=0):
     name = ".lock" if worker_index == 0 else f".lock-worker{worker_index}"
     path = os.path.join(run_dir, name)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    locked = False
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = True
         except BlockingIOError:
             holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip() or "unknown"
             raise RunDirectoryBusyError(
@@ -45,7 +47,11 @@ def hold(run_dir, worker_index=0):
         os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
         yield
     finally:
-        if created and os.listdir(run_dir) == [name]:
-            os.remove(path)
-            os.rmdir(run_dir)
+        # Only the lock's holder cleans up: a training refused because another one won the race
+        # to a new folder must not remove the winner's lock. Cleaning up never hides the error.
+        if created and locked:
+            with contextlib.suppress(OSError):
+                if os.listdir(run_dir) == [name]:
+                    os.remove(path)
+                    os.rmdir(run_dir)
         os.close(descriptor)  # closing releases the lock

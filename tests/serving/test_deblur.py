@@ -179,10 +179,10 @@ def test_command_names_bad_paths(export_base, tmp_path):
 @pytest.mark.parametrize(
     "flag, message",
     [
-        ("--memory_budget=-1", "--memory_budget must be a positive number of GiB, got -1.0"),
+        ("--memory_budget=-1", "--memory_budget must be positive GiB, got -1.0"),
         (
             "--max_megapixels=nan",
-            "--max_megapixels must be a positive number of megapixels, got nan",
+            "--max_megapixels must be positive (inf: no limit), got nan",
         ),
         ("--tile_batch=0", "--tile_batch must be 1 or more tiles, got 0"),
     ],

@@ -380,3 +380,19 @@ def test_several_steps_per_call_train_the_same_and_stop_at_the_same_steps(scenes
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert checkpoints[1] == checkpoints[5] and "ckpt-6.index" in checkpoints[5]
     assert logged[1] == logged[5] == [2, 4, 6]
+
+
+def test_a_training_refused_in_a_race_for_a_new_folder_leaves_the_winners_lock(
+    tmp_path, monkeypatch
+):
+    from keras_deblur.training import run_lock
+
+    run_dir = str(tmp_path / "new")
+    with run_lock.hold(run_dir):  # the winner, running
+        # The loser saw no folder either, just before the winner made it.
+        monkeypatch.setattr(run_lock.os.path, "exists", lambda path: False)
+        with pytest.raises(run_lock.RunDirectoryBusyError):
+            with run_lock.hold(run_dir):
+                pass
+        monkeypatch.undo()
+        assert os.listdir(run_dir) == [".lock"]
