@@ -131,8 +131,9 @@ def _read_models_config(base_dir):
 
 def write_models_config(base_dir):
     """Adds to `<base_dir>/models.config` (TF Serving's --model_config_file) an entry for every
-    model folder with versions that it does not name yet; the entries there are kept as they are,
-    a user's own included.
+    model folder with versions that it does not name yet, and drops the entries written so (base
+    path `/models/<name>`) whose folder has no versions any more; every other entry, a user's own
+    included, is kept as it is.
 
     New paths are those inside the TF Serving container when `base_dir` is mounted at /models
     (`docker run -v $PWD/savedmodels:/models ...`); edit them for a server run outside docker.
@@ -141,6 +142,11 @@ def write_models_config(base_dir):
 
     config = _read_models_config(base_dir)
     entries = config.model_config_list.config
+    for entry in list(entries):
+        if entry.base_path == f"/models/{entry.name}" and not versions(
+            posixpath.join(base_dir, entry.name)
+        ):
+            entries.remove(entry)
     named = {entry.name for entry in entries}
     for name in sorted(tf.io.gfile.listdir(base_dir)):
         name = name.rstrip("/")
@@ -151,7 +157,9 @@ def write_models_config(base_dir):
 
 def new_version_dir(export_dir, version=None):
     """The folder version `version` (default: one more than the highest) will be exported to; a
-    ValueError or FileExistsError naming it if that version cannot be written."""
+    ValueError or FileExistsError naming what stops it if that version cannot be written (the
+    version exists, or a models.config beside the model folder that cannot be extended)."""
+    _read_models_config(posixpath.dirname(export_dir.rstrip("/")) or ".")
     existing = versions(export_dir)
     version = (existing[-1] + 1 if existing else 1) if version is None else int(version)
     if version < 1:
@@ -177,9 +185,7 @@ def export(generator, export_dir, version=None, metadata=None, ensemble=False):
     Returns:
       The path of the new version.
     """
-    base_dir = posixpath.dirname(export_dir.rstrip("/")) or "."
-    _read_models_config(base_dir)  # a models.config that cannot be extended stops us here
-    target = new_version_dir(export_dir, version)
+    target = new_version_dir(export_dir, version)  # stops here if it cannot be written
     tf.io.gfile.makedirs(export_dir)
     file_io.remove_dead_leftovers(export_dir)
     try:
@@ -217,7 +223,7 @@ def export(generator, export_dir, version=None, metadata=None, ensemble=False):
             f"{target} was written by another export meanwhile; versions are never "
             "overwritten: run the export again for the next version"
         ) from None
-    write_models_config(base_dir)
+    write_models_config(posixpath.dirname(export_dir.rstrip("/")) or ".")
     return target
 
 

@@ -169,6 +169,11 @@ def test_import_command_writes_a_keras_file_and_an_export(tmp_path):
     assert taken.returncode == 1
     assert "gopro/1 exists already; versions are never overwritten" in taken.stderr
     assert not (tmp_path / "second.keras").exists()
+    (tmp_path / "savedmodels" / "models.config").write_text("notes\n")
+    unreadable = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert unreadable.returncode == 1
+    assert "models.config is not a TF Serving model config" in unreadable.stderr
+    assert not (tmp_path / "second.keras").exists()
 
 
 @pytest.mark.slow

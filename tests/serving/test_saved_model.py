@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 
@@ -110,6 +111,12 @@ def test_an_export_keeps_the_other_entries_of_models_config(exported, tmp_path):
     config = _models_config(tmp_path)
     entries = [(entry.name, entry.base_path) for entry in config.model_config_list.config]
     assert entries == [("other", "/data/other"), ("deblur", "/models/deblur")]
+    # A model folder deleted since: its entry goes at the next export; the user's stays.
+    shutil.rmtree(tmp_path / "deblur")
+    saved_model.export(generator, str(tmp_path / "second"))
+    config = _models_config(tmp_path)
+    entries = [(entry.name, entry.base_path) for entry in config.model_config_list.config]
+    assert entries == [("other", "/data/other"), ("second", "/models/second")]
 
 
 def test_a_models_config_that_does_not_parse_stops_the_export_before_it_writes(exported, tmp_path):
