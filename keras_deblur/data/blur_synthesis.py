@@ -162,14 +162,22 @@ def _frame_sequences(frames_dir, config):
     return found
 
 
+# Frames saved in another image format: among PNG frames they would be gaps in time. Other files
+# (Thumbs.db, notes) are not frames and are left alone.
+_OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".exr", ".ppm")
+
+
 def _frames_of(folder):
-    """(folder, sorted PNG frame paths, sorted paths of its other files) of one sequence folder."""
+    """(folder, sorted PNG frame paths, sorted paths of frames in other image formats) of one
+    sequence folder; hidden files (".DS_Store", macOS's "._0001.png") are neither."""
     frames, foreign = [], []
     for name in sorted(n.rstrip("/") for n in tf.io.gfile.listdir(folder)):
         path = posixpath.join(folder, name)
+        if name.startswith("."):
+            continue
         if name.lower().endswith(".png"):
             frames.append(path)
-        elif not name.startswith(".") and not tf.io.gfile.isdir(path):
+        elif name.lower().endswith(_OTHER_IMAGE_SUFFIXES):
             foreign.append(path)
     return folder, frames, foreign
 

@@ -112,6 +112,8 @@ def _read_with_pil(path, max_megapixels):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = ImageOps.exif_transpose(opened)
         exif = image.getexif()
+        if image.mode == "I" and image_format == "PPM":  # a 16-bit PGM: Pillow opens it as "I"
+            image = Image.fromarray(np.asarray(image).astype(np.uint16))
         if image.mode in ("I", "F"):
             raise DataError(
                 f"{path} holds {'32-bit integer' if image.mode == 'I' else 'floating-point'} "

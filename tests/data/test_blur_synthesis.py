@@ -142,6 +142,8 @@ def test_a_file_that_is_not_a_png_frame_is_named(tmp_path, rng):
     _write_frames(str(tmp_path / "frames" / "mixed"), 8, rng)
     (tmp_path / "frames" / "mixed" / "000008.jpg").write_bytes(b"a frame saved as JPEG")
     (tmp_path / "frames" / "mixed" / ".DS_Store").write_bytes(b"not a frame, and hidden")
+    (tmp_path / "frames" / "good" / "._000000.png").write_bytes(b"macOS's metadata, hidden")
+    (tmp_path / "frames" / "good" / "Thumbs.db").write_bytes(b"not an image")
     config = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0)
     with pytest.raises(DataError, match=r"frames/mixed holds 000008.jpg, not a PNG frame"):
         synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), config)

@@ -107,6 +107,14 @@ def test_a_16_bit_grayscale_tiff_keeps_its_16_bits(tmp_path, rng):
         np.testing.assert_array_equal(np.asarray(written), gray)
 
 
+def test_a_16_bit_pgm_keeps_its_16_bits(tmp_path, rng):
+    gray = rng.integers(0, 65536, (6, 10), dtype=np.uint16)
+    Image.fromarray(gray).save(tmp_path / "scan.pgm")
+    read = read_image(str(tmp_path / "scan.pgm"))
+    assert read.pixels.dtype == np.uint16 and read.grayscale
+    np.testing.assert_array_equal(read.pixels[..., 0], gray)
+
+
 def test_floating_point_pixels_are_refused(tmp_path):
     path = str(tmp_path / "depth.tif")
     Image.fromarray(np.ones((4, 4), np.float32)).save(path)
