@@ -24,8 +24,8 @@ from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.errors import DataError
 from keras_deblur.serving.deblurrer import Deblurrer
 
-# Ring edges in cycles per pixel; 0.5 is the Nyquist limit of each axis, so the last ring holds
-# the diagonal frequencies beyond it.
+# Ring edges in cycles per pixel, each ring [low, high); 0.5 is the Nyquist limit of each axis,
+# so the last ring holds it and the diagonal frequencies beyond.
 BAND_EDGES = (0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, np.inf)
 
 
@@ -70,7 +70,7 @@ def report(bands):
     for low, high, power, before, after in zip(
         BAND_EDGES[:-1], BAND_EDGES[1:], detail, blurry, deblurred
     ):
-        name = f"{low:g}-{high:g}" if np.isfinite(high) else f">{low:g}"
+        name = f"{low:g}-{high:g}" if np.isfinite(high) else f"{low:g}+"
         removed = f"{(1 - after / before) * 100:+.0f}%" if before > 0 else "-"
         lines.append(f"{name:<12}{power:>12.1f}{before:>12.1f}{after:>12.1f}{removed:>9}")
     gain = 10 * np.log10(blurry.sum() / deblurred.sum())
