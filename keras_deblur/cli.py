@@ -34,9 +34,9 @@ def disk_problem(error):
         if isinstance(error, OSError) and error.errno in _DISK_ERRNOS:
             where = error.filename or "a file"
             return f"cannot write {where}: {_DISK_ERRNOS[error.errno]}; {_WHAT_TO_DO}"
-        message = getattr(error, "message", None)  # tf.errors.OpError
-        if isinstance(message, str) and any(text in message for text in _TF_DISK_MESSAGES):
-            return f"cannot write {op_message(message)}; {_WHAT_TO_DO}"
+        message = _tf_message(error, _TF_DISK_MESSAGES)
+        if message:
+            return f"cannot write {message}; {_WHAT_TO_DO}"
         error = error.__cause__ or error.__context__
     return None
 
@@ -69,7 +69,7 @@ def call_reporting_errors(main, argv):
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 (re-raised unless it is the disk's or a path's)
-        problem = disk_problem(error) or _path_problem(error)
+        problem = disk_problem(error) or _tf_message(error, _TF_PATH_MESSAGES)
         if problem is None:
             raise
         print(f"error: {problem}", file=sys.stderr)
@@ -81,11 +81,11 @@ def call_reporting_errors(main, argv):
 _TF_PATH_MESSAGES = ("is not a directory", "Not a directory", "Is a directory")
 
 
-def _path_problem(error):
-    """The message of TensorFlow's error for a file where a folder belongs (or a folder where a
-    file does), which names the path; None for any other error."""
+def _tf_message(error, texts):
+    """The message of a TensorFlow error (`tf.errors.OpError`, whose messages name the path) that
+    says one of `texts`, without the op's internals; None for any other error."""
     message = getattr(error, "message", None)
-    if isinstance(message, str) and any(text in message for text in _TF_PATH_MESSAGES):
+    if isinstance(message, str) and any(text in message for text in texts):
         return op_message(message)
     return None
 

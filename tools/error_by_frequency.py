@@ -18,8 +18,8 @@ reports). BUILD.md uses it to compare real GOPRO frames with the synthetic train
 import argparse
 
 import numpy as np
-from PIL import Image
 
+from keras_deblur.data import images
 from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.errors import DataError
 from keras_deblur.serving.deblurrer import Deblurrer
@@ -40,8 +40,9 @@ def band_mse(image):
     return totals / (height * width) ** 2 / channels
 
 
-def _rgb(path):
-    return np.asarray(Image.open(path).convert("RGB"), np.float64)
+def _levels(path):
+    """A PNG's pixels as 8-bit levels (float64), decoded as training and evaluation decode it."""
+    return images.to_uint8(images.read_png(path)).astype(np.float64)
 
 
 def error_bands(deblurrer, pairs):
@@ -50,7 +51,7 @@ def error_bands(deblurrer, pairs):
     sums = np.zeros((3, len(BAND_EDGES) - 1))
     pixels = 0
     for pair in pairs:
-        blurry, sharp = _rgb(pair.blurry), _rgb(pair.sharp)
+        blurry, sharp = _levels(pair.blurry), _levels(pair.sharp)
         deblurred = deblurrer.deblur(blurry.astype(np.uint8)).astype(np.float64)
         weight = sharp.shape[0] * sharp.shape[1]
         detail = sharp - sharp.mean(axis=(0, 1))

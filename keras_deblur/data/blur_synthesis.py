@@ -131,8 +131,8 @@ def pair_written(output_dir, split, sequence, frame_name):
 
 
 def _frame_sequences(frames_dir, config):
-    """[(split, sequence folder, sorted frame paths, files that are not PNG frames)]; keeps a
-    train/test split the folder has. Hidden files (".DS_Store") are not frames and not counted."""
+    """[(split, sequence folder, sorted PNG frame paths, frames in other image formats)] (see
+    `_frames_of`); keeps a train/test split the folder has."""
 
     def sequences_in(folder):
         names = sorted(

@@ -158,31 +158,28 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
         raise DataError(f"{path} is not an image this command can read: {message}") from error
 
 
+def _gray(pixels):
+    """How a grayscale image is written back: the mean of the three channels, rounded, in the
+    pixels' dtype."""
+    return np.round(pixels.mean(axis=-1)).astype(pixels.dtype)
+
+
 def write_image(path, pixels, source):
     """Writes deblurred `pixels` ([H, W, 3], the dtype of source.pixels) like `source`,
-    atomically."""
+    atomically. 16-bit PNGs go through TensorFlow's encoder; everything else, 16-bit grayscale
+    TIFFs included (PIL's mode I;16), through PIL's."""
     with file_io.atomic_path(path, hidden=True) as temporary:
-        if pixels.dtype == np.uint16 and source.format != "PNG":  # 16-bit grayscale, as read
-            gray = np.round(pixels.mean(axis=-1)).astype(np.uint16)
-            options = {"exif": source.exif} if source.exif else {}
-            Image.fromarray(gray).save(temporary, format=source.format, **options)
-        elif pixels.dtype == np.uint16:
+        if pixels.dtype == np.uint16 and source.format == "PNG":
             import tensorflow as tf
 
-            out = (
-                np.round(pixels.mean(axis=-1, keepdims=True)).astype(np.uint16)
-                if source.grayscale
-                else pixels
-            )
+            out = _gray(pixels)[..., None] if source.grayscale else pixels
             if source.alpha is not None:
                 out = np.concatenate([out, source.alpha[..., None]], axis=-1)
             encoded = tf.io.encode_png(out).numpy()
             with open(temporary, "wb") as f:
                 f.write(with_exif_chunk(encoded, source.exif) if source.exif else encoded)
         else:
-            image = Image.fromarray(pixels, "RGB")
-            if source.grayscale:
-                image = Image.fromarray(np.round(pixels.mean(axis=-1)).astype(np.uint8), "L")
+            image = Image.fromarray(_gray(pixels) if source.grayscale else pixels)
             if source.alpha is not None:
                 image.putalpha(Image.fromarray(source.alpha.astype(np.uint8)))
             options = {"quality": 95} if source.format == "JPEG" else {}

@@ -24,9 +24,9 @@ def hold(run_dir, worker_index=0):
     if "://" in run_dir:
         yield
         return
-    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
-        raise ValueError(f"--run_dir={run_dir} is a file; name a folder for the run")
     created = not os.path.exists(run_dir)
+    if not created and not os.path.isdir(run_dir):
+        raise ValueError(f"--run_dir={run_dir} is a file; name a folder for the run")
     os.makedirs(run_dir, exist_ok=True)
     name = ".lock" if worker_index == 0 else f".lock-worker{worker_index}"
     path = os.path.join(run_dir, name)
