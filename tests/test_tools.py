@@ -137,6 +137,7 @@ def test_error_by_frequency_prints_the_bands_of_a_gopro_tree(tmp_path):
     result = _tool("error_by_frequency.py", f"--data_dir={tmp_path}", "--model=photo")
     assert result.returncode == 0, result.stderr
     assert f"2 pairs of {tmp_path}/test (blur)" in result.stdout
+    assert "error_by_frequency: 2/2 pairs" in result.stderr  # progress, off the table's stream
     total = re.search(r"^all\s+\S+\s+(\S+)\s+\S+\s+\S+%", result.stdout, re.MULTILINE)
     assert total and float(total.group(1)) == pytest.approx(np.mean(blurry_mse), abs=0.05)
     assert len(re.findall(r"^\d[\d.]*-[\d.]+\s", result.stdout, re.MULTILINE)) == 6
