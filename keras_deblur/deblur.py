@@ -15,8 +15,9 @@ same name, size, frame rate and audio (`serving/video_files.py`).
 A file that cannot be read, deblurred or written (not an image, larger than `--max_megapixels`, an
 animation, out of memory, a full disk) is reported by name and the others go on; at the end the
 failures are counted and the exit status is 1. Outputs are written atomically and never replace a
-file unless --overwrite (nor ever an input); temporaries a killed run left in --output_dir are
-removed at the next start.
+file unless --overwrite (nor ever an input), even one that appears while its input is deblurred;
+temporaries a killed run left in --output_dir are removed at the next start, and an --output_dir
+this run made is removed again if every file failed.
 """
 
 import collections
@@ -82,22 +83,24 @@ def _check_distinct_names(files, output_dir):
         )
 
 
-def _deblur_image(deblurrer, path, target, max_megapixels):
+def _deblur_image(deblurrer, path, target, max_megapixels, overwrite):
     from keras_deblur.serving.image_files import read_image, write_image
 
     source = read_image(path, max_megapixels)
     start = time.perf_counter()
     deblurred = deblurrer.deblur(source.pixels)
     seconds = time.perf_counter() - start
-    write_image(target, deblurred, source)
+    write_image(target, deblurred, source, overwrite)
     height, width = source.pixels.shape[:2]
     print(f"{path}: {width}x{height} deblurred in {seconds:.2f} s", flush=True)
 
 
-def _deblur_video(deblurrer, path, target, max_megapixels):
+def _deblur_video(deblurrer, path, target, max_megapixels, overwrite):
     from keras_deblur.serving.video_files import deblur_video
 
-    width, height, frames, fps, seconds = deblur_video(deblurrer, path, target, max_megapixels)
+    width, height, frames, fps, seconds = deblur_video(
+        deblurrer, path, target, max_megapixels, overwrite=overwrite
+    )
     print(
         f"{path}: {width}x{height}, {frames} frames at {float(fps):.4g} fps deblurred in "
         f"{seconds:.2f} s ({seconds / frames:.2f} s per frame)",
@@ -108,12 +111,15 @@ def _deblur_video(deblurrer, path, target, max_megapixels):
 def deblur_files(
     deblurrer, files, output_dir, overwrite=False, max_megapixels=DEFAULT_MAX_MEGAPIXELS
 ):
-    """Deblurs each file into output_dir; returns {input path: error message} for the failures."""
+    """Deblurs each file into output_dir; returns {input path: error message} for the failures.
+
+    An output_dir this call created is removed again if every file failed (it is then empty)."""
     import tensorflow as tf
 
     from keras_deblur.serving.video_files import is_video
 
     _check_distinct_names(files, output_dir)
+    created = not os.path.isdir(output_dir)
     _check_output_dir(output_dir)
     file_io.remove_dead_leftovers(output_dir)
     failures = {}
@@ -128,7 +134,13 @@ def deblur_files(
             if os.path.exists(target) and not overwrite:
                 raise FileExistsError(f"{target} exists (pass --overwrite to replace it)")
             deblur_file = _deblur_video if is_video(path) else _deblur_image
-            deblur_file(deblurrer, path, target, max_megapixels)
+            try:
+                deblur_file(deblurrer, path, target, max_megapixels, overwrite)
+            except tf.errors.AlreadyExistsError:  # another run, or the user, wrote it meanwhile
+                raise FileExistsError(
+                    f"{target} appeared while it was being deblurred; kept it (pass --overwrite "
+                    "to replace it)"
+                ) from None
         except (ValueError, OSError, MemoryError, tf.errors.OpError) as error:
             message = (
                 op_message(error.message)
@@ -139,6 +151,8 @@ def deblur_files(
             named = message if message.startswith(path) else f"{path}: {message}"
             print(f"\nerror: {named}", flush=True)
         progress.update(index)
+    if created and len(failures) == len(files) and not os.listdir(output_dir):
+        os.rmdir(output_dir)
     return failures
 
 

@@ -36,8 +36,8 @@ def atomic_path(path, overwrite=True, hidden=False):
     the block succeeds, and removes it when the block fails. Any tf.io.gfile path.
 
     `hidden`: the temporary's name starts with a dot (in users' folders, and where a reader such as
-    TF Serving lists the folder). With `overwrite=False` an existing `path` is
-    tf.errors.AlreadyExistsError.
+    TF Serving lists the folder). With `overwrite=False` an existing `path`, even one created
+    while the block ran, is tf.errors.AlreadyExistsError and is kept.
     """
     import tensorflow as tf
 
@@ -45,12 +45,32 @@ def atomic_path(path, overwrite=True, hidden=False):
     temporary = temporary_path(os.path.join(folder, f".{name}" if hidden else name))
     try:
         yield temporary
-        tf.io.gfile.rename(temporary, path, overwrite=overwrite)
+        if overwrite or not _link_into_place(temporary, path):
+            tf.io.gfile.rename(temporary, path, overwrite=overwrite)
     finally:
         if tf.io.gfile.isdir(temporary):
             tf.io.gfile.rmtree(temporary)
         elif tf.io.gfile.exists(temporary):
             tf.io.gfile.remove(temporary)
+
+
+def _link_into_place(temporary, path):
+    """Gives a local file `temporary` the name `path` unless `path` exists, in one step: a hard
+    link fails if the name is taken, where checking first and renaming after would replace a file
+    that appeared between the two. False where it cannot (a folder, a gs:// path, a file system
+    without hard links): the caller then renames."""
+    import tensorflow as tf
+
+    if "://" in path or not os.path.isfile(temporary):
+        return False
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise tf.errors.AlreadyExistsError(None, None, f"{path} exists") from None
+    except OSError:  # no hard links here
+        return False
+    os.remove(temporary)
+    return True
 
 
 def is_temporary(name):

@@ -28,3 +28,18 @@ def test_a_failed_write_leaves_no_temporary(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         file_io.write_bytes(str(tmp_path / "figure.png"), b"png")
     assert os.listdir(tmp_path) == []
+
+
+def test_no_overwrite_keeps_a_file_that_appeared_during_the_write(tmp_path):
+    import tensorflow as tf
+
+    path = tmp_path / "out.png"
+    with pytest.raises(tf.errors.AlreadyExistsError, match="out.png exists"):
+        with file_io.atomic_path(str(path), overwrite=False) as temporary:
+            with open(temporary, "wb") as f:
+                f.write(b"mine")
+            path.write_bytes(b"theirs")  # after any check a writer could make beforehand
+    assert path.read_bytes() == b"theirs" and os.listdir(tmp_path) == ["out.png"]
+    with file_io.atomic_path(str(tmp_path / "folder"), overwrite=False) as temporary:
+        os.makedirs(temporary)  # folders are renamed into place as before
+    assert (tmp_path / "folder").is_dir()

@@ -164,11 +164,12 @@ def _gray(pixels):
     return np.round(pixels.mean(axis=-1)).astype(pixels.dtype)
 
 
-def write_image(path, pixels, source):
+def write_image(path, pixels, source, overwrite=True):
     """Writes deblurred `pixels` ([H, W, 3], the dtype of source.pixels) like `source`,
     atomically. 16-bit PNGs go through TensorFlow's encoder; everything else, 16-bit grayscale
-    TIFFs included (PIL's mode I;16), through PIL's."""
-    with file_io.atomic_path(path, hidden=True) as temporary:
+    TIFFs included (PIL's mode I;16), through PIL's. With `overwrite=False` a file at `path`, even
+    one that appeared while the image was encoded, is kept: tf.errors.AlreadyExistsError."""
+    with file_io.atomic_path(path, overwrite=overwrite, hidden=True) as temporary:
         if pixels.dtype == np.uint16 and source.format == "PNG":
             import tensorflow as tf
 

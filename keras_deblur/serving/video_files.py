@@ -45,8 +45,9 @@ def _fps(meta):
     return fps
 
 
-def deblur_video(deblurrer, path, target, max_megapixels, verbose=True):
-    """Deblurs every frame of the video `path` into a new video at `target`.
+def deblur_video(deblurrer, path, target, max_megapixels, verbose=True, overwrite=True):
+    """Deblurs every frame of the video `path` into a new video at `target` (with
+    `overwrite=False`, tf.errors.AlreadyExistsError if a file is there by the end).
 
     Returns:
       (width, height, frames, frames per second, seconds the model took in all).
@@ -76,7 +77,7 @@ def deblur_video(deblurrer, path, target, max_megapixels, verbose=True):
     progress = Progress(expected, "frame", os.path.basename(path), verbose=verbose)
     frames = 0
     seconds = 0.0
-    with file_io.atomic_path(target) as temporary:
+    with file_io.atomic_path(target, overwrite=overwrite) as temporary:
         writer = imageio_ffmpeg.write_frames(
             temporary,
             (width, height),

@@ -329,3 +329,41 @@ def test_an_ensembled_export_gives_its_signature_pixels_where_outputs_leave_0_1(
     # Deblurrer clipped each of the 8 outputs before averaging; the signature clips the average.
     served = Deblurrer(base)._run_batch(image[None])[0]
     np.testing.assert_allclose(Deblurrer(base).deblur(image), served, atol=1e-5)
+
+
+class _WritesTheTarget:
+    """A deblurrer during whose work another process writes the output file."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def deblur(self, pixels):
+        with open(self.target, "wb") as f:
+            f.write(b"written meanwhile")
+        return pixels
+
+
+def test_an_output_that_appears_while_deblurring_is_kept(tmp_path, rng):
+    from keras_deblur.deblur import deblur_files
+
+    source = _png(str(tmp_path / "photos" / "a.png"), rng)
+    target = tmp_path / "out" / "a.png"
+    os.makedirs(target.parent)
+    failures = deblur_files(_WritesTheTarget(target), [source], str(target.parent))
+    assert "appeared while it was being deblurred; kept it" in failures[source]
+    assert target.read_bytes() == b"written meanwhile"
+    assert os.listdir(target.parent) == ["a.png"]  # no temporary left behind
+
+
+def test_an_output_folder_it_made_is_removed_when_every_file_fails(tmp_path):
+    from keras_deblur.deblur import deblur_files
+
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    failures = deblur_files(_Identity(), [str(bad)], str(tmp_path / "new" / "out"))
+    assert list(failures) == [str(bad)]
+    assert not os.path.exists(tmp_path / "new" / "out")
+    kept = tmp_path / "kept"  # a folder the user made stays, empty or not
+    kept.mkdir()
+    deblur_files(_Identity(), [str(bad)], str(kept))
+    assert kept.is_dir()

@@ -71,6 +71,7 @@ def test_bad_videos_are_named_and_leave_nothing(tmp_path, deblurrer):
     fake = tmp_path / "fake.mov"
     fake.write_text("not a video")
     out = tmp_path / "out"
+    out.mkdir()  # a folder deblur did not make stays when every file fails
     failures = deblur_files(deblurrer, [odd, str(fake)], str(out))
     assert failures[odd] == "65x48: H.264 needs even sides; crop the video first"
     assert failures[str(fake)].startswith("not a video ffmpeg can read")
@@ -94,6 +95,7 @@ class _FailsAtFrame:
 def test_an_interrupted_video_leaves_no_partial_file(tmp_path, error):
     source = _make_video(tmp_path / "clip.mp4", audio=False)
     out = tmp_path / "out"
+    out.mkdir()
     try:
         deblur_files(_FailsAtFrame(error), [source], str(out))
     except KeyboardInterrupt:
