@@ -23,7 +23,10 @@ def _per_example_mean(values):
 
 
 def _per_scale_means(sharp, latents, error):
-    """[K, N]: the mean of `error(L_k - S_k)` over each example's elements, at each scale k."""
+    """[K, N]: the mean of `error(L_k - S_k)` over each example's elements, at each scale k.
+
+    `error` may also be a tuple of (weight, function): the weighted sum of their means."""
+    terms = error if isinstance(error, tuple) else ((1.0, error),)
     if not isinstance(latents, (list, tuple)) or not latents:
         raise ValueError(
             f"latents must be the generator's output pyramid (a non-empty list), got "
@@ -34,7 +37,10 @@ def _per_scale_means(sharp, latents, error):
     targets = gaussian_pyramid(ops.cast(sharp, "float32"), len(latents))
     return ops.stack(
         [
-            _per_example_mean(error(ops.cast(latent, "float32") - target))
+            sum(
+                weight * _per_example_mean(function(ops.cast(latent, "float32") - target))
+                for weight, function in terms
+            )
             for latent, target in zip(latents, targets)
         ],
         axis=0,
@@ -83,10 +89,10 @@ def multiscale_frequency_l1(sharp, latents):
 
 
 def multiscale_l1_fft(sharp, latents):
-    """MIMO-UNet's content loss: multi-scale L1 + FREQUENCY_LOSS_WEIGHT * the frequency term."""
-    return multiscale_l1(sharp, latents) + FREQUENCY_LOSS_WEIGHT * multiscale_frequency_l1(
-        sharp, latents
-    )
+    """MIMO-UNet's content loss: multi-scale L1 + FREQUENCY_LOSS_WEIGHT * the frequency term
+    (one target pyramid for both)."""
+    terms = ((1.0, ops.abs), (FREQUENCY_LOSS_WEIGHT, _fourier_magnitudes))
+    return ops.sum(_per_scale_means(sharp, latents, terms), axis=0)
 
 
 def content_loss(kind):
