@@ -2,7 +2,9 @@
 
 Each recipe is a frozen `TrainConfig`; a value is written here only where it differs from the
 dataclasses' defaults, which are the paper's (`TrainConfig`, `GeneratorSpec`, `InputConfig`,
-`AugmentConfig`). The flagfiles (`gopro.flags`, `gopro_release.flags`, `small.flags`,
+`AugmentConfig`) but for two points it leaves open or the authors' code settled otherwise: rotation
+by multiples of 90 degrees, and the precision (`auto`); BUILD.md, "The paper against the authors'
+code". The flagfiles (`gopro.flags`, `gopro_release.flags`, `small.flags`,
 `smoke.flags`) name a recipe and the data; the tests use `tiny`.
 
 - `paper_gopro`: the paper (Nah, Kim and Lee, CVPR 2017, sections 3-4) on GOPRO_Large: K = 3, 19

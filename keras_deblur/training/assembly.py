@@ -66,7 +66,8 @@ def _optimizer(config, planned_steps):
     schedule = budget.FittedPiecewiseDecay(
         config.lr_decay_steps, config.learning_rate_values(), config.train_steps, planned_steps
     )
-    # epsilon 1e-8: the Adam of the paper (Torch) and of the authors' code; Keras defaults to 1e-7.
+    # epsilon 1e-8: Adam's own default (Kingma and Ba), which Torch and so the authors' code used
+    # (the paper names no epsilon); Keras defaults to 1e-7.
     optimizer = keras.optimizers.Adam(schedule, epsilon=1e-8)
     if keras.config.dtype_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)

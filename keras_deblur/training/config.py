@@ -17,7 +17,9 @@ STRATEGIES = ("auto", "mirrored", "multi_worker", "one_device")
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Everything a run depends on. The defaults are the paper's recipe (gopro.flags)."""
+    """Everything a run depends on. The defaults are the paper's recipe (gopro.flags), but for
+    rotation by right angles and `mixed_precision="auto"` (BUILD.md, "The paper against the
+    authors' code")."""
 
     run_dir: str = ""  # the commands require --run_dir
     data_dir: str = ""  # or train_tfrecords / test_tfrecords
