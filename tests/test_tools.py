@@ -1,5 +1,6 @@
 """The scripts under tools/ as BUILD.md runs them."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -26,6 +27,36 @@ def test_gain_by_blur_length_prints_a_gain_per_bucket():
     assert result.returncode == 0, result.stderr
     lines = re.findall(r"camera path (\S+) px at 48²: gain ([+-]\d+\.\d\d) dB", result.stdout)
     assert [bucket for bucket, _ in lines] == ["1-2", "6-8"], result.stdout
+
+
+def test_wiener_with_the_fitted_kernel_undoes_a_known_blur(rng, monkeypatch):
+    import scipy.ndimage
+
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
+    from gain_by_blur_length import wiener_deblur
+
+    sharp = scipy.ndimage.gaussian_filter(rng.uniform(0, 255, (96, 96, 3)), (1.5, 1.5, 0))
+    kernel = np.zeros((9, 9, 1))
+    kernel[4, :, 0] = 1 / 9  # a 9-pixel horizontal streak
+    blur = scipy.ndimage.convolve(sharp, kernel, mode="wrap")
+    sharp, blur = (np.clip(np.round(x), 0, 255).astype(np.uint8) for x in (sharp, blur))
+    inside = (slice(12, -12),) * 2
+
+    def psnr(x):
+        error = np.mean((x[inside].astype(float) - sharp[inside]) ** 2)
+        return 10 * np.log10(255**2 / error)
+
+    assert psnr(wiener_deblur(blur, sharp, 0.01)) > psnr(blur) + 3
+
+
+def test_gain_by_blur_length_prints_the_wiener_ceiling():
+    result = _tool("gain_by_blur_length.py", "--size=64", "--pairs=1", "--buckets=3-5", "--wiener")
+    assert result.returncode == 0, result.stderr
+    assert re.search(
+        r"camera path 3-5 px at 64²: gain [+-]\d+\.\d\d dB .*; Wiener with the true kernel "
+        r"[+-]\d+\.\d\d dB \(NSR [\d.]+\)",
+        result.stdout,
+    ), result.stdout
 
 
 def test_gain_by_blur_length_names_a_bad_bucket():
