@@ -358,15 +358,24 @@ def _replace(config, path, value):
 
 def train_config():
     """The TrainConfig the command line describes: --experiment's recipe, then every training flag
-    given (on the command line or in a flagfile) in its place."""
+    given (on the command line or in a flagfile) in its place.
+
+    A recipe's learning-rate decay is a share of its steps ("divided by 10 at 3/4"): --train_steps
+    without --lr_decay_steps moves the decay with it. (Kept at the recipe's step, `small`'s decay
+    at 3,000 fell at a tenth of --train_steps=30000, and most of such a run went at a tenth of the
+    rate: BUILD.md, "The shipped model".)"""
     from keras_deblur import experiments
 
-    config = experiments.get(EXPERIMENT.value)
+    recipe = config = experiments.get(EXPERIMENT.value)
     for name, fields in TRAINING_FIELDS.items():
         if flags.FLAGS[name].present:
             value = _flag_value(name)
             for field in fields if isinstance(fields, tuple) else (fields,):
                 config = _replace(config, field.split("."), value)
+    if flags.FLAGS["train_steps"].present and not flags.FLAGS["lr_decay_steps"].present:
+        scale = config.train_steps / recipe.train_steps
+        decays = sorted({max(1, round(step * scale)) for step in recipe.lr_decay_steps})
+        config = dataclasses.replace(config, lr_decay_steps=tuple(decays))
     return config
 
 

@@ -114,3 +114,31 @@ def test_flags_override_nested_values_and_the_seed_reaches_the_input():
     )
     with pytest.raises(ValueError, match="--experiment must be one of"):
         experiments.get("nope")
+
+
+@pytest.mark.parametrize(
+    "argv, decays",
+    [
+        (["--experiment=small", "--train_steps=30000"], (22500,)),  # still at 3/4
+        (["--experiment=small", "--train_steps=30000", "--lr_decay_steps=500"], (500,)),
+        (["--experiment=release_gopro", "--train_steps=1314"], (657, 986, 1183)),
+        (["--experiment=small", "--train_steps=1"], (1,)),
+    ],
+)
+def test_train_steps_move_the_recipes_decay_unless_it_is_given(argv, decays):
+    flags.FLAGS.unparse_flags()
+    try:
+        flags.FLAGS(["train", *argv])
+        config = f.train_config()
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert config.lr_decay_steps == decays
+
+
+def test_the_schedule_is_told_with_its_share_of_the_steps():
+    recipe = experiments.small()
+    assert recipe.schedule_summary().startswith(
+        "learning rate 5e-05, times 0.1 at step 3000 (75%) of 4000"
+    )
+    budget = dataclasses.replace(recipe, train_minutes=10).schedule_summary()
+    assert budget.endswith("each keeps its share of the steps the budget allows")

@@ -120,6 +120,21 @@ class TrainConfig:
     def global_batch_size(self):
         return self.input.batch_size
 
+    def schedule_summary(self):
+        """One line: the learning rate and the steps where it decays."""
+        decays = ", ".join(
+            f"{step} ({step / self.train_steps:.0%})" for step in self.lr_decay_steps
+        )
+        fitted = (
+            "; under --train_minutes each keeps its share of the steps the budget allows"
+            if self.train_minutes
+            else ""
+        )
+        return (
+            f"learning rate {self.learning_rate:g}, times {self.lr_decay_factor:g} at step "
+            f"{decays} of {self.train_steps}{fitted}"
+        )
+
     def learning_rate_values(self):
         """The learning rate on each piece of the schedule: lr, lr * f, lr * f^2, ..."""
         return [

@@ -184,6 +184,7 @@ def _train(config, flags_text, cleanup):
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
     profiler = actions.Profiler(config, topology.is_chief)
+    print(config.schedule_summary(), flush=True)
     if config.train_minutes:
         print(
             f"budget: {config.train_minutes:g} minutes, at most {config.train_steps} steps; the "
