@@ -356,6 +356,19 @@ def _replace(config, path, value):
     return dataclasses.replace(config, **{head: value})
 
 
+def training_flagfile():
+    """A flagfile of the training flags given (on the command line or in a flagfile), the
+    experiment always: replayed with --flagfile, it asks for the same run. (absl's
+    flags_into_string writes every flag's default too, and a default replayed is a flag given:
+    --blur_key=blur_gamma would override the `small` recipe's blur.)"""
+    lines = [
+        flags.FLAGS[name].serialize()
+        for name in TRAINING_FLAGS
+        if name == "experiment" or flags.FLAGS[name].present
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def train_config():
     """The TrainConfig the command line describes: --experiment's recipe, then every training flag
     given (on the command line or in a flagfile) in its place.

@@ -20,7 +20,7 @@ def main(argv):
     # TensorFlow starts here, after the flags are checked.
     from keras_deblur.training.loop import train
 
-    summary = train(config, flags_text=flags.FLAGS.flags_into_string())
+    summary = train(config, flags_text=f.training_flagfile())
     print(f"trained to step {summary['step']}; latest checkpoint {summary['checkpoint']}")
     if summary["best"]:
         print(f"best validation: {summary['best']}")

@@ -142,3 +142,27 @@ def test_the_schedule_is_told_with_its_share_of_the_steps():
     )
     budget = dataclasses.replace(recipe, train_minutes=10).schedule_summary()
     assert budget.endswith("each keeps its share of the steps the budget allows")
+
+
+def test_a_decay_past_the_end_is_told_as_none():
+    past = dataclasses.replace(experiments.small(), train_steps=1000)  # decay at 3,000
+    assert past.schedule_summary() == (
+        "learning rate 5e-05, constant: no decay within 1000 steps (--lr_decay_steps is past the "
+        "end)"
+    )
+    none = dataclasses.replace(experiments.small(), lr_decay_steps=())
+    assert none.schedule_summary() == "learning rate 5e-05, constant: no decay within 4000 steps"
+
+
+def test_the_flagfile_a_run_writes_asks_for_the_same_run(tmp_path):
+    flags.FLAGS.unparse_flags()
+    try:
+        flags.FLAGS(["train", "--experiment=small", "--crop_size=64", "--run_dir=runs/x"])
+        text, config = f.training_flagfile(), f.train_config()
+        (tmp_path / "flags.txt").write_text(text)
+        flags.FLAGS.unparse_flags()
+        flags.FLAGS(["train", f"--flagfile={tmp_path / 'flags.txt'}"])
+        assert f.train_config() == config
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert "blur_key" not in text and "--crop_size=64" in text.splitlines()

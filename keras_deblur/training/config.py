@@ -122,9 +122,14 @@ class TrainConfig:
 
     def schedule_summary(self):
         """One line: the learning rate and the steps where it decays."""
-        decays = ", ".join(
-            f"{step} ({step / self.train_steps:.0%})" for step in self.lr_decay_steps
-        )
+        within = [step for step in self.lr_decay_steps if step < self.train_steps]
+        if not within:
+            past = " (--lr_decay_steps is past the end)" if self.lr_decay_steps else ""
+            return (
+                f"learning rate {self.learning_rate:g}, constant: no decay within "
+                f"{self.train_steps} steps{past}"
+            )
+        decays = ", ".join(f"{step} ({step / self.train_steps:.0%})" for step in within)
         fitted = (
             "; under --train_minutes each keeps its share of the steps the budget allows"
             if self.train_minutes

@@ -30,7 +30,7 @@ from keras_deblur.models.generator import with_dtype_policy
 from keras_deblur.precision import dtype_policy
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.runs import save_generator
-from keras_deblur.training import actions, assembly, budget, run_info, run_lock
+from keras_deblur.training import actions, assembly, budget, resume, run_info, run_lock
 from keras_deblur.training.step import make_step_function
 from keras_deblur.training.strategy import make_strategy
 
@@ -117,6 +117,14 @@ def _train(config, flags_text, cleanup):
     # Before anything is written: a second training on this run directory stops here, naming the
     # first.
     cleanup.enter_context(run_lock.hold(config.run_dir, topology.worker_index))
+    checkpoint_dir = RunLayout(config.run_dir).checkpoints(topology.worker_index)
+    stored = (
+        resume.stored_config(config.run_dir) if tf.train.latest_checkpoint(checkpoint_dir) else None
+    )
+    if stored is not None:
+        changed = resume.check_settings(config.run_dir, stored, config)
+        if changed and topology.is_chief:
+            print(f"resuming with changed settings: {'; '.join(changed)}", flush=True)
     worker_input = dataclasses.replace(
         config.input,
         batch_size=config.global_batch_size // topology.num_workers,
@@ -153,16 +161,28 @@ def _train(config, flags_text, cleanup):
         tracked.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
     checkpoint = tf.train.Checkpoint(**tracked)
     # Every worker keeps its own checkpoints: they share the weights but not the input position.
-    checkpoint_dir = RunLayout(config.run_dir).checkpoints(topology.worker_index)
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)
     _remove_leftovers(config.run_dir, checkpoint_dir, topology.is_chief)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint)
         print(f"resuming from {manager.latest_checkpoint} at step {int(step_var)}", flush=True)
+        planned_before = plan.planned
         if not config.train_minutes or plan.planned > config.train_steps:
             # No budget: the plan is --train_steps as given now (a resume may raise it). With one,
             # the checkpointed plan holds, capped by a lower --train_steps.
             plan.planned_steps.assign(config.train_steps)
+        if stored is not None:
+            resume.check_rate(
+                config.run_dir, stored, config, int(step_var), planned_before, plan.planned
+            )
+        if int(step_var) >= plan.planned:
+            fixed = (
+                " (a budgeted run's plan is fixed at its first decay; to train on, use a new "
+                "--run_dir with --init_from)"
+                if config.train_minutes
+                else ""
+            )
+            print(f"nothing to train: the run's {plan.planned} steps are done{fixed}", flush=True)
     elif config.init_from:
         assembly.init_generator(generator, config.init_from)
 
