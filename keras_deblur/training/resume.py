@@ -63,12 +63,12 @@ def check_settings(run_dir, stored, config):
     """The settings that differ from `stored` (a run's recorded config), as "name old -> new"
     (run_dir aside); raises ValueError naming those that may not change on a resume."""
     before, now = _flat(stored), _flat(_as_json(config))
+    # Only settings both know: a field the package added or dropped since the run started is not a
+    # change the user asked for.
     changed = sorted(
-        name
-        for name in (before.keys() | now.keys()) - {"run_dir"}
-        if before.get(name) != now.get(name)
+        name for name in (before.keys() & now.keys()) - {"run_dir"} if before[name] != now[name]
     )
-    described = {name: f"{name} {before.get(name)} -> {now.get(name)}" for name in changed}
+    described = {name: f"{name} {before[name]} -> {now[name]}" for name in changed}
     refused = [name for name in changed if name.split(".")[0] not in MAY_CHANGE]
     if refused:
         raise ValueError(
