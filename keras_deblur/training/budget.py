@@ -21,6 +21,12 @@ WARMUP_STEPS = 5  # the first steps trace the step function: not counted in the 
 MIN_RATE_STEPS = 20  # steps measured before the first plan
 
 
+def decays_passed(step, boundaries, train_steps, planned):
+    """How many of `boundaries` (given for `train_steps` steps) a run planned for `planned` steps
+    has reached at `step`: FittedPiecewiseDecay's schedule, in Python."""
+    return sum(step >= round(boundary * planned / train_steps) for boundary in boundaries)
+
+
 class FittedPiecewiseDecay(keras.optimizers.schedules.LearningRateSchedule):
     """Piecewise-constant learning rate whose boundaries scale with the planned number of steps.
 
@@ -77,7 +83,7 @@ class TimeBudget:
     def _frozen(self, step):
         if self.first_decay_step is None:
             return False
-        return step >= round(self.first_decay_step * self.planned / self.train_steps)
+        return decays_passed(step, [self.first_decay_step], self.train_steps, self.planned) > 0
 
     def after_step(self, step, seconds, count=1):
         """Adds the wall-clock `seconds` of the `count` steps that ended at `step`; revises the plan

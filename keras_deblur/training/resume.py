@@ -16,11 +16,12 @@ import json
 
 from keras_deblur import file_io
 from keras_deblur.run_layout import RunLayout
+from keras_deblur.training.budget import decays_passed
 
-# TrainConfig fields a resumed run may change.
+# TrainConfig fields a resumed run may change (run_dir is never compared: one folder has many
+# spellings).
 MAY_CHANGE = frozenset(
     {
-        "run_dir",
         "train_steps",
         "train_minutes",
         "strategy",
@@ -81,12 +82,9 @@ def check_settings(run_dir, stored, config):
 
 
 def rate_at(step, config, planned):
-    """The learning rate at `step` of a run of `config` whose plan is `planned` steps: the
-    schedule of budget.FittedPiecewiseDecay, in Python."""
-    decays = sum(
-        step >= round(boundary * planned / config["train_steps"])
-        for boundary in config["lr_decay_steps"]
-    )
+    """The learning rate at `step` of a run of `config` (a config.json dict) whose plan is
+    `planned` steps."""
+    decays = decays_passed(step, config["lr_decay_steps"], config["train_steps"], planned)
     return config["learning_rate"] * config["lr_decay_factor"] ** decays
 
 
