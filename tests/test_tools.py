@@ -46,7 +46,7 @@ def test_wiener_with_the_fitted_kernel_undoes_a_known_blur(rng, monkeypatch):
         error = np.mean((x[inside].astype(float) - sharp[inside]) ** 2)
         return 10 * np.log10(255**2 / error)
 
-    assert psnr(wiener_deblur(blur, sharp, 0.01)) > psnr(blur) + 3
+    assert psnr(wiener_deblur(blur, sharp, (0.01,))[0.01]) > psnr(blur) + 3
 
 
 def test_gain_by_blur_length_prints_the_wiener_ceiling():

@@ -36,21 +36,26 @@ def _spectrum(image):
     return np.fft.rfft2(image.astype(np.float64) / 255.0, axes=(0, 1))
 
 
-def wiener_deblur(blur, sharp, nsr):
-    """`blur` ([H, W, 3] uint8) deconvolved by the transfer function that maps `sharp` to it.
+def wiener_deblur(blur, sharp, nsrs):
+    """{nsr: `blur` ([H, W, 3] uint8) deconvolved by the transfer function that maps `sharp` to
+    it} for each noise-to-signal ratio in `nsrs`.
 
-    The transfer function is fitted by regularised least squares over the three channels, on both
-    frames tapered towards their borders (a Hann window to the power 1/4) so that their edges do
-    not pose as blur; the deconvolution assumes an image power spectrum falling as 1/f^2, with
+    The transfer function is fitted once, by regularised least squares over the three channels, on
+    both frames tapered towards their borders (a Hann window to the power 1/4) so that their edges
+    do not pose as blur; each deconvolution assumes an image power spectrum falling as 1/f^2, with
     noise `nsr` times its power at 0.1 cycles per pixel."""
     height, width = blur.shape[:2]
     taper = (np.outer(np.hanning(height), np.hanning(width)) ** 0.25)[..., None]
     blurred, target = _spectrum(blur * taper), _spectrum(sharp * taper)
     transfer = np.sum(np.conj(target) * blurred, -1) / (np.sum(np.abs(target) ** 2, -1) + 1e-3)
     frequency2 = np.fft.fftfreq(height)[:, None] ** 2 + np.fft.rfftfreq(width)[None, :] ** 2
-    inverse = np.conj(transfer) / (np.abs(transfer) ** 2 + nsr * frequency2 / 0.1**2)
-    restored = np.fft.irfft2(inverse[..., None] * _spectrum(blur), s=(height, width), axes=(0, 1))
-    return np.clip(np.round(restored * 255.0), 0, 255).astype(np.uint8)
+    observed = _spectrum(blur)
+    restored = {}
+    for nsr in nsrs:
+        inverse = np.conj(transfer) / (np.abs(transfer) ** 2 + nsr * frequency2 / 0.1**2)
+        pixels = np.fft.irfft2(inverse[..., None] * observed, s=(height, width), axes=(0, 1))
+        restored[nsr] = np.clip(np.round(pixels * 255.0), 0, 255).astype(np.uint8)
+    return restored
 
 
 def bucket_gains(deblurrer, photos, config, pairs, seed, border=0, wiener=False):
@@ -62,15 +67,12 @@ def bucket_gains(deblurrer, photos, config, pairs, seed, border=0, wiener=False)
     for _ in range(pairs):
         photo, layers = (photos[i] for i in rng.integers(len(photos), size=2))
         pair = render_photo_pair(rng, photo, config, layer_photo=layers)
-
-        def gain(deblurred):
-            return psnr_uint8(deblurred[inside], pair.sharp[inside]) - psnr_uint8(
-                pair.blur[inside], pair.sharp[inside]
-            )
-
-        gains.append(gain(deblurrer.deblur(pair.blur)))
-        for nsr, nsr_gains in wiener_gains.items():
-            nsr_gains.append(gain(wiener_deblur(pair.blur, pair.sharp, nsr)))
+        sharp = pair.sharp[inside]
+        blurry_psnr = psnr_uint8(pair.blur[inside], sharp)
+        gains.append(psnr_uint8(deblurrer.deblur(pair.blur)[inside], sharp) - blurry_psnr)
+        if wiener:
+            for nsr, restored in wiener_deblur(pair.blur, pair.sharp, WIENER_NSR).items():
+                wiener_gains[nsr].append(psnr_uint8(restored[inside], sharp) - blurry_psnr)
     return gains, wiener_gains
 
 
