@@ -90,6 +90,26 @@ def _tf_message(error, texts):
     return None
 
 
+def check_flags_read(flags_used):
+    """A ValueError naming the package's flags that were given (on the command line or in a
+    flagfile) to a command that does not read them. Every command parses all of the package's
+    flags, so without this `pipelines.run --run_dir=X` or `deblur --train_steps=5` would run as if
+    the flag were not there."""
+    used = set(flags_used)
+    unread = sorted(
+        flag.name
+        for flag in flags.FLAGS.get_flags_for_module("keras_deblur.flags")
+        if flag.present and flag.name not in used
+    )
+    if unread:
+        names = ", ".join(f"--{name}" for name in unread)
+        them = "it" if len(unread) == 1 else "them"
+        raise ValueError(
+            f"{names}: this command does not read {them}; remove {them} (--help lists the flags "
+            "it reads)"
+        )
+
+
 def _parse_flags(argv):
     """absl's flag parsing, with a bad or missing flag as one `error:` line and status 1 (absl
     prints "FATAL Flags parsing error" and a second line)."""
@@ -119,6 +139,11 @@ def run(main, flags_used):
         # prints what it did itself, and TensorFlow's and Beam's INFO lines are noise to a user.
         if not flags.FLAGS["verbosity"].present:
             logging.set_verbosity(logging.WARNING)
-        return call_reporting_errors(main, argv)
+
+        def checked_main(argv):
+            check_flags_read(flags_used)
+            return main(argv)
+
+        return call_reporting_errors(checked_main, argv)
 
     app.run(guarded, flags_parser=_parse_flags)

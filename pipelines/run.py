@@ -140,9 +140,11 @@ def _recording(body, pushed_model):
     return wrapped
 
 
-# The training flags, and the pipeline's own.
+# The training flags, and the pipeline's own. The train stage's folder and its TFRecords are the
+# pipeline's (under --pipeline_root), so --run_dir and --train/test_tfrecords are not read.
+FLAGS_NOT_READ = ("run_dir", "train_tfrecords", "test_tfrecords")
 FLAGS_USED = (
-    *f.TRAINING_FLAGS,
+    *(name for name in f.TRAINING_FLAGS if name not in FLAGS_NOT_READ),
     "pipeline_root",
     "serving_dir",
     "gate_min_gain",

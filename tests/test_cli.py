@@ -93,6 +93,33 @@ def test_a_bad_or_missing_flag_is_one_error_line():
         assert result.stderr.strip() == f"{line} (--help lists the flags)", result.stderr
 
 
+def test_a_flag_the_command_does_not_read_is_one_error_line(tmp_path):
+    """Every command parses all of the package's flags; one that does nothing there (the pipeline
+    trains under --pipeline_root) was ignored without a word."""
+    from tests.commands import run_module
+
+    pipeline = run_module(
+        "pipelines.run",
+        f"--data_dir={tmp_path}",
+        f"--pipeline_root={tmp_path}/p",
+        f"--run_dir={tmp_path}/r",
+    )
+    deblur = run_module(
+        "keras_deblur.deblur",
+        f"--input={tmp_path}/x.png",
+        f"--output_dir={tmp_path}/o",
+        "--train_steps=5",
+        "--learning_rate=1e-3",
+    )
+    for result, line in (
+        (pipeline, "error: --run_dir: this command does not read it; remove it"),
+        (deblur, "error: --learning_rate, --train_steps: this command does not read them; remove"),
+    ):
+        assert result.returncode == 1
+        assert result.stderr.strip().startswith(line), result.stderr
+    assert not any(tmp_path.iterdir())  # nothing made: refused before the command ran
+
+
 def test_tensorflows_messages_lose_the_ops_internals():
     from keras_deblur.errors import op_message
 
