@@ -89,13 +89,21 @@ def _validate(entry):
     }
 
 
+def _shard_order(name):
+    """Where a pair goes in its shard: by a hash of its name. Training reads each shard from the
+    start (shuffling only which shards, `input_pipeline.encoded_pairs`), so name order gave batch
+    after batch of one video's consecutive frames; a hash mixes the sequences and keeps the bytes
+    the same for the same data."""
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
 def _write_shard(shard_and_records, folder, num_shards):
-    """Writes one shard, its pairs in name order (the files are read again: grouping the encoded
-    pairs would hold a whole shard's images in memory)."""
+    """Writes one shard, its pairs in `_shard_order` (the files are read again: grouping the
+    encoded pairs would hold a whole shard's images in memory)."""
     (split, shard), records = shard_and_records
     pairs = sorted(
         (Pair(r["blurry"], r["sharp"], r["name"], r["height"], r["width"]) for r in records),
-        key=lambda pair: pair.name,
+        key=lambda pair: _shard_order(pair.name),
     )
     write_tfrecord(
         os.path.join(folder, f"{split}-{shard:05d}-of-{num_shards:05d}.tfrecord"),

@@ -38,6 +38,28 @@ def test_ingest_writes_shards_that_hold_the_same_pairs(scenes_dir, tmp_path):
         ).read_bytes(), name
 
 
+def test_training_from_shards_mixes_the_sequences(tmp_path):
+    """Two videos of 12 frames: the first 8 pairs that training reads come from both (in name
+    order per shard, they were all the first video's consecutive frames)."""
+    import numpy as np
+    from PIL import Image
+
+    from keras_deblur.data.input_pipeline import encoded_pairs
+
+    rng = np.random.default_rng(0)
+    for sequence in ("video_a", "video_b"):
+        for frame in range(12):
+            for key in ("blur", "sharp"):
+                folder = tmp_path / "tree" / "train" / sequence / key
+                folder.mkdir(parents=True, exist_ok=True)
+                pixels = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{frame:06d}.png")
+    ingest(str(tmp_path / "tree"), str(tmp_path / "ingest"), blur_key="blur", num_shards=4)
+    shards = [shard_pattern(str(tmp_path / "ingest"), "train")]
+    first = [p["name"].numpy().decode() for p in encoded_pairs(shards, shuffle_seed=0).take(8)]
+    assert {name.split("/")[0] for name in first} == {"video_a", "video_b"}, first
+
+
 def _pixels_kind(shard):
     import tensorflow as tf
 
