@@ -84,9 +84,10 @@ def _check_distinct_names(files, output_dir):
 
 
 def _deblur_image(deblurrer, path, target, max_megapixels, overwrite):
-    from keras_deblur.serving.image_files import read_image, write_image
+    from keras_deblur.serving.image_files import check_writable, read_image, write_image
 
     source = read_image(path, max_megapixels)
+    check_writable(path, source)
     start = time.perf_counter()
     deblurred = deblurrer.deblur(source.pixels)
     seconds = time.perf_counter() - start

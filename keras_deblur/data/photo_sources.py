@@ -12,7 +12,6 @@ import os
 
 import numpy as np
 from absl import logging
-from PIL import Image
 
 from keras_deblur.errors import DataError
 
@@ -48,13 +47,18 @@ def packaged_photo_paths():
 
 
 def _read(path, min_side):
-    """The photo as uint8 RGB, or None (with a warning naming it) if unreadable or too small."""
+    """The photo as uint8 RGB, or None (with a warning naming it) if unreadable or too small. Read as
+    `deblur` reads a user's file (`image_files.read_image`: upright by its EXIF orientation, 16-bit
+    and grayscale files too), then rounded to 8 bits."""
+    from keras_deblur.serving.image_files import read_image
+
     try:
-        with Image.open(path) as image:
-            pixels = np.asarray(image.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        logging.warning("skipping %s: not an image this command can read (%s)", path, error)
+        pixels = read_image(path).pixels
+    except DataError as error:
+        logging.warning("skipping %s", error)
         return None
+    if pixels.dtype == np.uint16:
+        pixels = np.round(pixels / 257.0).astype(np.uint8)
     if min(pixels.shape[:2]) < min_side:
         logging.warning(
             "skipping %s: %dx%d, smaller than %d pixels on its short side",
@@ -76,11 +80,17 @@ def load_photos(photos_dir="", min_side=256):
     if photos_dir:
         if not os.path.isdir(photos_dir):
             raise DataError(f"--photos_dir={photos_dir} is not a folder")
-        paths = sorted(
-            os.path.join(photos_dir, name)
-            for name in os.listdir(photos_dir)
-            if name.lower().endswith(IMAGE_SUFFIXES) and not name.startswith(".")
-        )
+        names = sorted(name for name in os.listdir(photos_dir) if not name.startswith("."))
+        paths = [os.path.join(photos_dir, n) for n in names if n.lower().endswith(IMAGE_SUFFIXES)]
+        others = [n for n in names if not n.lower().endswith(IMAGE_SUFFIXES)]
+        if others:
+            logging.warning(
+                "skipping %d file(s) of --photos_dir=%s whose names are not %s: %s",
+                len(others),
+                photos_dir,
+                "/".join(IMAGE_SUFFIXES),
+                ", ".join(others),
+            )
         where = f"--photos_dir={photos_dir}"
     else:
         paths = packaged_photo_paths()

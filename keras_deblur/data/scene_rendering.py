@@ -12,6 +12,7 @@ scaled at random. Everything is NumPy and seeded: the same seed gives the same p
 """
 
 import dataclasses
+import math
 import os
 from typing import Optional
 
@@ -100,6 +101,8 @@ class SceneConfig:
             raise ValueError(f"photo_max_blur must be in (0, 0.5], got {self.photo_max_blur}")
         if self.size < 16:
             raise ValueError(f"size must be >= 16 pixels, got {self.size}")
+        if not 0 < self.gamma < math.inf:  # before anything is rendered or written
+            raise ValueError(f"gamma must be > 0, got {self.gamma}")
         if not 1 <= self.min_frames <= self.max_frames:
             raise ValueError(
                 "need 1 <= min_frames <= max_frames, got "

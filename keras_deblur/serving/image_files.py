@@ -158,6 +158,17 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
         raise DataError(f"{path} is not an image this command can read: {message}") from error
 
 
+def check_writable(path, source):
+    """A DataError naming `path` if its format is one PIL reads but cannot write (XPM, PSD, ...):
+    its output is written in the input's format, so found before it is deblurred."""
+    Image.init()  # registers every format's writer
+    if source.format not in Image.SAVE:
+        raise DataError(
+            f"{path} is in {source.format} format, which deblur reads but cannot write: convert it "
+            "to PNG, TIFF or JPEG and deblur that"
+        )
+
+
 def _gray(pixels):
     """How a grayscale image is written back: the mean of the three channels, rounded, in the
     pixels' dtype."""

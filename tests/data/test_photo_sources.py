@@ -33,6 +33,28 @@ def test_a_photos_folder_skips_bad_files_by_name_and_refuses_an_empty_one(tmp_pa
         load_photos(str(tmp_path / "nowhere"))
 
 
+def test_a_16_bit_photo_keeps_its_values_and_a_file_broken_after_its_start_is_skipped(
+    tmp_path, rng, caplog
+):
+    """A 16-bit grayscale photo became pure white (PIL's convert("RGB") clips mode I;16), and a
+    PNG whose damage lies past its first pixel chunk stopped the command with a traceback."""
+    gray = rng.integers(0, 65536, (70, 90), dtype=np.uint16)
+    Image.fromarray(gray).save(tmp_path / "gray16.png")
+    Image.fromarray(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)).save(tmp_path / "a.png")
+    png = (tmp_path / "a.png").read_bytes()
+    second_chunk = png.index(b"IDAT", png.index(b"IDAT") + 4)
+    (tmp_path / "a.png").write_bytes(png[:second_chunk] + b"I\x01AT" + png[second_chunk + 4 :])
+    (tmp_path / "clip.heic").write_bytes(b"a format this package does not read")
+    photos = dict(load_photos(str(tmp_path), min_side=64))
+    assert list(photos) == [str(tmp_path / "gray16.png")]
+    expected = np.round(gray / 257.0).astype(np.uint8)
+    np.testing.assert_array_equal(
+        photos[str(tmp_path / "gray16.png")], np.stack([expected] * 3, -1)
+    )
+    assert f"skipping {tmp_path}/a.png is not an image" in caplog.text
+    assert "clip.heic" in caplog.text
+
+
 def test_the_embedded_dataset_mixes_blurred_photos_in(tmp_path, rng):
     photos = tmp_path / "photos"
     photos.mkdir()

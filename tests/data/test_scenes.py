@@ -133,6 +133,9 @@ def test_bad_arguments_are_named(tmp_path):
         render_dataset(str(tmp_path), 0, seed=0, config=SceneConfig())
     with pytest.raises(ValueError, match="photo_max_blur must be in"):
         SceneConfig(photo_max_blur=0.7)
+    for gamma in (0, -1, float("nan")):  # -1 rendered garbage pairs, 0 a ZeroDivisionError
+        with pytest.raises(ValueError, match=f"gamma must be > 0, got {gamma}"):
+            SceneConfig(gamma=gamma)
     with pytest.raises(ValueError, match="photo_blur_skew must be > 0, got 0"):
         SceneConfig(photo_blur_skew=0)
     with pytest.raises(ValueError, match=r"photo_num_objects must be 0 <= fewest <= most"):

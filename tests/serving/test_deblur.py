@@ -119,6 +119,9 @@ def _write_inputs(folder, rng):
         f.write(deep_bomb)
     frames = [Image.fromarray(colour), Image.fromarray(255 - colour)]
     frames[0].save(os.path.join(folder, "moving.gif"), save_all=True, append_images=frames[1:])
+    with open(os.path.join(folder, "icon.xpm"), "w") as f:  # PIL reads XPM but cannot write it
+        f.write('/* XPM */\nstatic char *icon[] = {\n"2 2 2 1",\n"a c #ff0000",\n"b c #00ff00",\n')
+        f.write('"ab",\n"ba"\n};\n')
 
 
 def test_command_keeps_formats_and_goes_on_after_bad_files(export_base, tmp_path, rng, leftover):
@@ -127,10 +130,11 @@ def test_command_keeps_formats_and_goes_on_after_bad_files(export_base, tmp_path
     leftover(outputs, ".photo.png")  # a killed run's half-written output
     result = _run(f"--model={export_base}", f"--input={inputs}", f"--output_dir={outputs}")
     assert result.returncode == 1
-    for bad in ("broken.png", "bomb.png", "moving.gif"):  # each named, and the files after it done
+    for bad in ("broken.png", "bomb.png", "icon.xpm", "moving.gif"):  # named; the rest done
         assert f"error: {inputs}/{bad}" in result.stdout
-    assert "deblurred 5 of 8 images" in result.stdout
-    assert "error: 3 of 8 images failed" in result.stderr
+    assert "icon.xpm is in XPM format, which deblur reads but cannot write" in result.stdout
+    assert "deblurred 5 of 9 images" in result.stdout
+    assert "error: 4 of 9 images failed" in result.stderr
     assert sorted(os.listdir(outputs)) == [
         "alpha.png",
         "deep.png",
