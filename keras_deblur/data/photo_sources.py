@@ -47,9 +47,9 @@ def packaged_photo_paths():
 
 
 def _read(path, min_side):
-    """The photo as uint8 RGB, or None (with a warning naming it) if unreadable or too small. Read as
-    `deblur` reads a user's file (`image_files.read_image`: upright by its EXIF orientation, 16-bit
-    and grayscale files too), then rounded to 8 bits."""
+    """The photo as uint8 RGB, or None (with a warning naming it) if unreadable or too small.
+    Read as `deblur` reads a user's file (`image_files.read_image`: upright by its EXIF
+    orientation, 16-bit and grayscale files too), then rounded to 8 bits."""
     from keras_deblur.serving.image_files import read_image
 
     try:
