@@ -157,6 +157,34 @@ def deblur_files(
     return failures
 
 
+# How the model runs on this machine; with --server, TF Serving runs the model it serves as that
+# export was made (its own ensemble, its direct convolutions, whole images).
+_LOCAL_FLAGS = (
+    "model",
+    "tile_size",
+    "tile_overlap",
+    "tile_batch",
+    "memory_budget",
+    "ensemble",
+    "conv_algorithm",
+)
+
+
+def _check_where_it_runs(server):
+    """Refuses flags of the other place the model runs: with --server, those of a model run here
+    (they were ignored without a word); without it, --model_name."""
+    if server:
+        given = [f"--{name}" for name in _LOCAL_FLAGS if flags.FLAGS[name].present]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)}: with --server={server}, TF Serving runs the model as it was "
+                "exported (`export --ensemble` averages there); these apply to a model run on "
+                "this machine: remove them"
+            )
+    elif flags.FLAGS["model_name"].present:
+        raise ValueError("--model_name names the model a --server serves; give --server too")
+
+
 FLAGS_USED = (
     "input",
     "output_dir",
@@ -179,13 +207,9 @@ def main(argv):
     from keras_deblur.serving.deblurrer import Deblurrer, RemoteDeblurrer
 
     f.check_deblur_numbers()
+    _check_where_it_runs(f.SERVER.value)
     files = input_files(f.INPUT.value)
     if f.SERVER.value:
-        if f.CONV_ALGORITHM.value != "direct":
-            raise ValueError(
-                f"--conv_algorithm={f.CONV_ALGORITHM.value} runs on this machine; with --server, "
-                "TF Serving runs the export's direct convolutions"
-            )
         deblurrer = RemoteDeblurrer(f.SERVER.value, f.MODEL_NAME.value)
     else:
         budget = f.MEMORY_BUDGET_GIB.value

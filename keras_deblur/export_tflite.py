@@ -36,6 +36,7 @@ def main(argv):
     path = f.TFLITE_FILE.value
     if tf.io.gfile.isdir(path):
         raise ValueError(f"--tflite_file={path} is a folder; name the .tflite file to write")
+    tflite.check_target(path, f.OVERWRITE.value)
     generator, _ = generator_to_export(f.run_dir(), f.PRESET.value)
     blob = tflite.convert(generator, f.TFLITE_WEIGHTS.value)
     tflite.write(blob, path, overwrite=f.OVERWRITE.value)

@@ -8,6 +8,7 @@ gamma = 2.2 is the paper's; gamma = 1 is plain averaging. The sharp target is th
 """
 
 import dataclasses
+import os
 import posixpath
 
 import numpy as np
@@ -130,6 +131,19 @@ def pair_written(output_dir, split, sequence, frame_name):
     )
 
 
+def _check_outside(output_dir, frames_dir):
+    """Refuses an --output_dir inside --frames_dir (or the same folder): its pairs' folders would
+    be read as sequences of frames by the next run."""
+    if "://" in output_dir or "://" in frames_dir:
+        return
+    output, frames = os.path.realpath(output_dir), os.path.realpath(frames_dir)
+    if output == frames or output.startswith(frames.rstrip(os.sep) + os.sep):
+        raise DataError(
+            f"--output_dir={output_dir} is inside --frames_dir={frames_dir}: a rerun would read "
+            "the pairs it writes as frames; choose a folder outside it"
+        )
+
+
 def _frame_sequences(frames_dir, config):
     """[(split, sequence folder, sorted PNG frame paths, frames in other image formats)] (see
     `_frames_of`); keeps a train/test split the folder has."""
@@ -197,6 +211,7 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=
     Returns:
       {"pairs": {split: count}, "skipped": [(path, reason)]}.
     """
+    _check_outside(output_dir, frames_dir)
     sequences = _frame_sequences(frames_dir, config)
     # skip_bad_pairs decides whether a bad sequence stops the run, not what a written pair holds.
     settings = {k: v for k, v in dataclasses.asdict(config).items() if k != "skip_bad_pairs"}
@@ -206,6 +221,11 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=
         {
             "frames_dir": posixpath.abspath(frames_dir) if "://" not in frames_dir else frames_dir,
             **settings,
+            # The drawn split depends on how many sequences there are: a resume after sequences
+            # were added would put a sequence in both splits, so it is refused as other settings.
+            "test_sequences": sorted(
+                posixpath.basename(folder) for split, folder, *_ in sequences if split == "test"
+            ),
         },
         overwrite,
     )

@@ -159,6 +159,12 @@ def new_version_dir(export_dir, version=None):
     """The folder version `version` (default: one more than the highest) will be exported to; a
     ValueError or FileExistsError naming what stops it if that version cannot be written (the
     version exists, or a models.config beside the model folder that cannot be extended)."""
+    if tf.io.gfile.exists(posixpath.join(export_dir, "saved_model.pb")):
+        # An export there would nest a model inside a version, and register a model named "1".
+        raise ValueError(
+            f"--export_dir={export_dir} is a version of an export (it holds saved_model.pb); give "
+            f"the model's base path, {posixpath.dirname(export_dir.rstrip('/')) or '.'}"
+        )
     _read_models_config(posixpath.dirname(export_dir.rstrip("/")) or ".")
     existing = versions(export_dir)
     version = (existing[-1] + 1 if existing else 1) if version is None else int(version)

@@ -57,8 +57,30 @@ def keras_output(generator, images):
     return np.clip(generator(images, training=False)[0].numpy(), 0.0, 1.0)
 
 
+# A TFLite flatbuffer's file identifier, at bytes 4-8.
+TFLITE_IDENTIFIER = b"TFL3"
+
+
+def check_target(path, overwrite=False):
+    """Refuses an existing `path` unless `overwrite`, and, even then, one that holds something
+    other than a TFLite model (a slip such as --tflite_file=<the .keras model being exported>
+    would replace the input). Called before the conversion too, so a refusal comes at once."""
+    if not tf.io.gfile.exists(path):
+        return
+    if not overwrite:
+        raise FileExistsError(f"--tflite_file={path} exists already; --overwrite replaces it")
+    with tf.io.gfile.GFile(path, "rb") as f:
+        if f.read(8)[4:] != TFLITE_IDENTIFIER:
+            raise ValueError(
+                f"--tflite_file={path} holds something other than a TFLite model; --overwrite "
+                "replaces only TFLite files: name another file"
+            )
+
+
 def write(blob, path, overwrite=False):
-    """Writes the bytes atomically; an existing `path` is refused unless `overwrite`."""
+    """Writes the bytes atomically; an existing `path` is refused unless `overwrite` (and unless it
+    is a TFLite file: `check_target`)."""
+    check_target(path, overwrite)
     folder = os.path.dirname(path)
     if folder:
         tf.io.gfile.makedirs(folder)

@@ -89,6 +89,26 @@ def test_synthesize_tree_writes_the_gopro_layout(tmp_path, rng):
     )
 
 
+def test_a_rerun_never_puts_a_sequence_in_both_splits(tmp_path, rng):
+    """An --output_dir inside --frames_dir was read as a sequence by the rerun, and sequences
+    added between runs redrew the split: the same sequence ended up in train and in test."""
+    frames = tmp_path / "frames"
+    for name in ("s1", "s2", "s3"):
+        _write_frames(str(frames / name), 8, rng)
+    config = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0.34, seed=0)
+    with pytest.raises(DataError, match="frames/out is inside --frames_dir="):
+        synthesize_tree(str(frames), str(frames / "out"), config)
+    assert not (frames / "out").exists()
+
+    synthesize_tree(str(frames), str(tmp_path / "out"), config)
+    for name in ("s4", "s5"):
+        _write_frames(str(frames / name), 8, rng)
+    with pytest.raises(DataError, match="other settings .test_sequences"):
+        synthesize_tree(str(frames), str(tmp_path / "out"), config)
+    splits = {s: set(os.listdir(tmp_path / "out" / s)) for s in ("train", "test")}
+    assert not splits["train"] & splits["test"]
+
+
 def test_existing_split_is_kept(tmp_path, rng):
     _write_frames(str(tmp_path / "frames" / "test" / "only"), 8, rng)
     config = SynthesisConfig(min_frames=7, max_frames=7)

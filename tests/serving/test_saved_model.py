@@ -100,6 +100,13 @@ def test_second_export_is_version_2_and_leaves_1_intact(exported, tmp_path, left
     ):
         saved_model.export(generator, base, version=2)
     assert 'name: "deblur"' in open(tmp_path / "models.config").read()
+    # A version given as the base path: the export went to deblur/1/1, registered as model "1".
+    with pytest.raises(
+        ValueError, match=f"is a version of an export .* give the model's base path, {base}$"
+    ):
+        saved_model.export(generator, first)
+    assert sorted(os.listdir(first)) == sorted(os.listdir(second))
+    assert not os.path.exists(os.path.join(base, "models.config"))
 
 
 def test_an_export_keeps_the_other_entries_of_models_config(exported, tmp_path):

@@ -107,7 +107,17 @@ def test_evaluate_scores_a_preset(scenes_dir, tmp_path):
         (
             "keras_deblur.deblur",
             ["--server=localhost:1", "--conv_algorithm=winograd", "--input=setup.py"],
-            "error: --conv_algorithm=winograd runs on this machine; with --server",
+            "error: --conv_algorithm: with --server=localhost:1, TF Serving runs the model as",
+        ),
+        (  # each was ignored without a word
+            "keras_deblur.deblur",
+            ["--server=localhost:1", "--ensemble", "--tile_size=-3", "--input=setup.py"],
+            "error: --tile_size, --ensemble: with --server=localhost:1, TF Serving runs",
+        ),
+        (
+            "keras_deblur.deblur",
+            ["--model_name=deblur", "--input=setup.py"],
+            "error: --model_name names the model a --server serves; give --server too",
         ),
     ],
 )

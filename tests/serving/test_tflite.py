@@ -53,6 +53,12 @@ def test_write_never_replaces_a_file_unless_asked(tmp_path, files):
     tflite.write(files["int8"], path, overwrite=True)
     assert open(path, "rb").read() == files["int8"]
     assert os.listdir(tmp_path) == ["deblur.tflite"]
+    # --overwrite replaced any file: --tflite_file=<the .keras model being exported> replaced it.
+    model = tmp_path / "generator.keras"
+    model.write_bytes(b"PK\x03\x04 a Keras model")
+    with pytest.raises(ValueError, match="holds something other than a TFLite model"):
+        tflite.write(files["int8"], str(model), overwrite=True)
+    assert model.read_bytes() == b"PK\x03\x04 a Keras model"
 
 
 def test_a_file_that_is_not_tflite_is_named(tmp_path):
