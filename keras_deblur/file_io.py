@@ -136,12 +136,16 @@ def write_text(path, text):
 
 
 def read_json(path):
-    """The JSON document in `path` (any tf.io.gfile path), or None if there is no such file."""
+    """The JSON document in `path` (any tf.io.gfile path), or None if there is no such file; a
+    ValueError naming the file if it is not JSON (cut short, or not what it should be)."""
     import tensorflow as tf
 
     if not tf.io.gfile.exists(path):
         return None
-    return json.loads(tf.io.gfile.GFile(path).read())
+    try:
+        return json.loads(tf.io.gfile.GFile(path).read())
+    except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"{path} is not a JSON document: {error}") from None
 
 
 def files_digest(paths):

@@ -97,6 +97,8 @@ def load_metrics(path):
         raise FileNotFoundError(
             f"--compare: no evaluation at {file} (run python -m keras_deblur.evaluate first)"
         )
+    if not isinstance(summary, dict) or not {"model", "test_set"} <= summary.keys():
+        raise ValueError(f"--compare: {file} is not an evaluation's metrics.json")
     return summary
 
 

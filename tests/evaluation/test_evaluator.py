@@ -266,6 +266,13 @@ def test_compare_lays_models_side_by_side_only_on_the_same_test_set(
         report.compare_table([str(tmp_path / "k3"), str(tmp_path / "fewer")])
     with pytest.raises(FileNotFoundError, match="no evaluation at"):
         report.compare_table([str(tmp_path / "nowhere")])
+    # Each was a message naming no file, or a KeyError's traceback.
+    (tmp_path / "empty.json").write_text("")
+    (tmp_path / "dataset.json").write_text('{"pairs": 3}')
+    with pytest.raises(ValueError, match=f"{tmp_path}/empty.json is not a JSON document"):
+        report.compare_table([str(tmp_path / "empty.json")])
+    with pytest.raises(ValueError, match=f"{tmp_path}/dataset.json is not an evaluation's"):
+        report.compare_table([str(tmp_path / "k3"), str(tmp_path / "dataset.json")])
 
 
 def test_bad_test_set_arguments_are_named(test_tree):
