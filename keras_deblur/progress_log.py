@@ -7,7 +7,7 @@ and fsynced as soon as the item is done. A rerun with the same header skips the 
 the file, so work that was killed (hours of evaluating the paper model on a CPU) resumes where it
 stopped. A line cut short by the kill is dropped and that item done again. A file with another
 header is refused (a FileExistsError naming what differs), or with `replace` set aside as
-`<file>.replaced`; it is never silently mixed in.
+`<file>.replaced` (`.replaced2`, ... if that exists); it is never silently mixed in.
 """
 
 import json
@@ -44,6 +44,7 @@ class ProgressLog:
         self.path = path
         header = json.loads(json.dumps(header))  # as it reads back: tuples become lists
         self.rows = {}
+        self.replaced = False  # whether a file of other work was set aside
         records = _read_lines(self.path) if os.path.exists(self.path) else []
         if records and records[0].get("header") == header:
             self.rows = {row["name"]: row for row in records[1:]}
@@ -55,12 +56,18 @@ class ProgressLog:
                 + (f"; {hint}" if hint else "")
             )
         elif records:
+            aside = f"{self.path}.replaced"
+            number = 1
+            while os.path.exists(aside):  # an earlier replacement's rows are kept too
+                number += 1
+                aside = f"{self.path}.replaced{number}"
             logging.warning(
-                "%s records other work (another model, data or setting): moved to %s.replaced",
+                "%s records other work (another model, data or setting): moved to %s",
                 self.path,
-                self.path,
+                aside,
             )
-            os.replace(self.path, f"{self.path}.replaced")
+            os.replace(self.path, aside)
+            self.replaced = True
         # Rewritten whole (then renamed) so that a line cut short is gone before we append after it.
         with file_io.atomic_path(self.path) as temporary:
             self._write_lines(temporary, [{"header": header}, *self.rows.values()], mode="w")

@@ -166,6 +166,8 @@ def evaluate(
         replace=overwrite,
         hint="give another --output_dir, or --overwrite to replace that evaluation",
     )
+    if log.replaced:
+        _remove_outputs(layout)
     progress = Progress(count, "image", "evaluate", verbose=bool(verbose))
     rows = []
     for index, encoded in enumerate(test_set.encoded()):
@@ -192,6 +194,22 @@ def evaluate(
     file_io.write_text(layout.metrics, json.dumps(summary, indent=2))
     _log_to_tensorboard(output_dir, summary, step)
     return summary
+
+
+def _remove_outputs(layout):
+    """Removes the outputs of an evaluation being replaced (`--overwrite`; its rows are set aside):
+    kept, its metrics.json would pass for this one's until this one finished, and its figures and
+    TensorBoard events would be logged and shown beside this one's."""
+    old = [layout.metrics, layout.per_image_csv]
+    old += [layout.figure(n) for n in os.listdir(layout.figures) if n.endswith(".png")]
+    old += [
+        posixpath.join(layout.root, n)
+        for n in os.listdir(layout.root)
+        if n.startswith("events.out.tfevents.")
+    ]
+    for path in old:
+        if os.path.exists(path):
+            os.remove(path)
 
 
 def _score(model, encoded, name, index, settings, num_examples, output_dir):

@@ -170,11 +170,30 @@ def test_another_model_is_refused_unless_overwrite_then_the_old_log_is_kept(
         evaluator.evaluate(other, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0)
     assert calls == []
     assert {name: (tmp_path / name).read_bytes() for name in written} == written
+    assert sorted(os.listdir(tmp_path / "figures")) == [
+        "example_0.png",
+        "example_1.png",
+        "psnr_gain.png",
+    ]
     evaluator.evaluate(
-        other, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0, overwrite=True
+        other,
+        load_test_set(test_tree, max_images=2),
+        str(tmp_path),
+        verbose=0,
+        overwrite=True,
+        num_examples=0,
     )
     assert len(calls) == 2
     assert (tmp_path / "per_image.jsonl.replaced").exists()
+    # The replaced evaluation's figures and events were kept, and logged as this one's.
+    assert os.listdir(tmp_path / "figures") == ["psnr_gain.png"]
+    assert len([n for n in os.listdir(tmp_path) if n.startswith("events.out")]) == 1
+    third = evaluator.ModelUnderTest(model.forward, {**model.info, "fingerprint": "third"})
+    evaluator.evaluate(
+        third, load_test_set(test_tree, max_images=2), str(tmp_path), verbose=0, overwrite=True
+    )
+    assert (tmp_path / "per_image.jsonl.replaced").exists()  # a second replacement kept it
+    assert (tmp_path / "per_image.jsonl.replaced2").exists()
 
 
 def test_bf16_evaluation_scores_the_same_weights_and_never_resumes_an_fp32_log(
