@@ -75,6 +75,20 @@ def _next_stop(step, planned, config):
     return min(stops)
 
 
+def _optimizer_state(name, optimizer):
+    """What the checkpoint holds of an optimizer, by name. Under mixed_float16 it is wrapped in
+    loss scaling, which the checkpoint would hold as another structure, so a run could not resume
+    in another precision (`auto` picks float16 on some GPUs only). Adam is held under `name` either
+    way; the loss scale beside it, as `<name>_loss_scale` (a resume without one starts it afresh,
+    and it adapts within steps)."""
+    if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return {name: optimizer}
+    loss_scale = tf.train.Checkpoint(
+        step_counter=optimizer.step_counter, dynamic_scale=optimizer.dynamic_scale
+    )
+    return {name: optimizer.inner_optimizer, f"{name}_loss_scale": loss_scale}
+
+
 def train(config, flags_text=None):
     """Trains (or resumes) the run in config.run_dir. Returns a summary dict.
 
@@ -152,13 +166,15 @@ def _train(config, flags_text, cleanup):
     tracked = {
         "step": step_var,
         "generator": generator,
-        "g_optimizer": gan.g_optimizer,
+        **_optimizer_state("g_optimizer", gan.g_optimizer),
         "iterator": iterator,
         "planned_steps": plan.planned_steps,
         "elapsed_seconds": plan.elapsed_seconds,
     }
     if gan.uses_discriminator:
-        tracked.update(discriminator=gan.discriminator, d_optimizer=gan.d_optimizer)
+        tracked.update(
+            discriminator=gan.discriminator, **_optimizer_state("d_optimizer", gan.d_optimizer)
+        )
     checkpoint = tf.train.Checkpoint(**tracked)
     # Every worker keeps its own checkpoints: they share the weights but not the input position.
     manager = tf.train.CheckpointManager(checkpoint, checkpoint_dir, max_to_keep=3)

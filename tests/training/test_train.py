@@ -1,3 +1,4 @@
+import dataclasses
 import glob
 import os
 
@@ -128,6 +129,23 @@ def test_mixed_precision_trains_and_saves_a_float32_generator(policy, scenes_dir
     # The precision to run it in is chosen where it runs, so the file holds float32 layers.
     saved = keras.saving.load_model(tmp_path / "run" / "generator.keras")
     assert saved.get_layer("scale1_conv_first").dtype_policy.name == "float32"
+
+
+@pytest.mark.parametrize(
+    "first, then", [("mixed_float16", "float32"), ("float32", "mixed_float16")]
+)
+def test_a_run_resumes_into_or_out_of_float16(first, then, scenes_dir, tmp_path):
+    """Loss scaling wrapped the optimizer, so its checkpoint did not restore into a plain one or
+    the other way round (a RestoreV2 dtype error): `auto` picks float16 on some GPUs only."""
+    import keras
+
+    config = tiny_config(tmp_path / "run", scenes_dir, train_steps=2, num_validation_images=0)
+    try:
+        train(dataclasses.replace(config, mixed_precision=first))
+        summary = train(dataclasses.replace(config, train_steps=3, mixed_precision=then))
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert summary["step"] == 3
 
 
 def test_winograd_convolutions_train_as_the_direct_ones_do(scenes_dir, tmp_path, monkeypatch):
