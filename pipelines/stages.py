@@ -81,14 +81,19 @@ def pushed_version(serving_dir):
     return os.path.join(serving_dir, str(versions[-1])) if versions else None
 
 
-def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
-    """The pushed model's metrics on this test set: recorded ones if on the same data, else
-    re-evaluated."""
+def _pushed_metrics(version_dir, test_set, candidate, output_dir):
+    """The pushed model's metrics on the candidate's test set: recorded ones if on the same data
+    with the same settings (an export's record may come from `evaluate --ensemble`, another
+    protocol or precision), else re-evaluated as the candidate was."""
     from keras_deblur.evaluation import evaluator
     from keras_deblur.serving.saved_model import read_metadata
 
     recorded = read_metadata(version_dir).get("evaluation")
-    if recorded and recorded.get("test_set", {}).get("fingerprint") == fingerprint:
+    if (
+        recorded
+        and recorded.get("test_set", {}).get("fingerprint") == candidate["test_set"]["fingerprint"]
+        and recorded.get("settings") == candidate["settings"]
+    ):
         return recorded, "its recorded evaluation on the same test set"
     summary = evaluator.evaluate(
         evaluator.exported_model(version_dir),
@@ -101,7 +106,8 @@ def _pushed_metrics(version_dir, test_set, fingerprint, output_dir):
     )
     return (
         summary,
-        "re-evaluated on this test set (its recorded evaluation was on other data or missing)",
+        "re-evaluated on this test set (its recorded evaluation was on other data, with other "
+        "settings, or missing)",
     )
 
 
@@ -158,7 +164,7 @@ def gate_body(metrics_path, ingest_dir, serving_dir, min_gain=0.0, max_drop=0.0)
         pushed_metrics, how = None, ""
         if pushed:
             pushed_metrics, how = _pushed_metrics(
-                pushed, _test_set(ingest_dir), candidate["test_set"]["fingerprint"], output_dir
+                pushed, _test_set(ingest_dir), candidate, output_dir
             )
         decision = _gate_decision(candidate, pushed, pushed_metrics, how, min_gain, max_drop)
         path = os.path.join(output_dir, BLESSING_FILE)

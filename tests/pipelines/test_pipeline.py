@@ -139,10 +139,36 @@ def test_a_gate_run_again_scores_the_model_pushed_now_where_it_scored_the_last(
     from keras_deblur.models import build_generator_from_spec
 
     test_set = load_test_set(scenes_dir, max_images=1)
+    candidate = {"test_set": {"fingerprint": "data"}, "settings": {}}
     scores = []
     for name in ("first", "second"):
         version = saved_model.export(build_generator_from_spec("tiny"), str(tmp_path / name))
-        summary, how = stages._pushed_metrics(version, test_set, "data", str(tmp_path / "gate"))
+        summary, how = stages._pushed_metrics(version, test_set, candidate, str(tmp_path / "gate"))
         assert how.startswith("re-evaluated")
         scores.append(summary["model"]["source"])
     assert scores == [f"{tmp_path}/first/1", f"{tmp_path}/second/1"]
+
+
+def test_the_gate_uses_a_recorded_evaluation_only_if_made_as_the_candidates(scenes_dir, tmp_path):
+    """An export's recorded evaluation on the same test set was used even when made with
+    `evaluate --ensemble` (or another protocol or precision): the candidate met inflated scores."""
+    from keras_deblur.evaluation.dataset import load_test_set
+    from keras_deblur.models import build_generator_from_spec
+
+    test_set = load_test_set(scenes_dir, max_images=1)
+    fingerprint = test_set.fingerprint()[0]
+    settings = {"ensemble": False, "precision": "float32", "protocol": "deepdeblur"}
+    recorded = {
+        "test_set": {"fingerprint": fingerprint},
+        "settings": {**settings, "ensemble": True},
+        "deblurred": {"psnr": 99.0},
+    }
+    version = saved_model.export(
+        build_generator_from_spec("tiny"), str(tmp_path / "m"), metadata={"evaluation": recorded}
+    )
+    candidate = {"test_set": {"fingerprint": fingerprint}, "settings": settings}
+    summary, how = stages._pushed_metrics(version, test_set, candidate, str(tmp_path / "gate"))
+    assert how.startswith("re-evaluated") and summary["deblurred"]["psnr"] < 99
+    same = {**candidate, "settings": recorded["settings"]}
+    summary, how = stages._pushed_metrics(version, test_set, same, str(tmp_path / "gate"))
+    assert how == "its recorded evaluation on the same test set" and summary == recorded
