@@ -149,7 +149,10 @@ PHOTO_OPTICS_BLUR = flags.DEFINE_list(
     "default: photo_blur.PhotoBlurConfig's (none: the photos' own pixels).",
 )
 NUM_WORKERS = flags.DEFINE_integer(
-    "num_workers", 0, "Processes that render scenes in parallel; 0 uses every CPU core."
+    "num_workers",
+    0,
+    "Processes that render scenes in parallel; 0 uses every CPU core.",
+    lower_bound=0,
 )
 
 # Training (train, the pipeline). Each value defaults to the --experiment's (experiments.py): a

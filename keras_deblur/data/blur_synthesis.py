@@ -160,6 +160,19 @@ def _frame_sequences(frames_dir, config):
         raise DataError(f"--frames_dir {frames_dir} is not a folder")
     own_splits = [s for s in ("train", "test") if tf.io.gfile.isdir(posixpath.join(frames_dir, s))]
     if own_splits:
+        others = [
+            name.rstrip("/")
+            for name in sorted(tf.io.gfile.listdir(frames_dir))
+            if name.rstrip("/") not in own_splits
+            and not name.startswith(".")
+            and tf.io.gfile.isdir(posixpath.join(frames_dir, name))
+        ]
+        if others:  # beside train/ and test/, a sequence folder would be left out without a word
+            logging.warning(
+                "%s has train/ or test/: only those are read; leaving out the folder(s) %s",
+                frames_dir,
+                ", ".join(others),
+            )
         found = [
             (s, *sequence)
             for s in own_splits

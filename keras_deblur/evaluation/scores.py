@@ -8,9 +8,10 @@ at full resolution; means are taken over images afterwards (`report.py`).
   protocol (`--protocol=deepdeblur`, the default): their PyTorch code (DeepDeblur-PyTorch,
   src/loss/__init__.py `measure`, src/loss/metric.py) clamps outputs to [0, 255] and rounds them
   before PSNR and SSIM, computes PSNR per image with peak 255, and averages over images.
-  Validation inside training rounds the same way (`training/validation.py`).
-  `--protocol=float` skips the rounding (clipping only), as many TF projects publish; it reads a little higher or lower than the 8-bit figure. The sharp
-  and blurry images come from 8-bit PNGs, so the blurry baseline is already quantised.
+  Validation inside training rounds the same way (`training/validation.py`). `--protocol=float`
+  skips the rounding (clipping only), as many TF projects publish; it reads a little higher or
+  lower than the 8-bit figure. The sharp and blurry images come from 8-bit PNGs, so the blurry
+  baseline is already quantised.
 - SSIM: `tf.image.ssim` on the quantised output: an 11x11 Gaussian window with sigma 1.5,
   K1 = 0.01, K2 = 0.03, the local statistics over the window positions that fit inside the image
   ("valid"), the SSIM map averaged over those positions and over the three channels. This is

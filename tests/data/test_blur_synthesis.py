@@ -109,11 +109,13 @@ def test_a_rerun_never_puts_a_sequence_in_both_splits(tmp_path, rng):
     assert not splits["train"] & splits["test"]
 
 
-def test_existing_split_is_kept(tmp_path, rng):
+def test_existing_split_is_kept(tmp_path, rng, caplog):
     _write_frames(str(tmp_path / "frames" / "test" / "only"), 8, rng)
+    _write_frames(str(tmp_path / "frames" / "stray"), 8, rng)  # left out: named, not silently
     config = SynthesisConfig(min_frames=7, max_frames=7)
     result = synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), config)
     assert result["pairs"] == {"train": 0, "test": 1}
+    assert "only those are read; leaving out the folder(s) stray" in caplog.text
 
 
 def test_short_sequence_is_named(tmp_path, rng):

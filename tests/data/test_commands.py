@@ -31,6 +31,12 @@ def test_scenes_command_prints_its_summary(tmp_path):
     assert bad.returncode == 1
     assert "error: --photo_num_objects must be two int values LOW,HIGH, got 3" in bad.stderr
     assert "Traceback" not in bad.stderr
+    negative = _run(  # rendered in one process without a word
+        "keras_deblur.data.scenes", f"--output_dir={tmp_path / 'other'}", "--num_workers=-3"
+    )
+    assert negative.returncode == 1
+    assert "error: flag --num_workers=-3: -3 is not a non-negative integer" in negative.stderr
+    assert not (tmp_path / "other").exists()
 
 
 def test_synthesize_command_writes_pairs_and_names_bad_input(tmp_path):
