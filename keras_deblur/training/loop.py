@@ -75,6 +75,25 @@ def _next_stop(step, planned, config):
     return min(stops)
 
 
+def _check_workers_agree(strategy, topology, step):
+    """Stops every worker, naming each one's step, if they resumed at different steps. Each worker
+    restores its own checkpoints, so a kill between two workers' saves, or a new worker with none,
+    would otherwise apply the same gradients to different weights, then hang when one worker
+    finished first."""
+    steps = strategy.gather(
+        strategy.run(tf.function(lambda: tf.constant([step], tf.int64))), axis=0
+    ).numpy()
+    per_worker = steps.reshape(topology.num_workers, -1)[:, 0].tolist()
+    if len(set(per_worker)) > 1:
+        at = ", ".join(f"worker {i} at step {s}" for i, s in enumerate(per_worker))
+        raise ValueError(
+            f"the workers resumed at different steps ({at}): a kill came between their "
+            "checkpoints, or workers were added; make every checkpoints/ folder's latest "
+            "checkpoint the same step (delete the later ckpt-N files and point each folder's "
+            "`checkpoint` file at that step), then start them again"
+        )
+
+
 def _optimizer_state(name, optimizer):
     """What the checkpoint holds of an optimizer, by name. Under mixed_float16 it is wrapped in
     loss scaling, which the checkpoint would hold as another structure, so a run could not resume
@@ -201,6 +220,8 @@ def _train(config, flags_text, cleanup):
             print(f"nothing to train: the run's {plan.planned} steps are done{fixed}", flush=True)
     elif config.init_from:
         assembly.init_generator(generator, config.init_from)
+    if topology.num_workers > 1:
+        _check_workers_agree(strategy, topology, int(step_var))
 
     if topology.is_chief:
         run_info.write_run_info(

@@ -88,8 +88,8 @@ def _free_ports(count):
     return ports
 
 
-@pytest.mark.slow
-def test_two_workers_on_loopback_complete(scenes_dir, tmp_path):
+def _two_workers(scenes_dir, run_dir, *flags):
+    """Trains on two workers on loopback; returns [(returncode, stdout, stderr)] per worker."""
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
     for index in range(2):
@@ -108,10 +108,9 @@ def test_two_workers_on_loopback_complete(scenes_dir, tmp_path):
                     *TINY_FLAGS,
                     "--strategy=multi_worker",
                     f"--data_dir={scenes_dir}",
-                    f"--run_dir={tmp_path / 'run'}",
-                    "--train_steps=4",
+                    f"--run_dir={run_dir}",
                     "--checkpoint_every_steps=2",
-                    "--num_validation_images=1",
+                    *flags,
                 ],
                 cwd=ROOT,
                 env=env,
@@ -125,10 +124,36 @@ def test_two_workers_on_loopback_complete(scenes_dir, tmp_path):
     finally:
         for p in processes:
             p.kill()
-    for p, (out, err) in zip(processes, outputs):
-        assert p.returncode == 0, out[-2000:] + err[-4000:]
+    return [(p.returncode, out, err) for p, (out, err) in zip(processes, outputs)]
+
+
+@pytest.mark.slow
+def test_two_workers_on_loopback_complete_and_resume_only_at_one_step(scenes_dir, tmp_path):
+    import tensorflow as tf
+
+    run = tmp_path / "run"
+    outputs = _two_workers(scenes_dir, run, "--train_steps=4", "--num_validation_images=1")
+    for code, out, err in outputs:
+        assert code == 0, out[-2000:] + err[-4000:]
+    outputs = [(out, err) for _, out, err in outputs]
     assert "trained to step 4" in outputs[0][0]
     assert "2 replica(s) in sync, worker 0 of 2" in outputs[0][0]
     assert (tmp_path / "run" / "generator.keras").exists()
     assert (tmp_path / "run" / "checkpoints" / "ckpt-4.index").exists()
     assert (tmp_path / "run" / "checkpoints" / "worker1" / "ckpt-4.index").exists()
+
+    # Worker 1 killed before its step-4 save: it resumed at 2, worker 0 at 4, and they trained
+    # different weights with the same gradients (then one hung when the other finished).
+    worker1 = run / "checkpoints" / "worker1"
+    for name in os.listdir(worker1):
+        if name.startswith("ckpt-4."):
+            os.remove(worker1 / name)
+    tf.compat.v1.train.update_checkpoint_state(str(worker1), str(worker1 / "ckpt-2"))
+    for code, out, err in _two_workers(
+        scenes_dir, run, "--train_steps=6", "--num_validation_images=1"
+    ):
+        assert code == 1, out[-2000:] + err[-4000:]
+        assert (
+            "error: the workers resumed at different steps (worker 0 at step 4, worker 1 at step 2)"
+            in err
+        ), err[-2000:]
