@@ -30,21 +30,53 @@ def _previews(pairs, crop):
     return crops
 
 
+# Where the best checkpoint holds its own record (best.json is its copy for people and tools).
+_RECORD_KEY = "record/.ATTRIBUTES/VARIABLE_VALUE"
+
+
 class Best:
-    """The best checkpoint by validation PSNR, kept beside the latest ones (run_dir/best)."""
+    """The best checkpoint by validation PSNR, kept beside the latest ones (run_dir/best).
+
+    The checkpoint holds its step and scores itself: best.json is written after it, so a kill
+    between the two left a record of the checkpoint before, and a later, worse validation could
+    replace the best weights. A start after such a kill rewrites best.json from the checkpoint."""
 
     def __init__(self, run_dir, generator):
+        self._saved_record = tf.Variable("", dtype=tf.string, trainable=False)
         self.manager = tf.train.CheckpointManager(
-            tf.train.Checkpoint(generator=generator), RunLayout(run_dir).best, max_to_keep=1
+            tf.train.Checkpoint(generator=generator, record=self._saved_record),
+            RunLayout(run_dir).best,
+            max_to_keep=1,
         )
         self.record_path = RunLayout(run_dir).best_record
         self.record = read_json(self.record_path) or {"psnr": -math.inf}
+        saved = self._checkpointed_record()
+        # As text: a NaN SSIM (images below its window) never equals itself.
+        if saved is not None and json.dumps(saved, sort_keys=True) != json.dumps(
+            self.record, sort_keys=True
+        ):
+            logging.warning("%s did not match the best checkpoint: rewritten", self.record_path)
+            self.record = saved
+            write_text(self.record_path, json.dumps(saved, indent=2))
+
+    def _checkpointed_record(self):
+        """The record inside the best checkpoint (None if none, or one written before it held
+        one)."""
+        path = self.manager.latest_checkpoint
+        if not path:
+            return None
+        reader = tf.train.load_checkpoint(path)
+        if not reader.has_tensor(_RECORD_KEY):
+            return None
+        return json.loads(reader.get_tensor(_RECORD_KEY))
 
     def offer(self, step, scores):
         if scores["psnr"] > self.record["psnr"]:
+            record = {"step": step, **scores}
+            self._saved_record.assign(json.dumps(record))
             self.manager.save(checkpoint_number=step)
-            self.record = {"step": step, **scores}
-            write_text(self.record_path, json.dumps(self.record, indent=2))
+            self.record = record
+            write_text(self.record_path, json.dumps(record, indent=2))
 
 
 class Profiler:

@@ -414,3 +414,32 @@ def test_a_training_refused_in_a_race_for_a_new_folder_leaves_the_winners_lock(
                 pass
         monkeypatch.undo()
         assert os.listdir(run_dir) == [".lock"]
+
+
+def test_a_kill_between_the_best_checkpoint_and_its_record_is_repaired(tmp_path, monkeypatch):
+    """best.json was written after the best checkpoint: a kill between the two left the record
+    of the checkpoint before, and a later validation between the two scores replaced the best
+    weights."""
+    import json
+    import math
+
+    from keras_deblur.models import build_generator_from_spec
+    from keras_deblur.training import actions
+
+    generator = build_generator_from_spec("tiny")
+    best = actions.Best(str(tmp_path), generator)
+    best.offer(1, {"psnr": 20.0, "ssim": math.nan})
+
+    def killed(path, text):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(actions, "write_text", killed)
+    with pytest.raises(KeyboardInterrupt):
+        best.offer(2, {"psnr": 25.0, "ssim": math.nan})
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "best" / "best.json").read_text())["step"] == 1
+    again = actions.Best(str(tmp_path), generator)
+    assert again.record["step"] == 2 and again.record["psnr"] == 25.0
+    assert json.loads((tmp_path / "best" / "best.json").read_text())["step"] == 2
+    again.offer(3, {"psnr": 22.0, "ssim": math.nan})  # worse than the checkpoint: kept
+    assert tf.train.latest_checkpoint(str(tmp_path / "best")).endswith("ckpt-2")
