@@ -188,15 +188,9 @@ def _check_where_it_runs(server):
 FLAGS_USED = (
     "input",
     "output_dir",
-    "model",
     "server",
     "model_name",
-    "tile_size",
-    "tile_overlap",
-    "tile_batch",
-    "memory_budget",
-    "ensemble",
-    "conv_algorithm",
+    *_LOCAL_FLAGS,
     "overwrite",
     "max_megapixels",
 )
