@@ -28,6 +28,14 @@ from keras_deblur.serving.image_files import check_size
 # Extension -> ffmpeg's container name (the temporary file's name has no extension to go by).
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi"}
 CRF = 12  # H.264's constant rate factor: 0 lossless, 23 ffmpeg's default, 51 worst
+# The frames are read as RGB (by the input's own colour tags); they are written as BT.709 Y'CbCr,
+# tagged so. ffmpeg's default writes BT.601's matrix untagged, which players take for BT.709 in
+# HD video: reds came out orange.
+BT709 = [
+    "-vf",
+    "scale=out_color_matrix=bt709:out_range=tv,"
+    "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709",
+]
 
 
 def is_video(path):
@@ -86,7 +94,7 @@ def deblur_video(deblurrer, path, target, max_megapixels, verbose=True, overwrit
             quality=None,
             macro_block_size=1,
             ffmpeg_log_level="error",
-            output_params=["-crf", str(CRF), "-f", container],
+            output_params=["-crf", str(CRF), *BT709, "-f", container],
             audio_path=path if "audio_codec" in meta else None,
             audio_codec="copy",
         )

@@ -34,6 +34,30 @@ def _frames(path):
     return meta, frames
 
 
+class _Unchanged:
+    def deblur(self, frame):
+        return frame
+
+
+def test_colours_are_written_as_bt709_and_tagged_so(tmp_path):
+    """Written with BT.601's matrix and no tags, which players take for BT.709 in HD video: red
+    (255, 0, 0) was shown as about (255, 24, 0)."""
+    source = str(tmp_path / "red.mp4")
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi"]
+    command += ["-i", "color=c=red:size=64x48:rate=10:duration=0.3", "-c:v", "libx264"]
+    command += ["-pix_fmt", "yuv420p", "-crf", "0", source]
+    subprocess.run(command, check=True)
+    assert deblur_files(_Unchanged(), [source], str(tmp_path / "out")) == {}
+    target = str(tmp_path / "out" / "red.mp4")
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-i", target], capture_output=True, text=True
+    )
+    assert "yuv420p(tv, bt709, progressive)" in probe.stderr, probe.stderr
+    # Decoded by its tags, as a player does: red, up to limited range and H.264's rounding.
+    _, frames = _frames(target)
+    assert np.abs(frames[0][24, 32].astype(int) - [255, 0, 0]).max() <= 6, frames[0][24, 32]
+
+
 @pytest.fixture(scope="module")
 def deblurrer():
     return Deblurrer("photo")
