@@ -67,6 +67,8 @@ def list_inputs(input_dir, output_dir):
     names = []
     for folder, _, files in tf.io.gfile.walk(input_dir):
         relative = posixpath.relpath(folder, input_dir) if folder != input_dir else ""
+        if any(part.startswith(".") for part in relative.split("/") if part):
+            continue  # hidden folders (.git/, .thumbnails/), as hidden files: not the user's photos
         for name in files:
             if name.startswith(".") or file_io.is_temporary(name):
                 continue

@@ -95,6 +95,8 @@ def exported_model(path):
             "kind": "saved_model",
             "fingerprint": files_digest(files),
             "num_scales": metadata.get("num_scales"),
+            # An `export --ensemble` averages inside its signature: its scores are an ensemble's.
+            "ensemble": bool(metadata.get("ensemble", False)),
         },
     )
 
@@ -111,8 +113,15 @@ def tflite_model(path):
 
 
 def with_ensemble(model):
-    """`model` averaged over the 8 flips and transpositions of its input (`serving/ensemble.py`)."""
+    """`model` averaged over the 8 flips and transpositions of its input (`serving/ensemble.py`);
+    a ValueError for a model that averages already (64 forward passes for the same average)."""
     from keras_deblur.serving.ensemble import self_ensemble
+
+    if model.info.get("ensemble"):
+        raise ValueError(
+            f"--ensemble: {model.info['source']} was exported with --ensemble and averages "
+            "over the 8 flips and transpositions already; evaluate it without --ensemble"
+        )
 
     return ModelUnderTest(
         lambda blurry: self_ensemble(model.forward, blurry), {**model.info, "ensemble": True}

@@ -113,7 +113,8 @@ class Deblurrer:
             tile_size = tile_size or DEFAULT_TILE_SIZE
             check_tiling(tile_size, tile_overlap, self.align, tile_batch)
         elif tile_size is None:
-            budget = memory_budget or default_memory_budget()
+            # `is None`, not falsiness: a budget that rounds to 0 bytes is named, not replaced.
+            budget = default_memory_budget() if memory_budget is None else memory_budget
             tile_size = tile_side_for_budget(
                 self.scales.filters, self.scales.radius, budget, self.scales.conv_algorithm
             )

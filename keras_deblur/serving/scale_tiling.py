@@ -158,6 +158,8 @@ def _float32_output(model, x):
 
 def tile_side_for_budget(filters, radius, memory_bytes, conv_algorithm="direct"):
     """The largest tile core side whose body (with its halo) fits in `memory_bytes`."""
+    if not memory_bytes > 0:
+        raise ValueError(f"--memory_budget must be positive, got {memory_bytes} bytes")
     bytes_per_pixel = BYTES_PER_PIXEL_PER_MAP[conv_algorithm] * filters
     side = int((memory_bytes / bytes_per_pixel) ** 0.5) - 2 * radius
     if side < 2 * radius:

@@ -88,6 +88,16 @@ def test_an_image_the_model_fails_on_is_a_dead_letter(archive, tmp_path):
     assert sorted(os.listdir(out)) == ["a.png", "dead_letters-00000-of-00001.jsonl", "deeper"]
 
 
+def test_hidden_folders_are_left_out_as_hidden_files_are(tmp_path):
+    (tmp_path / "in" / ".git" / "objects").mkdir(parents=True)
+    (tmp_path / "in" / ".git" / "objects" / "pack").write_bytes(b"not a photo")
+    (tmp_path / "in" / "trip").mkdir()
+    (tmp_path / "in" / "trip" / "a.jpg").write_bytes(b"a photo")
+    (tmp_path / "in" / "trip" / ".b.jpg").write_bytes(b"hidden")
+    names = bulk_deblur.list_inputs(str(tmp_path / "in"), str(tmp_path / "out"))
+    assert names == ["trip/a.jpg"]
+
+
 def test_folders_that_cannot_work_are_refused(archive, tmp_path):
     with pytest.raises(ValueError, match="is inside --input"):
         bulk_deblur.list_inputs(str(archive), str(archive / "out"))

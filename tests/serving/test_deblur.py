@@ -77,6 +77,9 @@ def test_bad_tiling_is_named(export_base):
         Deblurrer(export_base, tile_size=0)
     with pytest.raises(ValueError, match="leaves tiles smaller than the model's reach"):
         Deblurrer(export_base, memory_budget=1000)
+    # --memory_budget=1e-10 (GiB) is 0 bytes: the default budget was used without a word.
+    with pytest.raises(ValueError, match="--memory_budget must be positive, got 0 bytes"):
+        Deblurrer(export_base, memory_budget=0)
 
 
 def test_winograd_is_for_presets(export_base):
@@ -333,6 +336,13 @@ def test_an_ensembled_export_gives_its_signature_pixels_where_outputs_leave_0_1(
     # Deblurrer clipped each of the 8 outputs before averaging; the signature clips the average.
     served = Deblurrer(base)._run_batch(image[None])[0]
     np.testing.assert_allclose(Deblurrer(base).deblur(image), served, atol=1e-5)
+    # Evaluated, it was recorded as no ensemble, and --ensemble averaged it again (64 passes).
+    from keras_deblur.evaluation import evaluator
+
+    model = evaluator.exported_model(f"{base}/1")
+    assert model.info["ensemble"] is True
+    with pytest.raises(ValueError, match="exported with --ensemble and averages"):
+        evaluator.with_ensemble(model)
 
 
 class _WritesTheTarget:
