@@ -52,29 +52,43 @@ def read_png_info(path):
     )
 
 
-def read_png_exif(path):
-    """The data of a PNG's eXIf chunk (a TIFF-format EXIF block), or None; reads chunk headers
-    only."""
+def read_png_chunks(path, kinds):
+    """{kind: data} of the first chunk of each of `kinds` (e.g. b"eXIf") in a PNG; reads chunk
+    headers and only those chunks' data."""
+    found = {}
     with tf.io.gfile.GFile(path, "rb") as f:
         f.seek(len(PNG_SIGNATURE))
         while True:
             header = f.read(8)
-            if len(header) < 8:
-                return None
+            if len(header) < 8 or header[4:] == b"IEND":
+                return found
             length, kind = int.from_bytes(header[:4], "big"), header[4:]
-            if kind == b"eXIf":
-                return f.read(length)
-            if kind == b"IEND":
-                return None
-            f.seek(f.tell() + length + 4)  # the data and its CRC
+            if kind in kinds and kind not in found:
+                found[kind] = f.read(length)
+                f.seek(f.tell() + 4)  # its CRC
+            else:
+                f.seek(f.tell() + length + 4)  # the data and its CRC
 
 
-def with_exif_chunk(png_bytes, exif):
-    """PNG bytes with an eXIf chunk holding `exif` (TIFF-format; a leading "Exif\\0\\0" is dropped),
-    placed right after IHDR, where every reader finds it before the pixels."""
-    if exif.startswith(b"Exif\x00\x00"):
-        exif = exif[6:]
-    body = b"eXIf" + exif
-    chunk = len(exif).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+def icc_profile_of(iccp_data):
+    """The ICC profile an iCCP chunk's data holds: a name, a NUL, method 0, the zlib'd profile."""
+    name_end = iccp_data.index(b"\x00")
+    return zlib.decompress(iccp_data[name_end + 2 :])
+
+
+def with_chunks(png_bytes, exif=None, icc_profile=None):
+    """PNG bytes with an eXIf chunk holding `exif` (TIFF-format; a leading "Exif\\0\\0" is
+    dropped) and an iCCP chunk holding `icc_profile`, each given; placed right after IHDR, where
+    every reader finds them before the palette and the pixels (iCCP must come before both)."""
+    chunks = b""
+    if icc_profile:
+        chunks += png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc_profile))
+    if exif:
+        chunks += png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     end_of_ihdr = len(PNG_SIGNATURE) + 8 + 13 + 4
-    return png_bytes[:end_of_ihdr] + chunk + png_bytes[end_of_ihdr:]
+    return png_bytes[:end_of_ihdr] + chunks + png_bytes[end_of_ihdr:]
+
+
+def png_chunk(kind, data):
+    body = kind + data
+    return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")

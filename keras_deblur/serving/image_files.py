@@ -23,9 +23,10 @@ from PIL import Image, ImageOps
 from keras_deblur import file_io
 from keras_deblur.data.png_info import (
     PNG_SIGNATURE,
-    read_png_exif,
+    icc_profile_of,
+    read_png_chunks,
     read_png_info,
-    with_exif_chunk,
+    with_chunks,
 )
 from keras_deblur.errors import DataError, op_message
 
@@ -52,6 +53,7 @@ class ImageFile:
     grayscale: bool
     alpha: np.ndarray = None  # [H, W] of the input's dtype, or None
     exif: bytes = None
+    icc_profile: bytes = None  # the colour space (Display P3, Adobe RGB, ...): written back as is
 
 
 def check_size(path, width, height, max_megapixels):
@@ -72,22 +74,39 @@ def _upright_exif(exif_data):
     return orientation, exif.tobytes()
 
 
+def _refuse_animation(path, frames):
+    raise DataError(
+        f"{path} holds {frames} frames (an animation or a multi-page file); deblur reads "
+        "still images: save the frames as separate files and deblur those"
+    )
+
+
 def _read_16_bit_png(path, info):
+    """A 16-bit PNG through TensorFlow's decoder (PIL's keeps 8 bits of colour), with what PIL
+    would give: its EXIF orientation applied, its colour profile, its transparent colour (tRNS)
+    as alpha, and an animation (acTL) refused."""
     import tensorflow as tf
 
+    chunks = read_png_chunks(path, {b"eXIf", b"iCCP", b"tRNS", b"acTL"})
+    if b"acTL" in chunks:
+        _refuse_animation(path, int.from_bytes(chunks[b"acTL"][:4], "big"))
     decoded = tf.io.decode_png(tf.io.read_file(path), channels=0, dtype=tf.uint16).numpy()
-    exif_data = read_png_exif(path)
+    exif_data = chunks.get(b"eXIf")
     orientation, exif = _upright_exif(exif_data) if exif_data else (1, None)
     decoded = np.ascontiguousarray(_UPRIGHT.get(orientation, lambda a: a)(decoded))
     grayscale = decoded.shape[-1] in (1, 2)
     colour = decoded[..., :1] if grayscale else decoded[..., :3]
-    with_alpha = info.color_type in ("grayscale+alpha", "RGBA")
+    alpha = decoded[..., -1] if info.color_type in ("grayscale+alpha", "RGBA") else None
+    if b"tRNS" in chunks:  # one 16-bit grey or RGB value, transparent wherever it occurs
+        value = np.frombuffer(chunks[b"tRNS"], ">u2")
+        alpha = np.where(np.all(colour == value, axis=-1), 0, 65535).astype(np.uint16)
     return ImageFile(
         np.repeat(colour, 3, axis=-1) if grayscale else colour,
         "PNG",
         grayscale,
-        alpha=decoded[..., -1] if with_alpha else None,
+        alpha=alpha,
         exif=exif,
+        icc_profile=icc_profile_of(chunks[b"iCCP"]) if b"iCCP" in chunks else None,
     )
 
 
@@ -103,11 +122,9 @@ def _read_with_pil(path, max_megapixels):
         check_size(path, *opened.size, max_megapixels)
         frames = getattr(opened, "n_frames", 1)
         if frames > 1:
-            raise DataError(
-                f"{path} holds {frames} frames (an animation or a multi-page file); deblur reads "
-                "still images: save the frames as separate files and deblur those"
-            )
+            _refuse_animation(path, frames)
         image_format = opened.format
+        icc_profile = opened.info.get("icc_profile")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = ImageOps.exif_transpose(opened)
@@ -128,7 +145,9 @@ def _read_with_pil(path, max_megapixels):
             pixels = np.repeat(np.asarray(image).astype(np.uint16)[..., None], 3, axis=-1)
         else:
             pixels = np.asarray(image.convert("RGB"))
-    return ImageFile(pixels, image_format, grayscale, alpha, exif.tobytes() if len(exif) else None)
+    return ImageFile(
+        pixels, image_format, grayscale, alpha, exif.tobytes() if len(exif) else None, icc_profile
+    )
 
 
 def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
@@ -189,7 +208,7 @@ def write_image(path, pixels, source, overwrite=True):
                 out = np.concatenate([out, source.alpha[..., None]], axis=-1)
             encoded = tf.io.encode_png(out).numpy()
             with open(temporary, "wb") as f:
-                f.write(with_exif_chunk(encoded, source.exif) if source.exif else encoded)
+                f.write(with_chunks(encoded, source.exif, source.icc_profile))
         else:
             image = Image.fromarray(_gray(pixels) if source.grayscale else pixels)
             if source.alpha is not None:
@@ -197,6 +216,8 @@ def write_image(path, pixels, source, overwrite=True):
             options = {"quality": 95} if source.format == "JPEG" else {}
             if source.exif:
                 options["exif"] = source.exif
+            if source.icc_profile:
+                options["icc_profile"] = source.icc_profile
             if source.format == "JPEG" and image.mode in ("RGBA", "LA"):
                 image = image.convert("RGB" if image.mode == "RGBA" else "L")
             image.save(temporary, format=source.format, **options)

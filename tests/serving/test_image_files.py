@@ -7,13 +7,9 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_deblur.data.png_info import read_png_exif, with_exif_chunk
+from keras_deblur.data.png_info import png_chunk, read_png_chunks, with_chunks
 from keras_deblur.errors import DataError
 from keras_deblur.serving.image_files import read_image, write_image
-
-
-def _chunk(kind, data):
-    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
 
 
 def _png_claiming(width, height, bit_depth, colour_type):
@@ -26,9 +22,9 @@ def _png_claiming(width, height, bit_depth, colour_type):
     )
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", zlib.compress(b"\0" * 1000))
-        + _chunk(b"IEND", b"")
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + png_chunk(b"IEND", b"")
     )
 
 
@@ -75,8 +71,8 @@ def test_16_bit_pngs_are_turned_upright_like_8_bit_ones(tmp_path, rng, orientati
     exif[0x0112] = orientation
     exif[0x010F] = "keras_deblur test camera"  # Make: kept through the round trip
     Image.fromarray(colour).save(tmp_path / "eight.png", exif=exif.tobytes())
-    sixteen = with_exif_chunk(
-        tf.io.encode_png(colour.astype(np.uint16) * 257).numpy(), exif.tobytes()
+    sixteen = with_chunks(
+        tf.io.encode_png(colour.astype(np.uint16) * 257).numpy(), exif=exif.tobytes()
     )
     (tmp_path / "sixteen.png").write_bytes(sixteen)
 
@@ -89,7 +85,7 @@ def test_16_bit_pngs_are_turned_upright_like_8_bit_ones(tmp_path, rng, orientati
 
     write_image(str(tmp_path / "out.png"), sixteen_bit.pixels, sixteen_bit)
     written = Image.Exif()
-    written.load(read_png_exif(str(tmp_path / "out.png")))
+    written.load(read_png_chunks(str(tmp_path / "out.png"), {b"eXIf"})[b"eXIf"])
     assert written.get(0x0112, 1) == 1 and written[0x010F] == "keras_deblur test camera"
     np.testing.assert_array_equal(read_image(str(tmp_path / "out.png")).pixels, sixteen_bit.pixels)
 
@@ -142,3 +138,42 @@ def test_a_jpeg_named_png_is_read_by_its_bytes(tmp_path, rng):
     Image.fromarray(rng.integers(0, 256, (8, 12, 3), dtype=np.uint8)).save(path, format="JPEG")
     read = read_image(path)
     assert read.format == "JPEG" and read.pixels.shape == (8, 12, 3)
+
+
+def _srgb_profile():
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.mark.parametrize("name", ["photo.jpg", "photo.png", "photo.tif", "deep.png"])
+def test_the_colour_profile_is_written_back(tmp_path, rng, name):
+    """Every format lost it: a Display P3 photo (every iPhone's) changed colour in viewers."""
+    profile = _srgb_profile()
+    colour = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    if name == "deep.png":
+        encoded = tf.io.encode_png(colour.astype(np.uint16) * 257).numpy()
+        (tmp_path / name).write_bytes(with_chunks(encoded, icc_profile=profile))
+    else:
+        Image.fromarray(colour).save(tmp_path / name, icc_profile=profile)
+    source = read_image(str(tmp_path / name))
+    assert source.icc_profile == profile
+    write_image(str(tmp_path / f"out_{name}"), source.pixels, source)
+    assert read_image(str(tmp_path / f"out_{name}")).icc_profile == profile
+    assert Image.open(tmp_path / f"out_{name}").info.get("icc_profile") == profile
+
+
+def test_a_16_bit_png_keeps_its_transparent_colour_and_an_animated_one_is_refused(tmp_path):
+    colour = np.zeros((2, 3, 3), np.uint16)
+    colour[0, 0] = (1000, 2000, 3000)  # the transparent colour, once
+    encoded = tf.io.encode_png(colour).numpy()
+    end_of_ihdr = 8 + 8 + 13 + 4
+    transparent = png_chunk(b"tRNS", np.array([1000, 2000, 3000], ">u2").tobytes())
+    (tmp_path / "trns.png").write_bytes(encoded[:end_of_ihdr] + transparent + encoded[end_of_ihdr:])
+    alpha = read_image(str(tmp_path / "trns.png")).alpha
+    np.testing.assert_array_equal(alpha, [[0, 65535, 65535], [65535, 65535, 65535]])
+
+    animation = png_chunk(b"acTL", (2).to_bytes(4, "big") + (0).to_bytes(4, "big"))
+    (tmp_path / "apng.png").write_bytes(encoded[:end_of_ihdr] + animation + encoded[end_of_ihdr:])
+    with pytest.raises(DataError, match="apng.png holds 2 frames"):
+        read_image(str(tmp_path / "apng.png"))
