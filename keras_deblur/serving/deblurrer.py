@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from keras_deblur.data.images import to_uint8
 from keras_deblur.serving import saved_model
@@ -164,9 +165,20 @@ class RemoteDeblurrer:
         from keras_deblur.serving.client import RestClient
 
         self.client = RestClient(server, model_name)
+        self.warned_8_bit = False
 
     def deblur(self, image):
         pixels, dtype = _as_float(image)
-        png = tf.io.encode_png(to_uint8(pixels)).numpy()
+        if dtype == np.uint16:
+            # Sent at 16 bits (the signature decodes them); it answers an 8-bit PNG, said once.
+            png = tf.io.encode_png(np.asarray(image, np.uint16)).numpy()
+            if not self.warned_8_bit:
+                logging.warning(
+                    "--server: the served model answers 8-bit PNGs, so 16-bit images come back "
+                    "with 8 bits of precision (deblur them without --server to keep 16)"
+                )
+                self.warned_8_bit = True
+        else:
+            png = tf.io.encode_png(to_uint8(pixels)).numpy()
         deblurred = tf.io.decode_png(self.client.deblur_encoded([png])[0]).numpy()
         return _restore_dtype(deblurred.astype(np.float32) / 255.0, dtype)

@@ -214,6 +214,10 @@ def test_a_savedmodel_that_does_not_deblur_is_named(tmp_path):
         Deblurrer(str(tmp_path / "other"))
 
 
+def _bit_depth(png):
+    return png[24]  # IHDR's bit depth
+
+
 class _FakeTfServing(BaseHTTPRequestHandler):
     """TF Serving's REST predict API in front of the SavedModel, on loopback, for the client
     test."""
@@ -228,6 +232,7 @@ class _FakeTfServing(BaseHTTPRequestHandler):
         images = [
             base64.b64decode(instance["images_bytes"]["b64"]) for instance in body["instances"]
         ]
+        _FakeTfServing.bit_depths = [_bit_depth(image) for image in images]
         out = self.model.signatures["serving_default"](images_bytes=tf.constant(images))[
             "deblurred_bytes"
         ]
@@ -246,13 +251,20 @@ class _FakeTfServing(BaseHTTPRequestHandler):
 def test_rest_client_against_a_loopback_server(export_base, rng):
     _FakeTfServing.model, _ = saved_model.load(export_base)
     server = HTTPServer(("127.0.0.1", 0), _FakeTfServing)
-    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread = threading.Thread(
+        target=lambda: [server.handle_request() for _ in range(2)], daemon=True
+    )
     thread.start()
     try:
+        remote = RemoteDeblurrer(f"127.0.0.1:{server.server_port}", "deblur")
         image = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
-        remote = RemoteDeblurrer(f"127.0.0.1:{server.server_port}", "deblur").deblur(image)
         local = Deblurrer(export_base).deblur(image)
-        assert np.max(np.abs(remote.astype(int) - local.astype(int))) <= 1
+        assert np.max(np.abs(remote.deblur(image).astype(int) - local.astype(int))) <= 1
+        assert _FakeTfServing.bit_depths == [8]
+        # A 16-bit image was cut to 8 bits before it was sent; it goes at 16 (the answer is 8).
+        deep = rng.integers(0, 65536, (24, 32, 3), dtype=np.uint16)
+        assert remote.deblur(deep).dtype == np.uint16
+        assert _FakeTfServing.bit_depths == [16]
     finally:
         thread.join(timeout=60)
         server.server_close()
