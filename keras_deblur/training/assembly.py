@@ -13,8 +13,8 @@ from keras_deblur.data.tfrecords import tfrecord_files
 from keras_deblur.errors import DataError
 from keras_deblur.file_io import read_json
 from keras_deblur.models import build_discriminator_from_spec
-from keras_deblur.models.deepen import deepen
 from keras_deblur.models.generator import Generator
+from keras_deblur.models.grow import grow
 from keras_deblur.models.specs import GeneratorSpec
 from keras_deblur.models.winograd import KERNEL_SIZES, MIN_CHANNELS, use_winograd_convs
 from keras_deblur.run_layout import RunLayout
@@ -125,16 +125,16 @@ def init_generator(generator, source):
     """Copies generator weights from a preset the package ships (by name: fine-tuning), a .keras
     file or a run directory's latest checkpoint.
 
-    A generator (preset, .keras or run) with the same spec but fewer ResBlocks per scale starts a
-    deeper generator (`--num_resblocks`) as its exact function (`models.deepen`): its blocks, then
-    new blocks that start as identities. Other differences are refused, naming both specs.
+    A generator (preset, .keras or run) with the same spec but fewer ResBlocks per scale or fewer
+    maps starts a deeper (`--num_resblocks`) or wider (`--filters`) generator as its exact function
+    (`models.grow`). Other differences are refused, naming both specs.
     """
     kind, path = starting_weights(source)
     if kind == "preset":
         from keras_deblur.models import presets
 
         shipped = presets.load(source, dtype=generator.get_config()["dtype"])
-        _copy_or_deepen(shipped, generator, f"--init_from={source}: the preset's generator")
+        _copy_or_grow(shipped, generator, f"--init_from={source}: the preset's generator")
         print(f"generator initialised from the shipped preset {source}", flush=True)
         return
     if kind == "keras":
@@ -143,7 +143,7 @@ def init_generator(generator, source):
         loaded = keras.saving.load_model(source)
         loaded_generator = loaded.generator if isinstance(loaded, DeblurGAN) else loaded
         if isinstance(loaded_generator, Generator):
-            _copy_or_deepen(loaded_generator, generator, f"--init_from={source}: its generator")
+            _copy_or_grow(loaded_generator, generator, f"--init_from={source}: its generator")
             return
         try:
             generator.set_weights(loaded_generator.get_weights())
@@ -159,7 +159,7 @@ def init_generator(generator, source):
         )
     trained = Generator(_run_spec(source, generator.spec), dtype=generator.get_config()["dtype"])
     tf.train.Checkpoint(generator=trained).read(latest).expect_partial()
-    _copy_or_deepen(trained, generator, f"--init_from={source}: the run's generator")
+    _copy_or_grow(trained, generator, f"--init_from={source}: the run's generator")
     print(f"generator initialised from {latest}", flush=True)
 
 
@@ -169,18 +169,22 @@ def _run_spec(run_dir, default):
     return GeneratorSpec(**recorded["config"]["generator"]) if recorded else default
 
 
-def _copy_or_deepen(trained, generator, what):
-    """Sets `generator`'s weights from `trained`, deepened first if only its depth is smaller."""
+def _copy_or_grow(trained, generator, what):
+    """Sets `generator`'s weights from `trained`, grown first if only its depth or width is
+    smaller."""
     if trained.spec == generator.spec:
         generator.set_weights(trained.get_weights())
         return
-    depth = generator.spec.num_resblocks
-    if dataclasses.replace(trained.spec, num_resblocks=depth) == generator.spec and (
-        trained.spec.num_resblocks < depth
+    old, new = trained.spec, generator.spec
+    if (
+        dataclasses.replace(old, num_resblocks=new.num_resblocks, filters=new.filters) == new
+        and old.num_resblocks <= new.num_resblocks
+        and old.filters <= new.filters
     ):
-        generator.set_weights(deepen(trained, depth).get_weights())
+        generator.set_weights(grow(trained, new).get_weights())
         print(
-            f"generator deepened from {trained.spec.num_resblocks} to {depth} ResBlocks per scale",
+            f"generator grown from {old.num_resblocks} ResBlocks of {old.filters} maps per scale "
+            f"to {new.num_resblocks} of {new.filters}, as its exact function",
             flush=True,
         )
         return

@@ -251,7 +251,7 @@ def test_init_from_a_shipped_preset_fine_tunes_it(scenes_dir, tmp_path):
 
 
 @pytest.mark.parametrize("source", ["preset", "keras", "run"])
-def test_init_from_a_shallower_generator_deepens_it_exactly(scenes_dir, tmp_path, rng, source):
+def test_init_from_a_smaller_generator_grows_it_exactly(scenes_dir, tmp_path, rng, source):
     import dataclasses
 
     from keras_deblur.models.generator import Generator
@@ -273,12 +273,12 @@ def test_init_from_a_shallower_generator_deepens_it_exactly(scenes_dir, tmp_path
     _still_step(
         tmp_path / "deeper",
         scenes_dir,
-        generator=dataclasses.replace(GENERATOR_SPECS["photo"], num_resblocks=8),
+        generator=dataclasses.replace(GENERATOR_SPECS["photo"], num_resblocks=8, filters=40),
         init_from=sources.get(source, str(tmp_path / "shallow")),
         mixed_precision="float32",
     )
     deeper = load_generator(str(tmp_path / "deeper"))
-    assert deeper.spec.num_resblocks == 8
+    assert (deeper.spec.num_resblocks, deeper.spec.filters) == (8, 40)
     image = rng.random((1, 40, 56, 3), dtype=np.float32)
     np.testing.assert_allclose(
         np.asarray(deeper(image)[0]), np.asarray(shallow(image)[0]), atol=1e-5
