@@ -74,6 +74,28 @@ def _upright_exif(exif_data):
     return orientation, exif.tobytes()
 
 
+# A TIFF's tags that describe its pixels' layout (sizes, strips, compression, samples, ...): the
+# writer sets them for the pixels it writes; copied, they would describe the input's.
+# fmt: off
+_TIFF_LAYOUT_TAGS = (
+    254, 256, 257, 258, 259, 262, 266, 273, 277, 278, 279, 284, 317, 320, 322, 323, 324, 325,
+    330, 338, 339, 347, 529, 530, 531, 532,
+    34675,  # the ICC profile, kept on its own
+)
+# fmt: on
+
+
+def _tiff_exif(opened):
+    """A TIFF's EXIF (its metadata tags and EXIF/GPS blocks, not its layout), upright."""
+    exif = Image.Exif()
+    exif.load(opened.getexif().tobytes())  # a copy: exif_transpose edits the file's own
+    for tag in _TIFF_LAYOUT_TAGS:
+        exif.pop(tag, None)
+    if ORIENTATION_TAG in exif:
+        exif[ORIENTATION_TAG] = 1
+    return exif
+
+
 def _refuse_animation(path, frames):
     raise DataError(
         f"{path} holds {frames} frames (an animation or a multi-page file); deblur reads "
@@ -125,10 +147,12 @@ def _read_with_pil(path, max_megapixels):
             _refuse_animation(path, frames)
         image_format = opened.format
         icc_profile = opened.info.get("icc_profile")
+        # A TIFF's EXIF is its own tags, which exif_transpose's copy drops: taken before.
+        tiff_exif = _tiff_exif(opened) if image_format == "TIFF" else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = ImageOps.exif_transpose(opened)
-        exif = image.getexif()
+        exif = tiff_exif if tiff_exif is not None else image.getexif()
         if image.mode == "I" and image_format == "PPM":  # a 16-bit PGM: Pillow opens it as "I"
             image = Image.fromarray(np.asarray(image).astype(np.uint16))
         if image.mode in ("I", "F"):

@@ -177,3 +177,22 @@ def test_a_16_bit_png_keeps_its_transparent_colour_and_an_animated_one_is_refuse
     (tmp_path / "apng.png").write_bytes(encoded[:end_of_ihdr] + animation + encoded[end_of_ihdr:])
     with pytest.raises(DataError, match="apng.png holds 2 frames"):
         read_image(str(tmp_path / "apng.png"))
+
+
+def test_a_tiffs_exif_is_written_back_upright(tmp_path, rng):
+    """exif_transpose's copy of a TIFF drops its tags: Make and the EXIF block were lost."""
+    exif = Image.Exif()
+    exif[0x010F] = "keras_deblur test camera"  # Make
+    exif[0x0112] = 6  # turned: rotate 90 degrees clockwise to view
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:30 12:00:00"  # DateTimeOriginal
+    colour = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    Image.fromarray(colour).save(tmp_path / "in.tif", exif=exif.tobytes())
+    source = read_image(str(tmp_path / "in.tif"))
+    assert source.pixels.shape == (10, 6, 3)
+    write_image(str(tmp_path / "out.tif"), source.pixels, source)
+    with Image.open(tmp_path / "out.tif") as written:
+        tags = written.getexif()
+        assert written.size == (6, 10)
+        assert tags[0x010F] == "keras_deblur test camera" and tags.get(0x0112, 1) == 1
+        assert tags.get_ifd(0x8769)[0x9003] == "2026:11:30 12:00:00"
+        np.testing.assert_array_equal(np.asarray(written), source.pixels)
