@@ -47,7 +47,11 @@ def test_encoded_signature_gives_the_quantised_png(exported, size, rng):
     expected = metrics.quantize(_keras_output(generator, image[None].astype(np.float32) / 255))[
         0
     ].numpy()
-    np.testing.assert_array_equal(decoded, np.round(expected * 255).astype(np.uint8))
+    # The same quantisation; a value within float error of a rounding boundary may land one level
+    # apart (seen once in a full run on a busy machine: 1 of 5,883 values): oneDNN's kernels for a
+    # batch of 2 and for 1 add in different orders.
+    difference = np.abs(decoded.astype(int) - np.round(expected * 255).astype(int))
+    assert difference.max() <= 1 and np.mean(difference > 0) < 1e-3
     assert out[0] == out[1]
 
 
