@@ -6,7 +6,8 @@ weights for it, a weights file in `keras_deblur/models/weights/<name>.weights.h5
 The files are package data: installed with the package, never downloaded. `load_weights=False`
 builds any preset untrained. `DEFAULT` is the model `deblur` uses when given no `--model`.
 
-The two trained presets differ in the blur they learnt. Blur is a sum of the instants of an
+The two trained presets differ in the blur they learnt, and in width (`photo` 48 maps,
+`photo_camera` 32: the width `photo` had when `photo_camera` was made from it). Blur is a sum of the instants of an
 exposure: `photo` learnt GOPRO's sum, of the camera's encoded frames (the `blur` key), which is what
 GOPRO-made test frames hold; `photo_camera` learnt that and the sum a sensor makes, in linear light
 (`blur_gamma`), which is how a photograph taken with a camera is blurred. `photo` gains little on
@@ -23,14 +24,15 @@ WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights"
 WEIGHTS = {
     "photo": (
         "photo.weights.h5",
-        "motion blur synthesised from photographs (experiments.photo, two stages), then the "
-        "embedded mix of photos and scenes (experiments.small, 48 minutes); BUILD.md, issue 17",
+        "motion blur synthesised from photographs (experiments.photo, two stages, 32 maps), the "
+        "embedded mix of photos and scenes (experiments.small, 48 minutes), then widened to 48 "
+        "maps and trained on that mix for about 3.5 hours (three runs); BUILD.md, issue 17",
     ),
     "photo_camera": (
         "photo_camera.weights.h5",
-        "photo's weights, then its embedded mix with each pair once averaged as GOPRO does (blur) "
-        "and once in linear light, as a camera's sensor does (blur_gamma; experiments.small, 25 "
-        "minutes); BUILD.md, issue 17",
+        "photo's 32-map weights of 2026-11-29, then its embedded mix with each pair once averaged "
+        "as GOPRO does (blur) and once in linear light, as a camera's sensor does (blur_gamma; "
+        "experiments.small, 25 minutes); BUILD.md, issue 17",
     ),
 }
 DEFAULT = "photo"

@@ -56,9 +56,10 @@ GENERATOR_SPECS = {
         num_scales=3, num_resblocks=3, filters=32, kernel_size=3, global_residual=True
     ),
     # The models the package ships (presets.py): trained on motion blur synthesised from photos;
-    # sized to deblur a 1280x720 photo in a few seconds on 2 CPU cores (BUILD.md). The two differ
-    # in their weights only: which way of averaging the blur they were trained on.
-    "photo": _PHOTO,
+    # sized to deblur a 1280x720 photo in a few seconds on 2 CPU cores (BUILD.md). `photo` is the
+    # 32-map model of its first stages widened to 48 maps (models/grow.py) and trained on;
+    # `photo_camera` kept 32 maps and learnt the blur a camera's sensor integrates too.
+    "photo": dataclasses.replace(_PHOTO, filters=48),
     "photo_camera": _PHOTO,
     "tiny": GeneratorSpec(num_scales=3, num_resblocks=1, filters=8, kernel_size=3),
 }
