@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_deblur.models import build_generator_from_spec
+from keras_deblur.models import build_generator_from_spec, presets
 from keras_deblur.serving import tflite
 from tests.commands import run_module
 
@@ -73,7 +73,10 @@ def test_export_the_shipped_model_then_evaluate_the_file(tmp_path, scenes_dir):
     args = ("--preset=photo", f"--tflite_file={path}", "--tflite_weights=float16")
     result = run_module("keras_deblur.export_tflite", *args)
     assert result.returncode == 0, result.stderr
-    assert f"exported {path}: 1.9" in result.stdout and "float16 weights" in result.stdout
+    megabytes = float(result.stdout.split(f"exported {path}: ")[1].split()[0])
+    parameters = presets.load("photo", load_weights=False).count_params()
+    assert megabytes == pytest.approx(parameters * 2 / 1e6, rel=0.05)  # 2 bytes a weight
+    assert "float16 weights" in result.stdout
     difference = float(result.stdout.split("256x256 photo: ")[1].split()[0])
     assert difference < 2e-3
 
