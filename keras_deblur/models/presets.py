@@ -7,12 +7,12 @@ The files are package data: installed with the package, never downloaded. `load_
 builds any preset untrained. `DEFAULT` is the model `deblur` uses when given no `--model`.
 
 The two trained presets differ in the blur they learnt, and in width (`photo` 48 maps,
-`photo_camera` 32: the width `photo` had when `photo_camera` was made from it). Blur is a sum of the instants of an
-exposure: `photo` learnt GOPRO's sum, of the camera's encoded frames (the `blur` key), which is what
-GOPRO-made test frames hold; `photo_camera` learnt that and the sum a sensor makes, in linear light
-(`blur_gamma`), which is how a photograph taken with a camera is blurred. `photo` gains little on
-the second kind; `photo_camera` gains on both, a little less than `photo` on the first (BUILD.md,
-"The shipped model").
+`photo_camera` 32: the width `photo` had when `photo_camera` was made from it). Blur is a sum of
+the instants of an exposure: `photo` learnt GOPRO's sum, of the camera's encoded frames (the
+`blur` key), which is what GOPRO-made test frames hold; `photo_camera` learnt that and the sum a
+sensor makes, in linear light (`blur_gamma`), which is how a photograph taken with a camera is
+blurred. `photo` gains little on the second kind; `photo_camera` gains on both, a little less than
+`photo` on the first (BUILD.md, "The shipped model").
 """
 
 import os
