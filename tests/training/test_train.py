@@ -273,12 +273,14 @@ def test_init_from_a_smaller_generator_grows_it_exactly(scenes_dir, tmp_path, rn
     _still_step(
         tmp_path / "deeper",
         scenes_dir,
-        generator=dataclasses.replace(GENERATOR_SPECS["photo"], num_resblocks=8, filters=40),
+        generator=dataclasses.replace(
+            GENERATOR_SPECS["photo"], num_resblocks=8, filters=GENERATOR_SPECS["photo"].filters + 8
+        ),
         init_from=sources.get(source, str(tmp_path / "shallow")),
         mixed_precision="float32",
     )
     deeper = load_generator(str(tmp_path / "deeper"))
-    assert (deeper.spec.num_resblocks, deeper.spec.filters) == (8, 40)
+    assert (deeper.spec.num_resblocks, deeper.spec.filters) == (8, shallow.spec.filters + 8)
     image = rng.random((1, 40, 56, 3), dtype=np.float32)
     np.testing.assert_allclose(
         np.asarray(deeper(image)[0]), np.asarray(shallow(image)[0]), atol=1e-5
