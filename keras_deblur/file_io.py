@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import socket
@@ -133,6 +134,16 @@ def write_bytes(path, data):
 def write_text(path, text):
     """Writes a small text file atomically, like `write_bytes`."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def is_inside(path, folder):
+    """Whether `path` is `folder` or lies under it: local paths compared as real absolute paths
+    (relative ones, links), others (gs://...) as normalised strings."""
+
+    def as_folder(name):
+        return (posixpath.normpath(name) if "://" in name else os.path.realpath(name)) + "/"
+
+    return as_folder(path).startswith(as_folder(folder))
 
 
 def read_json(path):

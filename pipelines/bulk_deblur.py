@@ -56,10 +56,7 @@ def list_inputs(input_dir, output_dir):
     if not tf.io.gfile.isdir(input_dir):
         raise FileNotFoundError(f"--input={input_dir} is not a folder")
 
-    def folder(path):  # local paths compared as real absolute paths (relative, links)
-        return (posixpath.normpath(path) if "://" in path else os.path.realpath(path)) + "/"
-
-    if folder(output_dir).startswith(folder(input_dir)):
+    if file_io.is_inside(output_dir, input_dir):
         raise ValueError(
             f"--output_dir={output_dir} is inside --input={input_dir}: a rerun would deblur the "
             "outputs; choose a folder outside it"

@@ -8,13 +8,13 @@ gamma = 2.2 is the paper's; gamma = 1 is plain averaging. The sharp target is th
 """
 
 import dataclasses
-import os
 import posixpath
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from keras_deblur import file_io
 from keras_deblur.data import images
 from keras_deblur.data.dataset_folder import claim
 from keras_deblur.errors import DataError, op_message
@@ -134,10 +134,7 @@ def pair_written(output_dir, split, sequence, frame_name):
 def _check_outside(output_dir, frames_dir):
     """Refuses an --output_dir inside --frames_dir (or the same folder): its pairs' folders would
     be read as sequences of frames by the next run."""
-    if "://" in output_dir or "://" in frames_dir:
-        return
-    output, frames = os.path.realpath(output_dir), os.path.realpath(frames_dir)
-    if output == frames or output.startswith(frames.rstrip(os.sep) + os.sep):
+    if file_io.is_inside(output_dir, frames_dir):
         raise DataError(
             f"--output_dir={output_dir} is inside --frames_dir={frames_dir}: a rerun would read "
             "the pairs it writes as frames; choose a folder outside it"

@@ -1,7 +1,6 @@
 """What a training run is made of, from its TrainConfig: its data, its GAN and optimizers, the
 generator's starting weights."""
 
-import dataclasses
 import posixpath
 
 import keras
@@ -176,18 +175,13 @@ def _copy_or_grow(trained, generator, what):
         generator.set_weights(trained.get_weights())
         return
     old, new = trained.spec, generator.spec
-    if (
-        dataclasses.replace(old, num_resblocks=new.num_resblocks, filters=new.filters) == new
-        and old.num_resblocks <= new.num_resblocks
-        and old.filters <= new.filters
-    ):
-        generator.set_weights(grow(trained, new).get_weights())
-        print(
-            f"generator grown from {old.num_resblocks} ResBlocks of {old.filters} maps per scale "
-            f"to {new.num_resblocks} of {new.filters}, as its exact function",
-            flush=True,
-        )
-        return
-    raise ValueError(
-        f"{what} ({trained.spec}) does not match the generator flags ({generator.spec})"
+    try:
+        grown = grow(trained, new)  # refuses any other difference, and a smaller depth or width
+    except ValueError:
+        raise ValueError(f"{what} ({old}) does not match the generator flags ({new})") from None
+    generator.set_weights(grown.get_weights())
+    print(
+        f"generator grown from {old.num_resblocks} ResBlocks of {old.filters} maps per scale "
+        f"to {new.num_resblocks} of {new.filters}, as its exact function",
+        flush=True,
     )
