@@ -51,7 +51,9 @@ GENERATOR_SPECS = {
     "paper": GeneratorSpec(),
     "paper_k2": GeneratorSpec(num_scales=2, num_resblocks=29),
     "paper_k1": GeneratorSpec(num_scales=1, num_resblocks=59),
-    # The CPU preset (small.flags): 3 ResBlocks of 32 maps per scale, output added to the input.
+    # The main job's network (small.flags) until it fine-tuned the shipped `photo` instead: 3
+    # ResBlocks of 32 maps per scale, output added to the input (`from_preset("small",
+    # load_weights=False)` builds it untrained).
     "small": GeneratorSpec(
         num_scales=3, num_resblocks=3, filters=32, kernel_size=3, global_residual=True
     ),
