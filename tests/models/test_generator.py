@@ -1,4 +1,5 @@
 import dataclasses
+import os
 
 import keras
 import numpy as np
@@ -255,3 +256,35 @@ def test_presets_build_their_spec_and_load_the_weights_the_package_ships(tmp_pat
         np.testing.assert_array_equal(mine, theirs)
     with pytest.raises(ValueError, match="unknown generator spec 'nope'"):
         Generator.from_preset("nope")
+
+
+def test_write_weights_stores_float16_that_loads_into_the_preset(tmp_path):
+    import h5py
+
+    from keras_deblur.models import presets
+
+    trained = build_generator_from_spec("tiny")
+    path = str(tmp_path / "tiny.weights.h5")
+    presets.write_weights(trained, path)
+    with h5py.File(path, "r") as stored:
+        kinds = set()
+        stored.visititems(lambda _, item: kinds.add(str(getattr(item, "dtype", "group"))))
+    assert kinds == {"group", "float16"}
+    loaded = build_generator_from_spec("tiny")
+    loaded.load_weights(path)
+    for mine, theirs in zip(loaded.get_weights(), trained.get_weights()):
+        assert mine.dtype == np.float32
+        np.testing.assert_array_equal(mine, theirs.astype(np.float16).astype(np.float32))
+
+
+def test_write_weights_refuses_a_weight_beyond_float16_and_keeps_the_old_file(tmp_path):
+    from keras_deblur.models import presets
+
+    path = tmp_path / "tiny.weights.h5"
+    path.write_bytes(b"the old file")
+    model = build_generator_from_spec("tiny")
+    bias = model.get_layer("scale1_conv_first").weights[1]
+    bias.assign(np.full(bias.shape, 1e6, np.float32))
+    with pytest.raises(ValueError, match="does not fit float16"):
+        presets.write_weights(model, str(path))
+    assert path.read_bytes() == b"the old file" and sorted(os.listdir(tmp_path)) == [path.name]
