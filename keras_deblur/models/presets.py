@@ -5,11 +5,20 @@ weights for it, a weights file in `keras_deblur/models/weights/<name>.weights.h5
 `WEIGHTS` with what it was trained on.
 The files are package data: installed with the package, never downloaded. `load_weights=False`
 builds any preset untrained. `DEFAULT` is the model `deblur` uses when given no `--model`.
+
+The two trained presets differ in the blur they learnt, and in width (`photo` 48 maps,
+`photo_camera` 32: the width `photo` had when `photo_camera` was made from it). Blur is a sum of
+the instants of an exposure: `photo` learnt GOPRO's sum, of the camera's encoded frames (the
+`blur` key), which is what GOPRO-made test frames hold; `photo_camera` learnt that and the sum a
+sensor makes, in linear light (`blur_gamma`), which is how a photograph taken with a camera is
+blurred. `photo` gains little on the second kind; `photo_camera` gains on both, less than `photo`
+on the first (BUILD.md, "The shipped model").
+
 `write_weights` makes such a file: Keras's weights layout with each array stored in float16, half
-the size, loaded back into float32 (or any policy) by `load_weights`. On the shipped models the
-rounding changes about 0.5% of the output's 8-bit values by one level, none by more, and real-dev
-PSNR by under 0.0003 dB (BUILD.md, "Weights in float16"); it lets a wider model stay within the 10
-MB the package allows a model (issue 17).
+the size, loaded back into float32 (or any policy) by `load_weights`. The rounding changes about
+0.5% of `photo`'s 8-bit output values by one level (none by more) and both presets' real-dev PSNR
+by under 0.0003 dB (BUILD.md, "Weights in float16"); it lets a wider model stay within the 10 MB
+the package allows a model (issue 17).
 """
 
 import os
@@ -88,7 +97,8 @@ def write_weights(generator, path):
                 target.attrs.update(source.attrs)
                 source.visititems(lambda name, item: _copy_as_float16(name, item, target))
         except BaseException:
-            os.remove(partial)
+            if os.path.exists(partial):
+                os.remove(partial)
             raise
         os.replace(partial, path)
 
