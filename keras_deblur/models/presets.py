@@ -26,6 +26,7 @@ import tempfile
 
 import numpy as np
 
+from keras_deblur import file_io
 from keras_deblur.models.specs import generator_spec
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
@@ -91,16 +92,13 @@ def write_weights(generator, path):
     with tempfile.TemporaryDirectory() as tmp:
         full = os.path.join(tmp, "float32.weights.h5")
         generator.save_weights(full)
-        partial = f"{path}.partial"
-        try:
-            with h5py.File(full, "r") as source, h5py.File(partial, "w") as target:
-                target.attrs.update(source.attrs)
-                source.visititems(lambda name, item: _copy_as_float16(name, item, target))
-        except BaseException:
-            if os.path.exists(partial):
-                os.remove(partial)
-            raise
-        os.replace(partial, path)
+        with (
+            h5py.File(full, "r") as source,
+            file_io.atomic_path(path) as partial,
+            h5py.File(partial, "w") as target,
+        ):
+            target.attrs.update(source.attrs)
+            source.visititems(lambda name, item: _copy_as_float16(name, item, target))
 
 
 def _copy_as_float16(name, item, target):
