@@ -3,11 +3,11 @@
 
 Also `python -m keras_deblur.deblur`. With no `--model`, the model the package ships deblurs them
 (`models/presets.py`); `--model` is an export (a base path means its highest version) or a preset's
-name; `--server=host:port` sends the images to TF Serving instead. `--ensemble` averages over the
-8 flips and transpositions (8x the time). Each image's deblurring time (model only, not reading and
-writing) is printed as it is done. Any size runs, scale by scale in tiles that give the whole
-image's pixels, sized from `--memory_budget` or `--tile_size` (`serving/scale_tiling.py`;
-`--tile_overlap` and `--tile_batch` apply to exports older than that).
+name; `--server=host:port` sends the images to TF Serving instead. `--ensemble=N` averages over N
+flips and transpositions (2, 4 or 8; N times the time). Each image's deblurring time (model only,
+not reading and writing) is printed as it is done. Any size runs, scale by scale in tiles that
+give the whole image's pixels, sized from `--memory_budget` or `--tile_size`
+(`serving/scale_tiling.py`; `--tile_overlap` and `--tile_batch` apply to exports older than that).
 
 A video (.mp4, .m4v, .mov, .mkv, .avi) is deblurred frame by frame, streaming, into a video of the
 same name, size, frame rate and audio (`serving/video_files.py`).

@@ -135,8 +135,8 @@ def main(argv):
     else:
         evaluations = [(blur_key, output_dir)]
     model = _model_under_test(run_dir)
-    if f.ENSEMBLE.value:
-        model = evaluator.with_ensemble(model)
+    if f.ENSEMBLE.value != 1:
+        model = evaluator.with_ensemble(model, f.ENSEMBLE.value)
     for key, folder in evaluations:
         if f.DATA_DIR.value:
             print(f"blurry images: {key}/ ({why})")

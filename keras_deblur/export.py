@@ -1,7 +1,8 @@
 """Exports a trained generator for TF Serving:
 `python -m keras_deblur.export --run_dir=<run> --export_dir=savedmodels/<model_name>
 [--export_version=N]`, or the model the package ships: `--preset=photo` instead of `--run_dir`.
-`--ensemble` makes the signatures average over the 8 flips and transpositions (8x the time).
+`--ensemble=N` makes the signatures average over N flips and transpositions (2, 4 or 8; N times
+the time).
 
 Writes `<export_dir>/<version>/` (see `serving/saved_model.py` for the signatures and the atomic
 write), its warm-up requests, the run's metadata, and `models.config` beside the model folders.

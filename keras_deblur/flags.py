@@ -491,11 +491,12 @@ TILE_SIZE_PX = flags.DEFINE_integer(
     "deblur: side of the square tiles, in pixels; default: the largest --memory_budget allows "
     "(512 for exports older than exact tiling).",
 )
-ENSEMBLE = flags.DEFINE_bool(
+ENSEMBLE = flags.DEFINE_integer(
     "ensemble",
-    False,
-    "deblur, evaluate, export: average the outputs over the 8 flips and transpositions of the "
-    "input (self-ensemble; 8x the time).",
+    1,
+    "deblur, evaluate, export: average the outputs over this many flips and transpositions of "
+    "the input (self-ensemble; that many times the time): 1 (none), 2 (the input and it turned "
+    "180 degrees), 4 (and its two mirror images) or 8 (and their transpositions).",
 )
 CONV_ALGORITHM = flags.DEFINE_enum(
     "conv_algorithm",

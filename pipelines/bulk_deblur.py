@@ -14,7 +14,7 @@ any `tf.io.gfile` scheme, such as gs://) is read, deblurred with Beam's RunInfer
   counts and images per second.
 - The model: `--model` as in `deblur` (an export, or a preset; default the shipped model), run by
   `serving.deblurrer.Deblurrer` in each worker, with exact tiling under `--memory_budget` or
-  `--tile_size`, and `--ensemble`. Images go through one at a time: they differ in size.
+  `--tile_size`, and `--ensemble=N`. Images go through one at a time: they differ in size.
 - Runners: in process by default (Beam's Python runner: nothing to install or start);
   `--beam_pipeline_args=--runner=DataflowRunner,--project=P,--region=R,--temp_location=gs://...`
   or `--runner=FlinkRunner,--flink_master=host:8081` or `--runner=SparkRunner,...` run the same

@@ -21,6 +21,7 @@ from keras_deblur.file_io import files_digest
 from keras_deblur.progress import Progress
 from keras_deblur.progress_log import ProgressLog
 from keras_deblur.run_layout import EvaluationLayout, generator_file
+from keras_deblur.serving.ensemble import check_size, recorded_size, self_ensemble
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,7 +97,7 @@ def exported_model(path):
             "fingerprint": files_digest(files),
             "num_scales": metadata.get("num_scales"),
             # An `export --ensemble` averages inside its signature: its scores are an ensemble's.
-            "ensemble": bool(metadata.get("ensemble", False)),
+            "ensemble": recorded_size(metadata.get("ensemble")),
         },
     )
 
@@ -112,19 +113,21 @@ def tflite_model(path):
     )
 
 
-def with_ensemble(model):
-    """`model` averaged over the 8 flips and transpositions of its input (`serving/ensemble.py`);
-    a ValueError for a model that averages already (64 forward passes for the same average)."""
-    from keras_deblur.serving.ensemble import self_ensemble
-
-    if model.info.get("ensemble"):
+def with_ensemble(model, size):
+    """`model` averaged over `size` flips and transpositions of its input
+    (`serving/ensemble.py`); a ValueError for a model that averages already (its scores would be
+    an ensemble of ensembles, at size times its cost)."""
+    check_size(size)
+    if model.info.get("ensemble", 1) > 1:
         raise ValueError(
-            f"--ensemble: {model.info['source']} was exported with --ensemble and averages "
-            "over the 8 flips and transpositions already; evaluate it without --ensemble"
+            f"--ensemble={size}: {model.info['source']} was exported with "
+            f"--ensemble={model.info['ensemble']} and averages over its input's symmetries "
+            "already; evaluate it without --ensemble"
         )
 
     return ModelUnderTest(
-        lambda blurry: self_ensemble(model.forward, blurry), {**model.info, "ensemble": True}
+        lambda blurry: self_ensemble(model.forward, blurry, size),
+        {**model.info, "ensemble": size},
     )
 
 
@@ -166,7 +169,7 @@ def evaluate(
         "all_scales": all_scales,
         "max_images": test_set.max_images,
         "precision": model.info.get("precision", "float32"),
-        "ensemble": model.info.get("ensemble", False),
+        "ensemble": model.info.get("ensemble", 1),
         "protocol": protocol,
     }
     log = ProgressLog(

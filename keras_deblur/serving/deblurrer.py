@@ -17,7 +17,7 @@ from absl import logging
 
 from keras_deblur.data.images import to_uint8
 from keras_deblur.serving import saved_model
-from keras_deblur.serving.ensemble import self_ensemble
+from keras_deblur.serving.ensemble import check_size, recorded_size, self_ensemble
 from keras_deblur.serving.scale_tiling import ScaleFunctions, deblur_exact, tile_side_for_budget
 from keras_deblur.serving.tiling import check_tiling, deblur_tiled
 
@@ -66,8 +66,8 @@ class Deblurrer:
     tile side is `tile_size` if given, else the largest that `memory_budget` bytes allow (default:
     `default_memory_budget()`). Exports written before the scales were saved separately fall back
     to blended overlapping tiles of the whole model (`tiling.py`: `tile_overlap`, `tile_batch`),
-    which only approximate the whole image. `ensemble=True` (or an export made with `--ensemble`)
-    averages over the 8 flips and transpositions (`ensemble.py`, 8x the time).
+    which only approximate the whole image. `ensemble` > 1 (or an export made with `--ensemble`)
+    averages over that many flips and transpositions (`ensemble.py`, that many times the time).
     `conv_algorithm="winograd"` (presets only) runs the bodies' convolutions as Winograd F(4x4)
     under XLA (`ScaleFunctions.from_generator`): faster on CPUs where oneDNN has no direct kernel
     (AVX2 without AVX-512), after seconds of compilation per new tile size (BUILD.md).
@@ -80,13 +80,14 @@ class Deblurrer:
         tile_overlap=DEFAULT_TILE_OVERLAP,
         tile_batch=4,
         memory_budget=None,
-        ensemble=False,
+        ensemble=1,
         conv_algorithm="direct",
     ):
         from keras_deblur.models import presets
         from keras_deblur.models.winograd import check_conv_algorithm
 
         check_conv_algorithm(conv_algorithm)
+        check_size(ensemble)
         model = model or presets.DEFAULT
         if tf.io.gfile.exists(model):
             if conv_algorithm != "direct":
@@ -123,8 +124,9 @@ class Deblurrer:
             raise ValueError(f"--tile_size must be a positive number of pixels, got {tile_size}")
         self.tile_size, self.tile_overlap, self.tile_batch = tile_size, tile_overlap, tile_batch
         # An export made with --ensemble averages in its signatures (for TF Serving); here the
-        # per-scale functions run, so the average is taken here.
-        self.ensemble = ensemble or bool(self.metadata.get("ensemble"))
+        # per-scale functions run, so the average is taken here: over as many symmetries as the
+        # export's, unless `ensemble` asks for an ensemble itself.
+        self.ensemble = ensemble if ensemble > 1 else recorded_size(self.metadata.get("ensemble"))
 
     def _run_batch(self, tiles):
         return self._signature(images=tf.constant(tiles, tf.float32))["deblurred"].numpy()
@@ -145,12 +147,13 @@ class Deblurrer:
         """[H, W, 3] uint8, uint16 or float in [0, 1] -> the deblurred image, same size and
         dtype."""
         pixels, dtype = _as_float(image)
-        if self.ensemble:
+        if self.ensemble > 1:
             # The raw outputs are averaged and the average clipped, as an --ensemble export's
             # signature does (clipping each first moved pixels where one output left [0, 1]).
             deblurred = self_ensemble(
                 lambda batch: self._deblur_float(np.asarray(batch)[0], clip=False)[None],
                 pixels[None],
+                self.ensemble,
             )
             deblurred = np.clip(np.asarray(deblurred)[0], 0.0, 1.0)
         else:

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from keras_deblur import file_io
 from keras_deblur.file_io import read_json, write_text
-from keras_deblur.serving.ensemble import self_ensemble
+from keras_deblur.serving.ensemble import check_size, self_ensemble
 from keras_deblur.serving.scale_tiling import ScaleFunctions
 
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -35,10 +35,10 @@ METADATA_FILE = "keras_deblur.json"
 class DeblurModule(tf.Module):
     """The generator's finest output behind the two serving signatures."""
 
-    def __init__(self, generator, ensemble=False, conv_algorithm="direct"):
+    def __init__(self, generator, ensemble=1, conv_algorithm="direct"):
         super().__init__()
         self.generator = generator
-        self.ensemble = ensemble
+        self.ensemble = check_size(ensemble)
         # The scales one by one, for exact tiling of large images (`scale_tiling.py`); TF Serving
         # ignores them (they are not signatures). Exports keep the direct convolutions.
         self.scales = ScaleFunctions.from_generator(generator, conv_algorithm)
@@ -49,7 +49,7 @@ class DeblurModule(tf.Module):
         def finest(batch):
             return tf.cast(self.generator(batch, training=False)[0], tf.float32)
 
-        deblurred = self_ensemble(finest, images) if self.ensemble else finest(images)
+        deblurred = self_ensemble(finest, images, self.ensemble)
         return {"deblurred": tf.clip_by_value(deblurred, 0.0, 1.0)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
@@ -176,7 +176,7 @@ def new_version_dir(export_dir, version=None):
     return target
 
 
-def export(generator, export_dir, version=None, metadata=None, ensemble=False):
+def export(generator, export_dir, version=None, metadata=None, ensemble=1):
     """Exports `generator` as version `version` (default: the next integer) under `export_dir`.
 
     Args:
@@ -185,12 +185,13 @@ def export(generator, export_dir, version=None, metadata=None, ensemble=False):
       version: an integer, or None for one more than the highest existing version.
       metadata: a JSON-able dict (config, metrics, test-set fingerprint, commit, versions) stored as
         `assets.extra/keras_deblur.json`.
-      ensemble: if True, the signatures average over the 8 flips and transpositions
-        (`ensemble.py`): what TF Serving returns then costs 8 forward passes.
+      ensemble: the number of flips and transpositions the signatures average over (1, 2, 4 or
+        8; `ensemble.py`): what TF Serving returns then costs that many forward passes.
 
     Returns:
       The path of the new version.
     """
+    check_size(ensemble)  # before anything is written
     target = new_version_dir(export_dir, version)  # stops here if it cannot be written
     tf.io.gfile.makedirs(export_dir)
     file_io.remove_dead_leftovers(export_dir)

@@ -115,20 +115,32 @@ def test_evaluate_with_self_ensemble_says_so_and_scores_differently(scenes_dir, 
     generator = build_generator_from_spec("tiny")
     generator.save(str(tmp_path / "tiny.keras"))
     scores = {}
-    for ensemble in ("--noensemble", "--ensemble"):
-        output = tmp_path / ensemble
+    for size in (1, 2):
+        output = tmp_path / str(size)
         result = _evaluate(
             f"--run_dir={tmp_path / 'tiny.keras'}",
             f"--data_dir={scenes_dir}",
             "--blur_key=blur_gamma",
-            ensemble,
+            f"--ensemble={size}",
             f"--output_dir={output}",
         )
         assert result.returncode == 0, result.stderr
         metrics = json.loads((output / "metrics.json").read_text())
-        assert metrics["model"].get("ensemble", False) == (ensemble == "--ensemble")
-        scores[ensemble] = metrics["deblurred"]["psnr"]
-    assert scores["--ensemble"] != scores["--noensemble"]
+        assert metrics["model"].get("ensemble", 1) == metrics["settings"]["ensemble"] == size
+        scores[size] = metrics["deblurred"]["psnr"]
+    assert scores[2] != scores[1]
+    refused = _evaluate(
+        f"--run_dir={tmp_path / 'tiny.keras'}",
+        "--ensemble=3",
+        f"--data_dir={scenes_dir}",
+        f"--output_dir={tmp_path / 'e3'}",
+    )
+    assert refused.returncode != 0
+    assert (
+        "error: --ensemble=3: the number of symmetries to average over must be one of 1, 2, 4, 8"
+        in refused.stderr
+    )
+    assert not (tmp_path / "e3").exists()
 
 
 def test_both_blur_keys_each_on_its_own_and_the_protocol_is_named(scenes_dir, tmp_path):

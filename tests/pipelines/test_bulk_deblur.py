@@ -31,7 +31,7 @@ def _dead_letters(output_dir):
 
 
 def _run(archive, output_dir, handler=None):
-    handler = handler or bulk_deblur.DeblurrerHandler("photo", None, None, False)
+    handler = handler or bulk_deblur.DeblurrerHandler("photo", None, None, 1)
     return bulk_deblur.run(str(archive), str(output_dir), handler, max_megapixels=128.0)
 
 
@@ -81,7 +81,7 @@ class _FailsOnTallImages(bulk_deblur.DeblurrerHandler):
 def test_an_image_the_model_fails_on_is_a_dead_letter(archive, tmp_path):
     (archive / "deeper" / "broken.png").unlink()
     out = tmp_path / "out"
-    counts = _run(archive, out, _FailsOnTallImages("photo", None, None, False))
+    counts = _run(archive, out, _FailsOnTallImages("photo", None, None, 1))
     assert (counts["deblurred"], counts["failed"]) == (2, 1)
     [letter] = _dead_letters(out)
     assert letter == {"name": "b.jpg", "stage": "deblur", "reason": "MemoryError: out of memory"}

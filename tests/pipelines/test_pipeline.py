@@ -157,10 +157,10 @@ def test_the_gate_uses_a_recorded_evaluation_only_if_made_as_the_candidates(scen
 
     test_set = load_test_set(scenes_dir, max_images=1)
     fingerprint = test_set.fingerprint()[0]
-    settings = {"ensemble": False, "precision": "float32", "protocol": "deepdeblur"}
+    settings = {"ensemble": 1, "precision": "float32", "protocol": "deepdeblur"}
     recorded = {
         "test_set": {"fingerprint": fingerprint},
-        "settings": {**settings, "ensemble": True},
+        "settings": {**settings, "ensemble": 8},
         "deblurred": {"psnr": 99.0},
     }
     version = saved_model.export(

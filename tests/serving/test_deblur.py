@@ -324,11 +324,11 @@ def test_self_ensemble_is_equivariant_and_exports_with_it(export_base, tmp_path,
 
     image = rng.random((40, 52, 3), dtype=np.float32)
     plain = Deblurrer(export_base).deblur(image)
-    averaged = Deblurrer(export_base, ensemble=True).deblur(image)
+    averaged = Deblurrer(export_base, ensemble=8).deblur(image)
     assert np.abs(averaged - plain).max() > 1e-3  # the random tiny model is not symmetric
     flipped = np.asarray(transform(image[None], 5))[0]  # transposed and flipped
     np.testing.assert_allclose(
-        Deblurrer(export_base, ensemble=True).deblur(flipped),
+        Deblurrer(export_base, ensemble=8).deblur(flipped),
         np.asarray(transform(averaged[None], 5))[0],
         atol=1e-5,
     )
@@ -341,7 +341,7 @@ def test_an_ensembled_export_gives_its_signature_pixels_where_outputs_leave_0_1(
     last = generator.get_layer("scale1_conv_last")
     last.kernel.assign(last.kernel * 20.0)  # outputs far outside [0, 1] on many pixels
     base = str(tmp_path / "ensembled")
-    saved_model.export(generator, base, ensemble=True)
+    saved_model.export(generator, base, ensemble=8)
     image = rng.random((40, 52, 3), dtype=np.float32)
     raw = Deblurrer(base)._deblur_float(image, clip=False)
     assert raw.min() < 0 and raw.max() > 1
@@ -349,12 +349,13 @@ def test_an_ensembled_export_gives_its_signature_pixels_where_outputs_leave_0_1(
     served = Deblurrer(base)._run_batch(image[None])[0]
     np.testing.assert_allclose(Deblurrer(base).deblur(image), served, atol=1e-5)
     # Evaluated, it was recorded as no ensemble, and --ensemble averaged it again (64 passes).
+    # An export of a release before ensemble sizes recorded True for the 8 (test below).
     from keras_deblur.evaluation import evaluator
 
     model = evaluator.exported_model(f"{base}/1")
-    assert model.info["ensemble"] is True
-    with pytest.raises(ValueError, match="exported with --ensemble and averages"):
-        evaluator.with_ensemble(model)
+    assert model.info["ensemble"] == 8
+    with pytest.raises(ValueError, match="exported with --ensemble=8 and averages"):
+        evaluator.with_ensemble(model, 2)
 
 
 class _WritesTheTarget:

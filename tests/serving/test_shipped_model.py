@@ -106,12 +106,18 @@ def test_evaluate_scores_a_preset(scenes_dir, tmp_path):
         ("keras_deblur.deblur", ["--model=nope", "--input=setup.py"], "--model=nope: no such"),
         (
             "keras_deblur.deblur",
+            ["--ensemble=3", "--input=setup.py"],
+            "error: --ensemble=3: the number of symmetries to average over must be one of",
+        ),
+        ("keras_deblur.export", ["--preset=photo", "--ensemble=0"], "error: --ensemble=0: the"),
+        (
+            "keras_deblur.deblur",
             ["--server=localhost:1", "--conv_algorithm=winograd", "--input=setup.py"],
             "error: --conv_algorithm: with --server=localhost:1, TF Serving runs the model as",
         ),
         (  # each was ignored without a word
             "keras_deblur.deblur",
-            ["--server=localhost:1", "--ensemble", "--tile_size=-3", "--input=setup.py"],
+            ["--server=localhost:1", "--ensemble=2", "--tile_size=-3", "--input=setup.py"],
             "error: --tile_size, --ensemble: with --server=localhost:1, TF Serving runs",
         ),
         (
