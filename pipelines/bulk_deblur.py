@@ -132,6 +132,9 @@ class DeblurrerHandler(ModelHandler):
 
     def __init__(self, model, tile_size, memory_budget, ensemble):
         super().__init__()
+        from keras_deblur.serving.ensemble import check_size
+
+        check_size(ensemble)  # here, in the driver: a worker's refusal comes after the pipeline
         self.settings = {
             "model": model,
             "tile_size": tile_size,

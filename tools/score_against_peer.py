@@ -8,8 +8,9 @@ Peers' outputs under real-dev's references/ need not have the input's size: Debl
 kupyn_test1 is 1000x907 against the pair's 1000x911, its input having been resized. Scoring it
 against a crop of the sharp frame would charge it for the resampling (22.2-23.0 dB by row offset,
 against 24.3 on the resized grid). So the sharp frame, the blurry one and our output (`Deblurrer`,
-as `deblur` runs it) are resized the same way, area averaging rounded to 8 bits, to the peer's size,
-and all four are scored there with the project's PSNR. Same size: nothing is resized.
+the model as `deblur` runs it) are resized the same way to the peer's size (PIL's box filter: area
+averaging when shrinking), rounded to 8 bits, and all four are scored there with the project's
+PSNR. Same size: nothing is resized. Images are read with PIL as RGB (real-dev's are 8-bit PNGs).
 """
 
 import argparse

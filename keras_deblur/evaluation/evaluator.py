@@ -169,7 +169,9 @@ def evaluate(
         "all_scales": all_scales,
         "max_images": test_set.max_images,
         "precision": model.info.get("precision", "float32"),
-        "ensemble": model.info.get("ensemble", 1),
+        # Not "ensemble", the key that held a boolean before sizes: True == 1 in Python, so an
+        # 8-symmetry record would match a run with none (resuming here, the pipeline's gate).
+        "ensemble_size": model.info.get("ensemble", 1),
         "protocol": protocol,
     }
     log = ProgressLog(

@@ -126,7 +126,7 @@ def test_evaluate_with_self_ensemble_says_so_and_scores_differently(scenes_dir, 
         )
         assert result.returncode == 0, result.stderr
         metrics = json.loads((output / "metrics.json").read_text())
-        assert metrics["model"].get("ensemble", 1) == metrics["settings"]["ensemble"] == size
+        assert metrics["model"].get("ensemble", 1) == metrics["settings"]["ensemble_size"] == size
         scores[size] = metrics["deblurred"]["psnr"]
     assert scores[2] != scores[1]
     refused = _evaluate(
@@ -141,6 +141,29 @@ def test_evaluate_with_self_ensemble_says_so_and_scores_differently(scenes_dir, 
         in refused.stderr
     )
     assert not (tmp_path / "e3").exists()
+
+
+def test_an_older_releases_8_symmetry_evaluation_is_not_resumed_as_a_plain_one(
+    scenes_dir, tmp_path
+):
+    """Before sizes, an evaluation's log recorded "ensemble": true for the 8 symmetries; with
+    the size under the same key, true == 1 and a run with none resumed its rows."""
+    generator = build_generator_from_spec("tiny")
+    generator.save(str(tmp_path / "tiny.keras"))
+    args = (
+        f"--run_dir={tmp_path / 'tiny.keras'}",
+        f"--data_dir={scenes_dir}",
+        f"--output_dir={tmp_path / 'eval'}",
+    )
+    assert _evaluate(*args).returncode == 0
+    log = tmp_path / "eval" / "per_image.jsonl"
+    first, *rows = log.read_text().splitlines()
+    header = json.loads(first)["header"]
+    old = {k: v for k, v in header.items() if not k.startswith("ensemble")}
+    log.write_text("\n".join([json.dumps({"header": {**old, "ensemble": True}}), *rows]) + "\n")
+    resumed = _evaluate(*args)
+    assert resumed.returncode != 0
+    assert "records other work" in resumed.stderr and "ensemble" in resumed.stderr
 
 
 def test_both_blur_keys_each_on_its_own_and_the_protocol_is_named(scenes_dir, tmp_path):

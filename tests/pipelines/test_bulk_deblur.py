@@ -110,6 +110,21 @@ def test_folders_that_cannot_work_are_refused(archive, tmp_path):
         bulk_deblur.list_inputs(str(tmp_path / "missing"), str(tmp_path / "out"))
 
 
+def test_a_wrong_ensemble_size_is_refused_before_the_pipeline_runs(archive, tmp_path):
+    result = run_module(
+        "pipelines.bulk_deblur",
+        f"--input={archive}",
+        f"--output_dir={tmp_path / 'out'}",
+        "--ensemble=5",
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: --ensemble=5: the number of symmetries to average over must be one of 1, 2, 4, "
+        "8 (1: no ensemble)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_command_reports_counts_and_fails_when_a_file_did(archive, tmp_path):
     result = run_module(
         "pipelines.bulk_deblur", f"--input={archive}", f"--output_dir={tmp_path / 'out'}"

@@ -349,7 +349,6 @@ def test_an_ensembled_export_gives_its_signature_pixels_where_outputs_leave_0_1(
     served = Deblurrer(base)._run_batch(image[None])[0]
     np.testing.assert_allclose(Deblurrer(base).deblur(image), served, atol=1e-5)
     # Evaluated, it was recorded as no ensemble, and --ensemble averaged it again (64 passes).
-    # An export of a release before ensemble sizes recorded True for the 8 (test below).
     from keras_deblur.evaluation import evaluator
 
     model = evaluator.exported_model(f"{base}/1")
