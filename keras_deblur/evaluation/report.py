@@ -69,12 +69,21 @@ def csv_text(rows):
     return buffer.getvalue()
 
 
+def _ensemble_line(summary):
+    """[a line naming the self-ensemble the scores are of], or [] for the model alone."""
+    size = summary["settings"].get("ensemble_size", 1)
+    if size == 1:
+        return []
+    return [f"self-ensemble: the mean over {size} flips and transpositions of each input"]
+
+
 def format_summary(summary):
     """A short table of the blurry input vs the deblurred output, for the terminal and README."""
     protocol = summary["settings"].get("protocol", "deepdeblur")
     lines = [
         f"{summary['num_images']} images of {summary['test_set']['description']}",
         f"protocol: {protocol} ({PROTOCOLS[protocol][1]})",
+        *_ensemble_line(summary),
         "| measure | blurry | deblurred | gain |",
         "|---|---|---|---|",
     ]

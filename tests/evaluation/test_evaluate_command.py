@@ -127,6 +127,8 @@ def test_evaluate_with_self_ensemble_says_so_and_scores_differently(scenes_dir, 
         assert result.returncode == 0, result.stderr
         metrics = json.loads((output / "metrics.json").read_text())
         assert metrics["model"].get("ensemble", 1) == metrics["settings"]["ensemble_size"] == size
+        named = f"self-ensemble: the mean over {size} flips and transpositions" in result.stdout
+        assert named == (size > 1)
         scores[size] = metrics["deblurred"]["psnr"]
     assert scores[2] != scores[1]
     refused = _evaluate(
