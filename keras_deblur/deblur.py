@@ -178,7 +178,7 @@ def _check_where_it_runs(server):
         if given:
             raise ValueError(
                 f"{', '.join(given)}: with --server={server}, TF Serving runs the model as it was "
-                "exported (`export --ensemble` averages there); these apply to a model run on "
+                "exported (`export --ensemble=N` averages there); these apply to a model run on "
                 "this machine: remove them"
             )
     elif flags.FLAGS["model_name"].present:
