@@ -30,8 +30,8 @@ def check_size(size):
 
 
 def recorded_size(value):
-    """The ensemble size an export's or evaluation's record names: exports written before sizes
-    recorded True (all 8) or False (none)."""
+    """The ensemble size an export's metadata names: exports written before sizes recorded True
+    (all 8) or False (none). (Evaluations record `ensemble_size`, evaluator.py.)"""
     if isinstance(value, bool) or value is None:
         return NUM_TRANSFORMS if value else 1
     return check_size(int(value))
