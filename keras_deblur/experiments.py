@@ -19,10 +19,10 @@ code". The flagfiles (`gopro.flags`, `gopro_release.flags`, `small.flags`,
   trains the same network from scratch instead; the `small` generator spec (3 ResBlocks of 32 maps,
   3x3) is the recipe it replaced (BUILD.md has both).
 - `photo`: the model the package ships (`Generator.from_preset("photo")`): the `photo` generator
-  (6 ResBlocks of 48 maps, 5x5, global residual), 128-pixel crops of `blur`, batch 8, L1, Adam
+  (6 ResBlocks of 64 maps, 5x5, global residual), 128-pixel crops of `blur`, batch 8, L1, Adam
   2e-4 divided by 10 at 3/4 of a 55-minute budget, trained on blur synthesised from photos
   (BUILD.md has the commands, the data, the stages and the curves: the first stages ran at 32
-  maps, `--filters=32`, before the model was widened).
+  maps, `--filters=32`, the next at 48, before the model was widened to 64).
 - `smoke`: the tiny generator for 40 steps (about a minute on 2 CPU cores).
 - `tiny`: the tests' recipe: a few steps on 48-pixel scenes in a second or two, float32 always.
 """

@@ -59,9 +59,10 @@ GENERATOR_SPECS = {
     ),
     # The models the package ships (presets.py): trained on motion blur synthesised from photos;
     # sized to deblur a 1280x720 photo in a few seconds on 2 CPU cores (BUILD.md). `photo` is the
-    # 32-map model of its first stages widened to 48 maps (models/grow.py) and trained on;
-    # `photo_camera` kept 32 maps and learnt the blur a camera's sensor integrates too.
-    "photo": dataclasses.replace(_PHOTO, filters=48),
+    # 32-map model of its first stages widened to 48 maps, then to the paper's 64 (models/grow.py),
+    # and trained on at each width; `photo_camera` kept 32 maps and learnt the blur a camera's
+    # sensor integrates too.
+    "photo": dataclasses.replace(_PHOTO, filters=64),
     "photo_camera": _PHOTO,
     "tiny": GeneratorSpec(num_scales=3, num_resblocks=1, filters=8, kernel_size=3),
 }
