@@ -3,6 +3,7 @@ write and score them."""
 
 import json
 import os
+import weakref
 
 import numpy as np
 import pytest
@@ -105,3 +106,29 @@ def test_export_the_shipped_model_then_evaluate_the_file(tmp_path, scenes_dir):
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["model"]["kind"] == "tflite" and metrics["num_images"] == 2
+
+
+def test_bench_section_keeps_one_interpreter_alive_at_a_time(generator, monkeypatch):
+    # An interpreter holds every activation of its frame (6.7 GB for the 64-map shipped model at
+    # 1280x720): the section's three at once were killed for memory on a 24 GB machine.
+    from keras_deblur.bench import BenchConfig
+    from keras_deblur.bench import tflite as bench_tflite
+
+    alive, counts = weakref.WeakSet(), []
+
+    class CountedInterpreter(tflite.Interpreter):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            alive.add(self)
+            counts.append(len(alive))
+
+    monkeypatch.setattr(tflite, "Interpreter", CountedInterpreter)
+    monkeypatch.setattr(presets, "load_shipped", lambda name: generator)
+    monkeypatch.setattr(bench_tflite, "HEIGHT", 24)
+    monkeypatch.setattr(bench_tflite, "WIDTH", 40)
+    rows = {row.name: row.value for row in bench_tflite.run(BenchConfig(quick=True))}
+    assert counts == [1] * len(tflite.WEIGHTS)
+    assert rows["keras fp32 40x24"] > 0
+    for kind in tflite.WEIGHTS:
+        assert rows[f"{kind} vs keras"] > 0 and rows[f"{kind} file size"] > 0
+    assert rows["float32 max abs diff from keras"] < 1e-5
