@@ -167,6 +167,7 @@ _LOCAL_FLAGS = (
     "memory_budget",
     "ensemble",
     "conv_algorithm",
+    "mixed_precision",
 )
 
 
@@ -215,6 +216,7 @@ def main(argv):
             memory_budget=None if budget is None else int(budget * 2**30),
             ensemble=f.ENSEMBLE.value,
             conv_algorithm=f.CONV_ALGORITHM.value,
+            mixed_precision=f.MIXED_PRECISION.value or "float32",
         )
     failures = deblur_files(
         deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value

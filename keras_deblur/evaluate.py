@@ -78,11 +78,9 @@ def _model_under_test(run_dir):
         if run_dir:
             return evaluator.keras_model(run_dir, policy)
         return evaluator.preset_model(f.PRESET.value, policy)
-    if f.MIXED_PRECISION.value not in (None, "auto", "float32", "none"):
-        raise ValueError(
-            "--mixed_precision applies to --run_dir and --preset; an export or a TFLite file runs "
-            "in the precision it was exported in"
-        )
+    from keras_deblur.precision import check_exported
+
+    check_exported(f.MIXED_PRECISION.value, "an export or a TFLite file")
     if f.TFLITE_FILE.value:
         return evaluator.tflite_model(f.TFLITE_FILE.value)
     return evaluator.exported_model(f.SAVED_MODEL.value)

@@ -284,7 +284,8 @@ MIXED_PRECISION = flags.DEFINE_enum(
     None,
     list(PRECISIONS),
     "Keras dtype policy; auto: bf16 only where it is faster here (keras_deblur/precision.py), "
-    "float32 otherwise; none is float32. Default: the experiment's (train), auto (evaluate).",
+    "float32 otherwise; none is float32. Default: the experiment's (train); auto for a --run_dir "
+    "and float32 for a --preset (evaluate, deblur), so a preset gives the same pixels everywhere.",
 )
 RUN_DIR = flags.DEFINE_string(
     "run_dir",

@@ -154,6 +154,16 @@ def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
     return "float32", f"CPU with {', '.join(present)}: {measured}"
 
 
+def check_exported(requested, what):
+    """Refuses a --mixed_precision for `what`, a model exported in float32 (a SavedModel or a
+    TFLite file): a dtype policy applies to a Keras model (--run_dir, --preset) only."""
+    if requested not in (None, "auto", "float32", "none"):
+        raise ValueError(
+            f"--mixed_precision={requested} applies to a Keras model (--run_dir, --preset); "
+            f"{what} runs in the precision it was exported in"
+        )
+
+
 @functools.cache
 def resolve(requested):
     """`choose` on this machine's GPUs and CPU (measured once per process). Returns (policy,

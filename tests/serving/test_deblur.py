@@ -89,6 +89,21 @@ def test_winograd_is_for_presets(export_base):
         Deblurrer(export_base, conv_algorithm="fft")
 
 
+def test_a_preset_runs_in_the_precision_asked(rng):
+    image = rng.random((64, 96, 3), dtype=np.float32)
+    full = Deblurrer("photo_camera")
+    half = Deblurrer("photo_camera", mixed_precision="mixed_bfloat16")
+    assert (full.precision, half.precision) == ("float32", "mixed_bfloat16")
+    difference = np.abs(half.deblur(image) - full.deblur(image))
+    assert difference.max() > 0 and difference.mean() < 0.01  # bf16 maps: near, not equal
+
+
+def test_an_export_runs_in_the_precision_it_was_exported_in(export_base):
+    with pytest.raises(ValueError, match=r"--mixed_precision=mixed_bfloat16 applies to a Keras"):
+        Deblurrer(export_base, mixed_precision="mixed_bfloat16")
+    assert Deblurrer(export_base, mixed_precision="auto").precision == "float32"
+
+
 def test_bad_tiling_of_older_exports_is_named(legacy_export):
     with pytest.raises(ValueError, match="--tile_size must be a positive multiple of 4"):
         Deblurrer(legacy_export, tile_size=250)
