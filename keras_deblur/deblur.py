@@ -218,6 +218,10 @@ def main(argv):
             conv_algorithm=f.CONV_ALGORITHM.value,
             mixed_precision=f.MIXED_PRECISION.value or "float32",
         )
+        if f.MIXED_PRECISION.value == "auto":
+            from keras_deblur.precision import describe
+
+            print(describe(deblurrer.precision, deblurrer.precision_why))
     failures = deblur_files(
         deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value
     )

@@ -101,14 +101,12 @@ class Deblurrer:
                     f"({model}) holds traced direct convolutions"
                 )
             precision.check_exported(mixed_precision, f"the export {model}")
-            self.precision = "float32"
+            self.precision, self.precision_why = "float32", "an export runs as it was exported"
             loaded, self.metadata = saved_model.load(model)
             self._signature = loaded.signatures["deblur_float"]
             self.scales = ScaleFunctions.from_loaded(loaded, self.metadata.get("scale_tiling"))
         elif model in presets.WEIGHTS:
-            self.precision, why = precision.resolve(mixed_precision)
-            if mixed_precision == "auto":
-                print(precision.describe(self.precision, why))
+            self.precision, self.precision_why = precision.resolve(mixed_precision)
             generator = presets.load_shipped(model, dtype=self.precision)
             loaded = saved_model.DeblurModule(generator, conv_algorithm=conv_algorithm)
             self.metadata = {"num_scales": generator.spec.num_scales, "preset": model}
