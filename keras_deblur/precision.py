@@ -156,7 +156,10 @@ def choose(requested, gpu_capabilities=(), flags=frozenset(), probe=bf16_probe):
 
 def check_exported(requested, what):
     """Refuses a --mixed_precision for `what`, a model exported in float32 (a SavedModel or a
-    TFLite file): a dtype policy applies to a Keras model (--run_dir, --preset) only."""
+    TFLite file): a dtype policy applies to a Keras model (--run_dir, --preset) only. A value
+    that is no precision at all is named as such first."""
+    if requested is not None:
+        check(requested)
     if requested not in (None, "auto", "float32", "none"):
         raise ValueError(
             f"--mixed_precision={requested} applies to a Keras model (--run_dir, --preset); "

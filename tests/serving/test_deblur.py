@@ -101,6 +101,8 @@ def test_a_preset_runs_in_the_precision_asked(rng):
 def test_an_export_runs_in_the_precision_it_was_exported_in(export_base):
     with pytest.raises(ValueError, match=r"--mixed_precision=mixed_bfloat16 applies to a Keras"):
         Deblurrer(export_base, mixed_precision="mixed_bfloat16")
+    with pytest.raises(ValueError, match=r"--mixed_precision must be one of .*, got 'fp16'"):
+        Deblurrer(export_base, mixed_precision="fp16")
     assert Deblurrer(export_base, mixed_precision="auto").precision == "float32"
 
 
