@@ -29,7 +29,7 @@ code". The flagfiles (`gopro.flags`, `gopro_release.flags`, `small.flags`,
 
 import dataclasses
 
-from keras_deblur.data.augment import AugmentConfig
+from keras_deblur.data.augment_config import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
 from keras_deblur.models.specs import GENERATOR_SPECS
 from keras_deblur.training.config import TrainConfig

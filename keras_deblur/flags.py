@@ -12,8 +12,8 @@ import sys
 from absl import flags
 
 # The allowed values of the enum flags are the checking modules' own.
-from keras_deblur.data.augment import AUGMENTATIONS as AUGMENTATION_NAMES
-from keras_deblur.data.augment import ROTATIONS
+from keras_deblur.data.augment_config import AUGMENTATIONS as AUGMENTATION_NAMES
+from keras_deblur.data.augment_config import ROTATIONS
 from keras_deblur.data.pairs import BLUR_KEYS, DEFAULT_BLUR_KEY
 from keras_deblur.evaluation.scores import DEFAULT_PROTOCOL, PROTOCOLS
 from keras_deblur.experiments import DEFAULT_EXPERIMENT, EXPERIMENTS

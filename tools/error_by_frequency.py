@@ -21,6 +21,7 @@ import sys
 import numpy as np
 
 from keras_deblur.data import images
+from keras_deblur.data.blur_math import to_uint8
 from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.errors import DataError
 from keras_deblur.progress import Progress
@@ -44,7 +45,7 @@ def band_mse(image):
 
 def _levels(path):
     """A PNG's pixels as 8-bit levels (float64), decoded as training and evaluation decode it."""
-    return images.to_uint8(images.read_png(path)).astype(np.float64)
+    return to_uint8(images.read_png(path)).astype(np.float64)
 
 
 def error_bands(deblurrer, pairs):

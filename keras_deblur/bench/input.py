@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from keras_deblur.bench import Row
 from keras_deblur.data import images
-from keras_deblur.data.augment import AugmentConfig
+from keras_deblur.data.augment_config import AugmentConfig
 from keras_deblur.data.blur_synthesis import write_gopro_pair
 from keras_deblur.data.input_pipeline import InputConfig, training_dataset
 from keras_deblur.data.pairs import discover_pairs

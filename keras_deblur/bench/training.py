@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_deblur.bench import AUTHORS, Row, median_seconds, precisions, torch_available
-from keras_deblur.data.augment import AugmentConfig
+from keras_deblur.data.augment_config import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS, GENERATOR_SPECS
 from keras_deblur.precision import dtype_policy

@@ -70,11 +70,6 @@ def read_png(path):
     return decode_png(tf.io.read_file(path)).numpy()
 
 
-def to_uint8(pixels):
-    """Float pixels in [0, 1] to uint8, clipped and rounded to the nearest level."""
-    return np.round(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
 def write_png(path, pixels_uint8):
     """Writes an [H, W, 3] uint8 image as PNG, atomically (`file_io.write_bytes`)."""
     file_io.write_bytes(path, tf.io.encode_png(np.asarray(pixels_uint8, np.uint8)).numpy())

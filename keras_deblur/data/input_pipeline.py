@@ -19,7 +19,8 @@ import dataclasses
 import tensorflow as tf
 
 from keras_deblur.data import images, tfrecords
-from keras_deblur.data.augment import AugmentConfig, augment_pair
+from keras_deblur.data.augment import augment_pair
+from keras_deblur.data.augment_config import AugmentConfig
 from keras_deblur.data.pairs import Pair
 from keras_deblur.errors import DataError
 

@@ -37,8 +37,12 @@ import numpy as np
 import scipy.ndimage
 from PIL import Image
 
-from keras_deblur.data import images
-from keras_deblur.data.blur_synthesis import DEFAULT_GAMMA, check_optics_blur, odd_frame_counts
+from keras_deblur.data.blur_math import (
+    DEFAULT_GAMMA,
+    check_optics_blur,
+    odd_frame_counts,
+    to_uint8,
+)
 from keras_deblur.data.scene_rendering import RenderedPair, sample_bilinear
 
 MAX_STEP_PX = 0.5  # at most this far between consecutive instants, so streaks are smooth
@@ -280,11 +284,11 @@ def render_photo_pair(rng, photo, config=PhotoBlurConfig(), layer_photo=None):
     read, shot = _uniform(rng, config.read_noise), _uniform(rng, config.shot_noise)
     noise = rng.standard_normal(blur_linear.shape)
     noisy = np.clip(blur_linear + noise * np.sqrt(read**2 + shot * blur_linear), 0.0, 1.0)
-    blur_gamma = images.to_uint8(encode(noisy))
+    blur_gamma = to_uint8(encode(noisy))
     # The same noise, as it shows after the camera response, on GOPRO's plain average.
-    blur = images.to_uint8(encoded_sum / frames + encode(noisy) - encode(blur_linear))
+    blur = to_uint8(encoded_sum / frames + encode(noisy) - encode(blur_linear))
     if rng.random() < config.jpeg_probability:
         quality = rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1)
         blur_gamma, blur = _jpeg(blur_gamma, quality), _jpeg(blur, quality)
-    sharp = images.to_uint8(encode(sharp_linear))
+    sharp = to_uint8(encode(sharp_linear))
     return RenderedPair(sharp, blur, blur_gamma, count, float(moved.mean()))

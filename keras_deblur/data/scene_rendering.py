@@ -2,7 +2,7 @@
 
 A scene is a textured background seen by a shaking camera, with a few textured objects that move on
 their own, rendered as M consecutive sharp frames of a fast video (8-bit, as a camera stores them)
-and blurred by exactly the paper's synthesis (`blur_synthesis.synthesize_blur`). The sharp target is
+and blurred by exactly the paper's synthesis (`blur_math.synthesize_blur`). The sharp target is
 the middle frame. Because objects move differently from the camera, the blur is non-uniform, as in
 the dynamic scenes of GOPRO.
 
@@ -18,7 +18,7 @@ from typing import Optional
 
 import numpy as np
 
-from keras_deblur.data.blur_synthesis import (
+from keras_deblur.data.blur_math import (
     DEFAULT_GAMMA,
     check_optics_blur,
     middle_index,

@@ -28,7 +28,6 @@ from keras_deblur import flags as deblur_flags
 from keras_deblur.metrics import psnr_uint8
 from keras_deblur.progress import Progress
 
-SPLIT_IDS = {"train": 0, "test": 1}
 PAIRS_PER_SEQUENCE = 25
 
 
@@ -62,46 +61,14 @@ def _photos(photos_dir, size):
     return [pixels for _, pixels in load_photos(photos_dir, min_side=size)]
 
 
-def _photo_blur_config(config):
-    """The PhotoBlurConfig of a SceneConfig: its size and gamma, and each photo_* setting it gives
-    (the others stay PhotoBlurConfig's)."""
-    from keras_deblur.data.photo_blur import PhotoBlurConfig
-
-    shortest = PhotoBlurConfig.blur_length[0]
-    given = {
-        "blur_length": None if config.photo_max_blur is None else (shortest, config.photo_max_blur),
-        "length_skew": config.photo_blur_skew,
-        "num_objects": config.photo_num_objects,
-        "object_size": config.photo_object_size,
-        "camera_frames": config.photo_camera_frames,
-        "optics_blur": config.photo_optics_blur,
-    }
-    return PhotoBlurConfig(
-        size=config.size,
-        gamma=config.gamma,
-        **{name: value for name, value in given.items() if value is not None},
-    )
-
-
-def render_scene(rng, config):
-    """One pair: a photo blurred by simulated camera shake and moving layers (`photo_blur.py`),
-    with probability config.photo_blur_probability, else a procedural scene."""
-    from keras_deblur.data.photo_blur import render_photo_pair
-    from keras_deblur.data.scene_rendering import render_pair
-
-    if config.photo_blur_probability > 0 and rng.random() < config.photo_blur_probability:
-        photos = _photos(config.photos_dir, config.size)
-        photo, layer_photo = (photos[i] for i in rng.integers(len(photos), size=2))
-        return render_photo_pair(rng, photo, _photo_blur_config(config), layer_photo=layer_photo)
-    return render_pair(rng, config)
-
-
 def _render_and_write(job):
     """Renders pair `index` of `split` and writes it; returns its statistics. Runs in a worker."""
     from keras_deblur.data.blur_synthesis import write_gopro_pair
+    from keras_deblur.data.scene_mix import pair_rng, render_scene
 
     output_dir, split, index, seed, config = job
-    pair = render_scene(np.random.default_rng([seed, SPLIT_IDS[split], index]), config)
+    photos = _photos(config.photos_dir, config.size) if config.photo_blur_probability > 0 else ()
+    pair = render_scene(pair_rng(seed, split, index), config, photos)
     write_gopro_pair(
         output_dir,
         split,

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from keras_deblur.data.images import to_uint8
+from keras_deblur.data.blur_math import to_uint8
 from keras_deblur.serving import saved_model
 from keras_deblur.serving.ensemble import check_size, recorded_size, self_ensemble
 from keras_deblur.serving.scale_tiling import ScaleFunctions, deblur_exact, tile_side_for_budget

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_deblur.data.augment import AUGMENTATIONS, AugmentConfig, augment_pair
+from keras_deblur.data.augment import augment_pair
+from keras_deblur.data.augment_config import AUGMENTATIONS, AugmentConfig
 
 SEED = tf.constant([3, 4], tf.int64)
 

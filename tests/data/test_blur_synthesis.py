@@ -5,12 +5,8 @@ import numpy as np
 import pytest
 
 from keras_deblur.data import images
-from keras_deblur.data.blur_synthesis import (
-    SynthesisConfig,
-    middle_index,
-    synthesize_blur,
-    synthesize_tree,
-)
+from keras_deblur.data.blur_math import middle_index, synthesize_blur
+from keras_deblur.data.blur_synthesis import SynthesisConfig, synthesize_tree
 from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.errors import DataError
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from keras_deblur.data import images
-from keras_deblur.data.augment import AugmentConfig
+from keras_deblur.data.augment_config import AugmentConfig
 from keras_deblur.data.input_pipeline import InputConfig, evaluation_dataset, training_dataset
 from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.data.tfrecords import write_tfrecord

@@ -157,10 +157,12 @@ def test_bad_arguments_are_named(tmp_path):
 
 def _photo_pairs(count, **config_fields):
     """`count` photo pairs rendered at 64² with these SceneConfig fields."""
-    from keras_deblur.data.scenes import render_scene
+    from keras_deblur.data.photo_sources import load_photos
+    from keras_deblur.data.scene_mix import render_scene
 
     config = SceneConfig(size=64, photo_blur_probability=1.0, **config_fields)
-    return [render_scene(np.random.default_rng([0, i]), config) for i in range(count)]
+    photos = [pixels for _, pixels in load_photos(min_side=64)]
+    return [render_scene(np.random.default_rng([0, i]), config, photos) for i in range(count)]
 
 
 def _mean_blurry_psnr(**config_fields):

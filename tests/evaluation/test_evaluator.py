@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from keras_deblur.data import images
+from keras_deblur.data.blur_math import to_uint8
 from keras_deblur.data.pairs import discover_pairs
 from keras_deblur.data.tfrecords import write_tfrecord
 from keras_deblur.evaluation import evaluator, report
@@ -38,12 +39,8 @@ def test_tree(tmp_path_factory):
         ].numpy()
         blurry = (sharp + np.roll(sharp, 2, axis=1) + np.roll(sharp, 4, axis=1)) / 3
         frame = f"{index:06d}.png"
-        images.write_png(
-            posixpath.join(root, "test", "seq", "blur_gamma", frame), images.to_uint8(blurry)
-        )
-        images.write_png(
-            posixpath.join(root, "test", "seq", "sharp", frame), images.to_uint8(sharp)
-        )
+        images.write_png(posixpath.join(root, "test", "seq", "blur_gamma", frame), to_uint8(blurry))
+        images.write_png(posixpath.join(root, "test", "seq", "sharp", frame), to_uint8(sharp))
     return root
 
 
@@ -252,7 +249,7 @@ def test_fingerprint_is_the_content_whatever_the_container(test_tree, tmp_path):
     sharp = posixpath.join(changed, "test", "seq", "sharp", "000001.png")
     pixels = images.read_png(sharp)
     pixels[0, 0, 0] = 1.0 - pixels[0, 0, 0]
-    images.write_png(sharp, images.to_uint8(pixels))
+    images.write_png(sharp, to_uint8(pixels))
     assert load_test_set(changed).fingerprint()[0] != tree.fingerprint()[0]
 
 

@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from keras_deblur.data import images
+from keras_deblur.data.blur_math import to_uint8
 from keras_deblur.errors import DataError
 from keras_deblur.evaluation.dataset import load_test_set
 from pipelines.ingest import ingest, shard_pattern
@@ -84,7 +85,7 @@ def test_bad_pairs_stop_ingest_with_every_problem_unless_skipped(scenes_dir, tmp
     sequence, frame = _a_pair(root)
     sharp = posixpath.join(root, "train", sequence, "sharp", frame)
     pixels = images.read_png(sharp)
-    images.write_png(sharp, images.to_uint8(pixels * 0))  # a flat black frame
+    images.write_png(sharp, to_uint8(pixels * 0))  # a flat black frame
     with pytest.raises(DataError, match=r"(?s)1 bad pairs.*one flat value 0"):
         ingest(root, str(tmp_path / "out"))
     assert not (tmp_path / "out").exists() and not [
