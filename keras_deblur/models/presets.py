@@ -37,7 +37,8 @@ WEIGHTS = {
         "motion blur synthesised from photographs (experiments.photo, two stages, 32 maps), the "
         "embedded mix of photos and scenes (experiments.small, 48 minutes), then widened to 48 "
         "maps and trained on that mix for about 5 hours (four runs), then to 64 maps and trained "
-        "on it for about 4.4 hours more (one run over three sessions); BUILD.md, issue 17",
+        "on it for about 4.4 hours more (one run over three sessions), then 14,000 steps on a new "
+        "render of the mix on a lent GPU (tools/train_on_jax.py, 5 minutes); BUILD.md, issue 17",
     ),
     "photo_camera": (
         "photo_camera.weights.h5",

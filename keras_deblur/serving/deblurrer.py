@@ -69,8 +69,9 @@ class Deblurrer:
     which only approximate the whole image. `ensemble` > 1 (or an export made with `--ensemble`)
     averages over that many flips and transpositions (`ensemble.py`, that many times the time).
     `mixed_precision` (presets only; `precision.resolve`'s values) is the dtype policy a preset runs
-    in: float32 by default, so every machine gives the same pixels; `auto` takes bfloat16 where it
-    is faster (2x with `photo` on an AVX-512 BF16 CPU, 0.002 dB lower on real-dev; BUILD.md).
+    in: float32 by default, so every machine gives the same pixels; `auto` (the `deblur` command's
+    default) takes bfloat16 where it is faster (2x with `photo` on an AVX-512 BF16 CPU, real-dev
+    PSNR within 0.005 dB; BUILD.md).
     `conv_algorithm="winograd"` (presets only) runs the bodies' convolutions as Winograd F(4x4)
     under XLA (`ScaleFunctions.from_generator`): faster on CPUs where oneDNN has no direct kernel
     (AVX2 without AVX-512), after seconds of compilation per new tile size (BUILD.md).

@@ -4,7 +4,7 @@ transpositions of the input, each output turned back first.
 The 8 are the symmetries of a square (the dihedral group D4). Averaging over them is the geometric
 self-ensemble of Lim et al. (EDSR, CVPRW 2017); the DeepDeblur authors' PyTorch code has it but
 leaves it switched off. It costs one forward pass per symmetry, so fewer of them are offered too:
-on the real-dev frames the shipped model gains +0.87 dB alone, +0.95 with 2, +0.98 with 4 and +1.01
+on the real-dev frames the shipped model gains +1.07 dB alone, +1.20 with 2, +1.22 with 4 and +1.29
 with 8 (BUILD.md, "Self-ensemble of 2, 4 or 8"). Written with `keras.ops`, so it runs on NumPy
 arrays, eagerly and inside a tf.function (the export's signatures) alike.
 """

@@ -82,6 +82,18 @@ def test_deblur_uses_it_without_model_and_times_each_image(blurred_photo, tmp_pa
     assert result.returncode == 0, result.stderr
     assert re.search(rf"{tmp_path}/shaken.png: 160x120 deblurred in \d+\.\d\d s", result.stdout)
     assert os.path.isfile(tmp_path / "out" / "shaken.png")
+    # in the precision `auto` picks for this CPU, named (bf16 only where it is faster)
+    assert re.search(r"^precision: (float32|mixed_bfloat16) \(", result.stdout, re.M), result.stdout
+
+
+@pytest.mark.parametrize(
+    "flag, conv_algorithm, asked",
+    [(None, "direct", "auto"), (None, "winograd", "float32"), ("float32", "direct", "float32")],
+)
+def test_deblur_asks_for_bf16_where_faster_unless_told(flag, conv_algorithm, asked):
+    from keras_deblur.deblur import requested_precision
+
+    assert requested_precision(flag, conv_algorithm) == asked
 
 
 def test_evaluate_scores_a_preset(scenes_dir, tmp_path):
