@@ -219,6 +219,7 @@ def main(argv):
         deblurrer = RemoteDeblurrer(f.SERVER.value, f.MODEL_NAME.value)
     else:
         budget = f.MEMORY_BUDGET_GIB.value
+        asked = requested_precision(f.MIXED_PRECISION.value, f.CONV_ALGORITHM.value)
         deblurrer = Deblurrer(
             f.MODEL_PATH.value,
             f.TILE_SIZE_PX.value,
@@ -227,9 +228,9 @@ def main(argv):
             memory_budget=None if budget is None else int(budget * 2**30),
             ensemble=f.ENSEMBLE.value,
             conv_algorithm=f.CONV_ALGORITHM.value,
-            mixed_precision=requested_precision(f.MIXED_PRECISION.value, f.CONV_ALGORITHM.value),
+            mixed_precision=asked,
         )
-        if requested_precision(f.MIXED_PRECISION.value, f.CONV_ALGORITHM.value) == "auto":
+        if asked == "auto":
             from keras_deblur.precision import describe
 
             print(describe(deblurrer.precision, deblurrer.precision_why))

@@ -11,15 +11,17 @@ There, with the keras wheel carried (BUILD.md has the whole device command):
     python tools/train_on_jax.py train --photos=gpu/photos.npz --output_dir=$OUT \
         --num_train=1552 --num_test=48 --seed=11 --train_steps=14000 --decay_step=10500
 
-`train` renders the pairs on every core (`scene_mix.render_scene`, the embedded dataset's mix:
-pair i of a split is the pair `data.scenes --seed` writes there), keeps them on the accelerator
-as uint8, and trains the generator from the preset's weights with the `small` recipe's loss (L1
-summed over scales, on `blur`) and Adam, the rate divided by 10 at --decay_step. Each batch is
-cropped and augmented on the accelerator with `AugmentConfig`'s augmentations (the same kinds and
-strengths as `augment.py`, not the same random draws). It writes `generator.weights.h5` (the
-end), `before_decay.weights.h5`, and `curve.json` (loss, learning rate and the validation PSNR of
-the test pairs by step, the render and training times); `presets.write_weights` turns a weights
-file into the shipped float16 file, here.
+`train` (on Keras's JAX backend: KERAS_BACKEND unset or jax) renders the pairs on every core
+(`scene_mix.render_scene`, the embedded dataset's mix: pair i of a split is the pair a default
+`data.scenes --seed` run with the same photos writes there), keeps them on the accelerator as
+uint8, and trains the generator from the preset's weights with the `small` recipe's loss (L1
+summed over scales, on `blur`) and Adam, the rate divided by 10 after --decay_step updates. Each
+batch is cropped and augmented on the accelerator with `AugmentConfig`'s augmentations (the same
+kinds and strengths as `augment.py`, not the same random draws). It writes
+`generator.weights.h5` (the end), `before_decay.weights.h5` (if the run gets that far) and
+`curve.json` (loss, learning rate and the validation PSNR of the test pairs by step, the render
+and training times); `presets.write_weights` turns a weights file into the shipped float16 file,
+here.
 """
 
 import argparse
@@ -29,9 +31,7 @@ import os
 import sys
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def pack(photos_dir, output):
@@ -51,7 +51,7 @@ _PHOTOS = None  # each render worker's photos, loaded once
 def _load_photos(path):
     global _PHOTOS
     with np.load(path) as packed:
-        _PHOTOS = [packed[name] for name in sorted(packed.files)]
+        _PHOTOS = [packed[f"photo_{i:03d}"] for i in range(len(packed.files))]
 
 
 def _render(job):
@@ -68,14 +68,16 @@ def render_pairs(photos, seed, split, count, workers):
     (spawned, not forked: a fork of a process that has started JAX's or TensorFlow's threads can
     deadlock)."""
     context = multiprocessing.get_context("spawn")
-    os.environ["JAX_PLATFORMS"] = (
-        "cpu"  # the workers import Keras, and so JAX: keep them off the GPU
-    )
+    platforms = os.environ.get("JAX_PLATFORMS")
+    os.environ["JAX_PLATFORMS"] = "cpu"  # the workers import Keras, so JAX: keep them off the GPU
     try:
         with context.Pool(workers, initializer=_load_photos, initargs=(photos,)) as pool:
             pairs = pool.map(_render, [(seed, split, i) for i in range(count)], chunksize=4)
     finally:
-        del os.environ["JAX_PLATFORMS"]
+        if platforms is None:
+            del os.environ["JAX_PLATFORMS"]
+        else:
+            os.environ["JAX_PLATFORMS"] = platforms
     return np.stack([b for b, _ in pairs]), np.stack([s for _, s in pairs])
 
 
@@ -95,6 +97,9 @@ def augment(key, blurry, sharp, config):
     says; float32 in [0, 1]."""
     import jax
     import jax.numpy as jnp
+
+    if config.rotation != "right_angles":
+        raise ValueError(f"rotation {config.rotation!r}: only right angles are implemented here")
 
     keys = jax.random.split(key, 9)
     size = config.crop_size
@@ -138,6 +143,11 @@ def train(args):
     import keras
     from keras import ops
 
+    if keras.backend.backend() != "jax":
+        raise SystemExit(
+            f"error: train runs on Keras's JAX backend; KERAS_BACKEND={keras.backend.backend()}"
+        )
+
     from keras_deblur import losses
     from keras_deblur.data.augment_config import AugmentConfig
     from keras_deblur.models import presets
@@ -154,8 +164,10 @@ def train(args):
     generator = presets.load(args.preset)
     if args.init_weights:
         generator.load_weights(args.init_weights)
+    # Update n reads the optimizer's iteration count n - 1, and the schedule keeps its first value
+    # up to the boundary inclusive: updates 1 to decay_step at the full rate, then a tenth.
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay(
-        [args.decay_step], [args.learning_rate, args.learning_rate / 10.0]
+        [args.decay_step - 1], [args.learning_rate, args.learning_rate / 10.0]
     )
     optimizer = keras.optimizers.Adam(learning_rate=schedule)
     optimizer.build(generator.trainable_variables)
@@ -301,8 +313,19 @@ def main(argv):
     args = parser.parse_args(argv)
     if args.command == "pack":
         pack(args.photos_dir, args.output)
-    else:
-        train(args)
+        return
+    for name in (
+        "train_steps",
+        "decay_step",
+        "log_every",
+        "validate_every",
+        "num_train",
+        "num_test",
+    ):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    os.environ.setdefault("KERAS_BACKEND", "jax")  # before anything imports Keras
+    train(args)
 
 
 if __name__ == "__main__":
