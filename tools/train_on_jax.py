@@ -33,6 +33,8 @@ import time
 
 import numpy as np
 
+PHOTO_KEY = "photo_{:03d}"  # the npz entry of photo i, in the order the renderer numbers them
+
 
 def pack(photos_dir, output):
     from keras_deblur.data.photo_sources import load_photos
@@ -40,7 +42,7 @@ def pack(photos_dir, output):
 
     photos = load_photos(photos_dir, min_side=SceneConfig().size)
     np.savez_compressed(
-        output, **{f"photo_{i:03d}": pixels for i, (_, pixels) in enumerate(photos)}
+        output, **{PHOTO_KEY.format(i): pixels for i, (_, pixels) in enumerate(photos)}
     )
     print(f"packed {len(photos)} photos into {output}")
 
@@ -48,10 +50,13 @@ def pack(photos_dir, output):
 _PHOTOS = None  # each render worker's photos, loaded once
 
 
-def _load_photos(path):
+def _start_worker(path):
+    """A render worker's start: before it imports Keras, and so JAX, keep it off the GPU; then load
+    the photos."""
     global _PHOTOS
+    os.environ["JAX_PLATFORMS"] = "cpu"
     with np.load(path) as packed:
-        _PHOTOS = [packed[f"photo_{i:03d}"] for i in range(len(packed.files))]
+        _PHOTOS = [packed[PHOTO_KEY.format(i)] for i in range(len(packed.files))]
 
 
 def _render(job):
@@ -67,17 +72,15 @@ def render_pairs(photos, seed, split, count, workers):
     """([count, S, S, 3] blurry, sharp) uint8: pairs 0..count-1 of `split`, on `workers` processes
     (spawned, not forked: a fork of a process that has started JAX's or TensorFlow's threads can
     deadlock)."""
+    from keras_deblur.progress import Progress
+
     context = multiprocessing.get_context("spawn")
-    platforms = os.environ.get("JAX_PLATFORMS")
-    os.environ["JAX_PLATFORMS"] = "cpu"  # the workers import Keras, so JAX: keep them off the GPU
-    try:
-        with context.Pool(workers, initializer=_load_photos, initargs=(photos,)) as pool:
-            pairs = pool.map(_render, [(seed, split, i) for i in range(count)], chunksize=4)
-    finally:
-        if platforms is None:
-            del os.environ["JAX_PLATFORMS"]
-        else:
-            os.environ["JAX_PLATFORMS"] = platforms
+    progress, pairs = Progress(count, "pair", f"render {split}"), []
+    with context.Pool(workers, initializer=_start_worker, initargs=(photos,)) as pool:
+        jobs = [(seed, split, i) for i in range(count)]
+        for pair in pool.imap(_render, jobs, chunksize=4):
+            pairs.append(pair)
+            progress.update(len(pairs))
     return np.stack([b for b, _ in pairs]), np.stack([s for _, s in pairs])
 
 
@@ -138,7 +141,7 @@ def train(args):
     test_blur, test_sharp = render_pairs(args.photos, args.seed, "test", args.num_test, workers)
     render_seconds = time.time() - started
 
-    import jax  # after the render: its workers start with JAX_PLATFORMS=cpu, before JAX reads it
+    import jax
     import jax.numpy as jnp
     import keras
     from keras import ops
@@ -150,6 +153,7 @@ def train(args):
 
     from keras_deblur import losses
     from keras_deblur.data.augment_config import AugmentConfig
+    from keras_deblur.metrics import psnr_uint8
     from keras_deblur.models import presets
 
     curve = {"args": vars(args), "devices": [str(d) for d in jax.devices()], "log": []}
@@ -209,8 +213,11 @@ def train(args):
                 for i in range(0, len(test_blur), 16)
             ]
         )
-        errors = np.mean((outputs - test_sharp.astype(np.float64)) ** 2, axis=(1, 2, 3))
-        return float(np.mean(10.0 * np.log10(255.0**2 / np.maximum(errors, 1e-10))))
+        return float(np.mean([psnr_uint8(o, s) for o, s in zip(outputs, test_sharp)]))
+
+    def write_curve():
+        with open(os.path.join(args.output_dir, "curve.json"), "w") as f:
+            json.dump(curve, f, indent=1)
 
     def save(state, name):
         for variable, value in zip(generator.trainable_variables, state[0]):
@@ -219,12 +226,7 @@ def train(args):
             variable.assign(value)
         generator.save_weights(os.path.join(args.output_dir, name))
 
-    blurry_psnr = np.mean(
-        [
-            10 * np.log10(255.0**2 / np.mean((b.astype(np.float64) - s) ** 2))
-            for b, s in zip(test_blur, test_sharp)
-        ]
-    )
+    blurry_psnr = np.mean([psnr_uint8(b, s) for b, s in zip(test_blur, test_sharp)])
     state = (
         [v.value for v in generator.trainable_variables],
         [v.value for v in generator.non_trainable_variables],
@@ -257,8 +259,7 @@ def train(args):
                 entry["validation_psnr"] = validation_psnr(state)
             curve["log"].append(entry)
             print(json.dumps(entry), flush=True)
-            with open(os.path.join(args.output_dir, "curve.json"), "w") as f:
-                json.dump(curve, f, indent=1)
+            write_curve()
         if args.train_minutes and time.time() - train_started > 60 * args.train_minutes:
             print(
                 f"stopping at step {number}: --train_minutes={args.train_minutes} spent", flush=True
@@ -267,8 +268,7 @@ def train(args):
     curve["train_seconds"] = time.time() - train_started
     curve["steps"] = number
     save(state, "generator.weights.h5")
-    with open(os.path.join(args.output_dir, "curve.json"), "w") as f:
-        json.dump(curve, f, indent=1)
+    write_curve()
     print(f"trained {number} steps in {curve['train_seconds']:.0f} s", flush=True)
 
 
