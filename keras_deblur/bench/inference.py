@@ -13,8 +13,9 @@ The ways of running it on the same image, timed in interleaved rounds (median pe
 - `savedmodel serving_default`: the encoded-image signature on the PNG bytes of the same image
   (PNG decode and encode included: what TF Serving runs).
 - `keras, winograd convs (xla)` (fp32 only): the same generator and weights with its 64-map convs
-  computed as Winograd F(4x4, 5x5) (`models/winograd.py`), compiled by XLA. Its first call,
-  the compilation for this image size, is a row of its own.
+  computed as Winograd F(4x4, 5x5) (`models/winograd.py`), each conv compiled by XLA on its own,
+  as `deblur --conv_algorithm=winograd` runs them. Its first call, the compilation for this image
+  size, is a row of its own.
 - `authors' pytorch`: their MSResNet (`authors_torch.py`, random weights) on the same image's
   pyramid, built beforehand as their data loader does; under bf16 autocast in the bf16 rounds.
   Only where PyTorch is installed (the `test` extra).
@@ -44,6 +45,7 @@ from keras_deblur.models.generator import coarse_to_fine
 from keras_deblur.models.specs import generator_spec
 from keras_deblur.models.winograd import with_winograd_convs
 from keras_deblur.precision import dtype_policy
+from keras_deblur.serving.scale_tiling import winograd_compiled_alone
 from keras_deblur.training.validation import make_forward
 
 SIZES = ((256, 256), (720, 1280))
@@ -102,10 +104,11 @@ def _ways(image, precision, export_dir):
 
 
 def _winograd_forward(generator, image):
-    """(run once, seconds of the first call): the generator with Winograd convolutions under
-    XLA, compiled for `image`'s size by that first call."""
-    winograd = with_winograd_convs(generator)
-    forward = tf.function(lambda x: winograd(x, training=False)[0], jit_compile=True)
+    """(run once, seconds of the first call): the generator with Winograd convolutions as
+    `deblur --conv_algorithm=winograd` runs them, each compiled by XLA for its size by that
+    first call."""
+    winograd = with_winograd_convs(generator, winograd_compiled_alone)
+    forward = tf.function(lambda x: winograd(x, training=False)[0])
     start = time.perf_counter()
     forward(image)
     return (lambda: forward(image).numpy()), time.perf_counter() - start

@@ -8,12 +8,14 @@ tile of a convolution's output with an r x r kernel from an n x n input tile, n 
 so that the channel sums become n^2 independent matrix products of [tiles, C] by [C, K]: 36 or 64
 multiplications per tile and channel pair instead of m^2 r^2 (for m = 4: 144 for r = 3, 400 for
 r = 5). The paper generator's 5 x 5 convs need 6.25x fewer multiplications in F(4x4, 5x5); what is
-added are the transforms, cheap per tile but memory-bound, so it pays only where they are fused
-with the products (under XLA: `jit_compile=True`, or the JAX backend) and where the direct
-convolution is slow. BUILD.md ("Where TensorFlow's convolutions lose") has the measurements: on a
-CPU limited to AVX2, where TensorFlow's oneDNN runs NHWC convolutions as im2col + GEMM, the paper
-generator's forward pass runs 2.4x faster at 256x256; with AVX-512, where oneDNN has a direct NHWC
-kernel, about as fast as the direct convolution.
+added are the transforms, cheap per tile but memory-bound: the transformed tiles are 4x the
+maps they come from. So they pay only when fused by XLA (`jit_compile=True`, or the JAX backend)
+and kept in the CPU's caches: `_forward` takes the image through the three steps one strip of
+tile rows at a time (STRIP_BYTES), and writes each transform as a sum of scaled slices that XLA
+fuses into one pass. Measured (BUILD.md, "Winograd in strips"), on 2 Zen 4 cores with AVX-512, a
+conv between 64 maps runs 2.5-2.8x faster than oneDNN's direct one, the paper generator at
+256x256 2.3-2.6x, the shipped `photo` model at 1280x720 2.1-2.5x; whole tiles, unfused, had
+gained 2%.
 
 The matrices come from the Cook-Toom construction on the interpolation points 0, 1, -1, 2, -2,
 1/2, -1/2 and infinity: A^T and G are Vandermonde rows (G scaled by the Lagrange denominators), and
@@ -36,6 +38,11 @@ CONV_ALGORITHMS = ("direct", "winograd")  # how `Deblurrer` runs a Keras model's
 OUTPUT_TILE = 4  # m: F(4x4, r x r); larger tiles need larger points and lose float32 accuracy
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)  # finite interpolation points, in order of use
 KERNEL_SIZES = (3, 5)  # r: n - 1 = m + r - 2 finite points must be among POINTS
+# The transformed input tiles of one strip of the image, which the products and the output
+# transform then use while they are still in the CPU's caches: taken through each step whole, the
+# 4x larger tiles went to memory and back, and a conv between 64 maps at 1280x720 ran 1.4x slower
+# (BUILD.md, "Winograd in strips"). 4 MiB is 256 tiles of 64 maps for r = 5.
+STRIP_BYTES = 4 * 2**20
 MIN_CHANNELS = 16  # fewer maps on either side: products too small to pay for the transforms (a
 # rule of thumb, not measured: the first and last convs of a scale, 3 or 6 <-> filters, stay direct)
 
@@ -73,12 +80,34 @@ def winograd_matrices(m, r):
         system[row].reshape(n, n)[:, k] = a_t[i] * g[:, s]
         target[row] = float(k == i + s)
     b_t = np.linalg.lstsq(system, target, rcond=None)[0].reshape(n, n)
+    # Its entries are dyadic fractions for these points; rounding off lstsq's ~1e-14 of noise
+    # makes its zeros exact, which the transforms skip (`_combine`). The check below is on that.
+    b_t = np.round(b_t * 2.0**20) / 2.0**20
     residual = np.abs(system @ b_t.ravel() - target).max()
     if residual > 1e-9:
         raise ArithmeticError(f"F({m}, {r}): no B^T satisfies the identity (residual {residual})")
     for matrix in (a_t, g, b_t):
         matrix.flags.writeable = False  # shared by every caller through the cache
     return a_t, g, b_t
+
+
+def _combine(matrix, parts):
+    """sum_t matrix[a, t] * parts[t] for each row a, stacked on a new first axis. Written out
+    term by term, zero terms left out and units unscaled, so that XLA computes them in one pass
+    over the parts: as a tensordot (a matrix product with an inner dimension of n) the
+    convolution ran 1.2x slower (BUILD.md, "Winograd in strips")."""
+    rows = []
+    for coefficients in matrix:
+        terms = []
+        for coefficient, part in zip(coefficients, parts):
+            if coefficient == 1.0:
+                terms.append(part)
+            elif coefficient == -1.0:
+                terms.append(-part)
+            elif coefficient != 0.0:
+                terms.append(part * float(coefficient))
+        rows.append(functools.reduce(lambda a, b: a + b, terms))
+    return ops.stack(rows)
 
 
 def _along(matrix, x, axis, stride, count):
@@ -89,7 +118,7 @@ def _along(matrix, x, axis, stride, count):
         index = [slice(None)] * len(x.shape)
         index[axis] = slice(t, t + stride * count, stride)
         taps.append(x[tuple(index)])
-    return ops.tensordot(ops.convert_to_tensor(matrix, x.dtype), ops.stack(taps), 1)
+    return _combine(matrix, taps)
 
 
 def _tiles(matrix, x, m, rows, cols):
@@ -109,24 +138,44 @@ def _input_tiles(x, r, m, pad_value=0.0):
     return _tiles(winograd_matrices(m, r)[2], x, m, rows, cols), rows, cols
 
 
-def _forward(x, kernel, m):
+def _static_or_tensor_max(value, floor):
+    """max(value, floor) for a Python int (static shapes, as JAX's always are) or a tensor (a
+    TensorFlow shape unknown while tracing, known to XLA when it compiles)."""
+    return ops.maximum(value, floor) if ops.is_tensor(value) else max(value, floor)
+
+
+def _forward(x, kernel, m, strip_bytes=STRIP_BYTES):
     r, channels, filters = kernel.shape[0], kernel.shape[2], kernel.shape[3]
     n = m + r - 1
-    a_t, g, _ = winograd_matrices(m, r)
+    a_t, g, b_t = winograd_matrices(m, r)
     # The kernel transform, G g G^T per channel pair: n^2 matrices [C, K], indexed [column b,
     # row a] as the input transform leaves its tiles.
     g = ops.convert_to_tensor(g, kernel.dtype)
     u = ops.einsum("ai,bj,ijck->back", g, g, kernel)
     u = ops.reshape(u, (n * n, channels, filters))
     batch, height, width = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
-    v, rows, cols = _input_tiles(x, r, m)
-    products = ops.matmul(v, u)  # [n^2, tiles, K]: the channel sums, one matrix product each
-    products = ops.reshape(products, (n, n, batch, rows, cols, filters))
-    a_t = ops.convert_to_tensor(a_t, x.dtype)
-    y = ops.tensordot(a_t, products, [[1], [1]])  # [p (rows), n(b), N, rows, cols, K]
-    y = ops.tensordot(a_t, y, [[1], [1]])  # [q (columns), p, N, rows, cols, K]
-    y = ops.transpose(y, (2, 3, 1, 4, 0, 5))  # [N, rows, p, cols, q, K]
-    y = ops.reshape(y, (batch, rows * m, cols * m, filters))
+    rows, cols = (height + m - 1) // m, (width + m - 1) // m
+    # Strips of whole tile rows, each taken through the three steps on its own (STRIP_BYTES).
+    tiles_per_strip = max(1, strip_bytes // (n * n * channels * 4))
+    strip = _static_or_tensor_max(tiles_per_strip // (cols * batch), 1)
+    strips = (rows + strip - 1) // strip
+    # 'Same' padding, and at the end enough zeros for whole tiles and whole strips.
+    bottom, right = strips * strip * m - height + r // 2, cols * m - width + r // 2
+    x = ops.pad(x, ((0, 0), (r // 2, bottom), (r // 2, right), (0, 0)))
+
+    def strip_output(index):  # [N, strip, p, cols, q, K]: output rows strip * m * index on
+        inputs = ops.slice(
+            x, (0, index * strip * m, 0, 0), (batch, strip * m + n - m, cols * m + n - m, channels)
+        )
+        v = _tiles(b_t, inputs, m, strip, cols)  # [n^2, tiles, C]
+        products = ops.matmul(v, u)  # [n^2, tiles, K]: the channel sums, one product each
+        products = ops.reshape(products, (n, n, batch, strip, cols, filters))
+        y = _combine(a_t, [products[:, a] for a in range(n)])  # [p (rows), b, N, strip, cols, K]
+        y = _combine(a_t, [y[:, b] for b in range(n)])  # [q (columns), p, N, strip, cols, K]
+        return ops.transpose(y, (2, 3, 1, 4, 0, 5))
+
+    y = ops.map(strip_output, ops.arange(strips))  # [strips, N, strip, p, cols, q, K]
+    y = ops.reshape(ops.swapaxes(y, 0, 1), (batch, strips * strip * m, cols * m, filters))
     return y[:, :height, :width, :]
 
 
@@ -150,7 +199,7 @@ def _kernel_gradient(x, kernel, dy, m):
     return ops.einsum("ai,bj,back->ijck", g, g, du)
 
 
-def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
+def winograd_conv2d(x, kernel, m=OUTPUT_TILE, strip_bytes=STRIP_BYTES):
     """'same'-padded, stride-1 2-D convolution of x [N, H, W, C] with kernel [r, r, C, K] (odd r,
     Keras's layout, no bias), computed as F(m x m, r x r). Any H and W: the last tiles are padded
     with zeros and their extra outputs cropped.
@@ -166,9 +215,9 @@ def winograd_conv2d(x, kernel, m=OUTPUT_TILE):
     def convolve(x, kernel):
         def gradients(dy):
             turned = ops.transpose(ops.flip(kernel, axis=(0, 1)), (0, 1, 3, 2))
-            return _forward(dy, turned, m), _kernel_gradient(x, kernel, dy, m)
+            return _forward(dy, turned, m, strip_bytes), _kernel_gradient(x, kernel, dy, m)
 
-        return _forward(x, kernel, m), gradients
+        return _forward(x, kernel, m, strip_bytes), gradients
 
     # A tensor, not the layer's variable (which ops.convert_to_tensor passes through on
     # TensorFlow): tf.custom_gradient would otherwise ask the gradient function for the variables
@@ -200,31 +249,34 @@ def _check_float32(model):
         raise ValueError(f"Winograd convolutions need float32, got the dtype policy {others[0]!r}")
 
 
-def with_winograd_convs(model):
+def with_winograd_convs(model, convolution=None):
     """A copy of the functional `model`, its weights included, whose eligible convs compute as
-    Winograd (`use_winograd_convs`). Float32 models only (module docstring); run it under XLA to
-    gain speed. Saved, the copy loads back with direct convolutions.
+    Winograd (`use_winograd_convs`). Float32 models only (module docstring); run it under XLA, or
+    give a `convolution` that is (`serving.scale_tiling.winograd_compiled_alone`: each conv
+    compiled on its own, the model run without XLA, as `deblur` does). Saved, the copy loads back
+    with direct convolutions.
 
     The copy is a plain `keras.Model` (a `Generator` comes back without its spec), and like any
     functional model with one output it returns a bare tensor, not a list."""
     _check_float32(model)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    use_winograd_convs(copy)
+    use_winograd_convs(copy, convolution)
     return copy
 
 
-def use_winograd_convs(model):
-    """Makes `model`'s eligible convs compute as Winograd, in place, and returns how many.
+def use_winograd_convs(model, convolution=None):
+    """Makes `model`'s eligible convs compute as Winograd (`convolution`, default
+    `winograd_conv2d`), in place, and returns how many.
 
     Only each layer's `convolution_op` (what `Conv2D.call` computes with) is replaced, on the
     instance: the model's layers, variables, checkpoints and saved files stay what they were (a
     training run's generator.keras loads back with direct convolutions). Float32 models only; run
-    it under XLA to gain speed."""
+    it under XLA to gain speed (the train step does)."""
     _check_float32(model)
     eligible = [layer for layer in model.layers if is_eligible(layer)]
     for layer in eligible:
-        layer.convolution_op = winograd_conv2d
+        layer.convolution_op = convolution or winograd_conv2d
     return len(eligible)
 
 

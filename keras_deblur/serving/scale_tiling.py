@@ -33,6 +33,35 @@ import numpy as np
 BYTES_PER_PIXEL_PER_MAP = {"direct": 16, "winograd": 80}
 
 
+def winograd_compiled_alone(x, kernel):
+    """`winograd_conv2d` as a unit XLA compiles on its own, for a model that runs without XLA
+    (`with_winograd_convs(model, winograd_compiled_alone)`): about a second of compiling per
+    input and kernel shape, shared by all the convs of a scale, where a scale's whole body
+    compiled as one took 30-75 s and then ran 10-20% slower (BUILD.md, "Winograd in strips").
+    TensorFlow only, as this module is; called from inside XLA, the unit is compiled with the
+    rest."""
+    import tensorflow as tf
+
+    # The layer's kernel is a Keras variable, which a tf.function cannot take as an argument.
+    kernel = tf.convert_to_tensor(kernel)
+    return _winograd_unit(tuple(kernel.shape))(x, kernel)
+
+
+@functools.cache
+def _winograd_unit(kernel_shape):
+    """One tf.function per kernel shape, traced once for any input size (the strips are counted
+    from the size when XLA compiles for it): the kernel's shape must be known when tracing."""
+    import tensorflow as tf
+
+    from keras_deblur.models.winograd import winograd_conv2d
+
+    signature = [
+        tf.TensorSpec([None, None, None, kernel_shape[2]], tf.float32),
+        tf.TensorSpec(kernel_shape, tf.float32),
+    ]
+    return tf.function(winograd_conv2d, input_signature=signature, jit_compile=True)
+
+
 def receptive_radius(num_resblocks, kernel_size):
     """Pixels on each side that one scale's body looks at: (2 + 2 x ResBlocks) convs."""
     return (2 + 2 * num_resblocks) * (kernel_size - 1) // 2
@@ -59,9 +88,9 @@ class ScaleFunctions:
     @classmethod
     def from_generator(cls, generator, conv_algorithm="direct"):
         """The scales of a Keras generator. `conv_algorithm="winograd"` computes each body's
-        convolutions between wide maps as Winograd F(4x4, r x r), compiled by XLA for each input
-        size (`models/winograd.py`): same pixels within float32 rounding, faster where oneDNN
-        has no direct kernel for the CPU (BUILD.md), plus seconds of compilation per new size."""
+        convolutions between wide maps as Winograd F(4x4, r x r), each compiled by XLA for each
+        input size (`models/winograd.py`): same pixels within float32 rounding, faster than
+        oneDNN's direct convolutions (BUILD.md), plus a second or two of compilation per size."""
         import keras
         import tensorflow as tf
 
@@ -71,15 +100,11 @@ class ScaleFunctions:
         spec = generator.spec
         winograd = conv_algorithm == "winograd"
 
-        def traced(model, channels, jit_compile=False):
+        def traced(model, channels):
             signature = [tf.TensorSpec([None, None, None, channels], tf.float32)]
             # A partial, not a lambda: TensorFlow counts traces per code object, and would warn
             # of "retracing" when the one lambda is traced once for each scale.
-            return tf.function(
-                functools.partial(_float32_output, model),
-                input_signature=signature,
-                jit_compile=jit_compile,
-            )
+            return tf.function(functools.partial(_float32_output, model), input_signature=signature)
 
         def submodel(first, last):
             return keras.Model(generator.get_layer(first).input, generator.get_layer(last).output)
@@ -98,8 +123,8 @@ class ScaleFunctions:
             channels = 3 if k == spec.num_scales else 6
             body = submodel(f"scale{k}_conv_first", f"scale{k}_conv_last")
             if winograd:
-                body = with_winograd_convs(body)
-            bodies[k] = traced(body, channels, jit_compile=winograd)
+                body = with_winograd_convs(body, winograd_compiled_alone)
+            bodies[k] = traced(body, channels)
             if k > 1:
                 if spec.upsample == "conv_transpose":
                     first = last = f"link{k}to{k - 1}_upconv"

@@ -6,6 +6,7 @@ from keras import ops
 
 from keras_deblur.models import build_generator_from_spec
 from keras_deblur.models.winograd import (
+    STRIP_BYTES,
     computes_winograd,
     use_winograd_convs,
     winograd_conv2d,
@@ -33,15 +34,42 @@ def test_too_large_a_tile_is_refused():
         winograd_matrices(6, 5)
 
 
+def _strip_bytes(tile_rows, kernel_size, images):
+    """The strip_bytes that make strips of `tile_rows` rows of 4x4 output tiles for `images`."""
+    batch, _, width, channels = images.shape
+    per_tile = (4 + kernel_size - 1) ** 2 * channels * 4  # n^2 float32 values per channel
+    return tile_rows * -(-width // 4) * batch * per_tile
+
+
 @pytest.mark.parametrize("kernel_size", [3, 5])
 @pytest.mark.parametrize("size", [(1, 1), (4, 8), (17, 23), (33, 6)])
-def test_equals_the_direct_convolution_at_any_size(kernel_size, size, rng):
+@pytest.mark.parametrize("tile_rows", [None, 1, 3])  # None: the default, one strip here
+def test_equals_the_direct_convolution_at_any_size(kernel_size, size, tile_rows, rng):
     images = rng.standard_normal((2, *size, 16)).astype(np.float32)
     kernel = (rng.standard_normal((kernel_size, kernel_size, 16, 24)) / kernel_size).astype(
         np.float32
     )
+    strip_bytes = STRIP_BYTES if tile_rows is None else _strip_bytes(tile_rows, kernel_size, images)
     direct = ops.conv(images, kernel, padding="same")
-    assert _relative_error(winograd_conv2d(images, kernel), direct) < 1e-5
+    got = winograd_conv2d(images, kernel, strip_bytes=strip_bytes)
+    assert _relative_error(got, direct) < 1e-5
+
+
+def test_strips_of_a_size_unknown_until_xla_compiles(rng):
+    """As `deblur` runs it: traced for [None, None, None, C], compiled by XLA for each size,
+    the strips (3 tile rows, the last one partial) counted from the size then."""
+    kernel = (rng.standard_normal((5, 5, 16, 24)) / 5).astype(np.float32)
+    signature = [tf.TensorSpec([None, None, None, 16], tf.float32)]
+    strip_bytes = _strip_bytes(3, 5, np.zeros((1, 1, 40, 16)))  # 3 rows of 10 tiles
+    convolve = tf.function(
+        lambda x: winograd_conv2d(x, kernel, strip_bytes=strip_bytes),
+        input_signature=signature,
+        jit_compile=True,
+    )
+    for size in [(29, 40), (8, 40), (41, 13)]:
+        images = rng.standard_normal((1, *size, 16)).astype(np.float32)
+        direct = ops.conv(images, kernel, padding="same")
+        assert _relative_error(convolve(images), direct) < 1e-5, size
 
 
 def _gradients(convolve, images, kernel, upstream, jit_compile):
@@ -57,7 +85,8 @@ def _gradients(convolve, images, kernel, upstream, jit_compile):
 
 @pytest.mark.parametrize("jit_compile", [False, True])
 @pytest.mark.parametrize("kernel_size, size", [(3, (17, 23)), (5, (9, 14)), (5, (1, 6))])
-def test_gradients_equal_the_direct_convolutions(kernel_size, size, jit_compile, rng):
+@pytest.mark.parametrize("tile_rows", [None, 2])
+def test_gradients_equal_the_direct_convolutions(kernel_size, size, jit_compile, tile_rows, rng):
     images = rng.standard_normal((2, *size, 16)).astype(np.float32)
     kernel = (rng.standard_normal((kernel_size, kernel_size, 16, 24)) / kernel_size).astype(
         np.float32
@@ -66,7 +95,16 @@ def test_gradients_equal_the_direct_convolutions(kernel_size, size, jit_compile,
     expected = _gradients(
         lambda x, k: ops.conv(x, k, padding="same"), images, kernel, upstream, jit_compile
     )
-    got = _gradients(winograd_conv2d, images, kernel, upstream, jit_compile)
+    # strip_bytes counts the input's 16 maps: the input's gradient, a convolution of the output's
+    # gradient (24 maps), then runs in strips of one tile row.
+    strip_bytes = STRIP_BYTES if tile_rows is None else _strip_bytes(tile_rows, kernel_size, images)
+    got = _gradients(
+        lambda x, k: winograd_conv2d(x, k, strip_bytes=strip_bytes),
+        images,
+        kernel,
+        upstream,
+        jit_compile,
+    )
     for name, value, reference in zip(("images", "kernel"), got, expected):
         assert _relative_error(value, reference) < 1e-5, name
 
