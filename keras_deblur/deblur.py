@@ -31,6 +31,7 @@ from absl import flags
 from keras_deblur import cli, file_io
 from keras_deblur import flags as f
 from keras_deblur.errors import op_message
+from keras_deblur.models.winograd import AUTO
 from keras_deblur.progress import Progress
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 
@@ -197,11 +198,19 @@ FLAGS_USED = (
 )
 
 
+# What --conv_algorithm=auto's choice means, as the command prints it.
+_WHY_CONVS = {
+    "winograd": "float32: Winograd, each conv compiled by XLA for each tile size",
+    "direct": "Winograd computes in float32 only, and an export holds direct convolutions",
+}
+
+
 def requested_precision(flag, conv_algorithm):
     """The precision `deblur` asks for: --mixed_precision if given, else `auto` (bf16 where this
-    CPU runs it faster: the shipped model deblurs a 1280x720 photo in 7.0 s instead of 14.0 in
-    float32 on 2 Zen 4 cores, past the 10 s a photo aimed at, and scores the same on real-dev;
-    BUILD.md), but float32 for Winograd convolutions, which run in float32 only.
+    CPU runs it faster: the shipped model deblurs a 1280x720 photo in 7.0 s instead of 14.0 with
+    float32's direct convolutions on 2 Zen 4 cores, and scores the same on real-dev; BUILD.md),
+    but float32 for Winograd convolutions, which run in float32 only. Where `auto` lands on
+    float32, --conv_algorithm=auto runs Winograd convolutions (`Deblurrer`).
     `--mixed_precision=float32` gives the same pixels on every machine."""
     if flag:
         return flag
@@ -234,6 +243,10 @@ def main(argv):
             from keras_deblur.precision import describe
 
             print(describe(deblurrer.precision, deblurrer.precision_why))
+        if f.CONV_ALGORITHM.value == AUTO:
+            print(
+                f"convolutions: {deblurrer.conv_algorithm} ({_WHY_CONVS[deblurrer.conv_algorithm]})"
+            )
     failures = deblur_files(
         deblurrer, files, f.OUTPUT_DIR.value, f.OVERWRITE.value, f.MAX_MEGAPIXELS.value
     )

@@ -21,7 +21,7 @@ from keras_deblur.losses import CONTENT_LOSSES
 from keras_deblur.models import presets
 from keras_deblur.models.generator import UPSAMPLE_MODES
 from keras_deblur.models.specs import DISCRIMINATOR_SPECS
-from keras_deblur.models.winograd import CONV_ALGORITHMS
+from keras_deblur.models.winograd import AUTO, CONV_ALGORITHMS
 from keras_deblur.precision import PRECISIONS
 from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 from keras_deblur.serving.tflite import WEIGHTS as TFLITE_WEIGHT_KINDS
@@ -503,14 +503,14 @@ ENSEMBLE = flags.DEFINE_integer(
 )
 CONV_ALGORITHM = flags.DEFINE_enum(
     "conv_algorithm",
-    "direct",
-    CONV_ALGORITHMS,
+    AUTO,
+    [AUTO, *CONV_ALGORITHMS],
     "deblur, train: how the generator's convolutions run. winograd: Winograd F(4x4) compiled by "
-    "XLA, the same results within float32 rounding, for CPUs with AVX2 but no AVX-512 (BUILD.md). "
-    "deblur: for many frames of one size (video); seconds of compiling per tile size; the budget "
-    "counts 5x the bytes per tile pixel, so give a --memory_budget that keeps frames whole. "
-    "train: float32 only, the step under XLA, for wide networks (the paper's 64 maps; slower for "
-    "the shipped 32), default the experiment's; deblur: default direct.",
+    "XLA, float32 only, the same results within float32 rounding (BUILD.md, Winograd in strips). "
+    "deblur: auto (default) is winograd where the model runs in float32 (see --mixed_precision), "
+    "direct in bf16 and for exports; winograd is 2-4x faster than float32's direct convolutions "
+    "after a few seconds of compiling per tile size. train: direct or winograd (the step under "
+    "XLA, for wide networks such as the paper's 64 maps), default the experiment's.",
 )
 MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",

@@ -35,6 +35,7 @@ import numpy as np
 from keras import ops
 
 CONV_ALGORITHMS = ("direct", "winograd")  # how `Deblurrer` runs a Keras model's convolutions
+AUTO = "auto"  # deblur's choice: Winograd where the model runs in float32 (`Deblurrer`)
 OUTPUT_TILE = 4  # m: F(4x4, r x r); larger tiles need larger points and lose float32 accuracy
 POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5)  # finite interpolation points, in order of use
 KERNEL_SIZES = (3, 5)  # r: n - 1 = m + r - 2 finite points must be among POINTS

@@ -72,9 +72,11 @@ class Deblurrer:
     in: float32 by default, so every machine gives the same pixels; `auto` (the `deblur` command's
     default) takes bfloat16 where it is faster (2x with `photo` on an AVX-512 BF16 CPU, real-dev
     PSNR within 0.005 dB; BUILD.md).
-    `conv_algorithm="winograd"` (presets only) runs the bodies' convolutions as Winograd F(4x4)
-    under XLA (`ScaleFunctions.from_generator`): faster on CPUs where oneDNN has no direct kernel
-    (AVX2 without AVX-512), after seconds of compilation per new tile size (BUILD.md).
+    `conv_algorithm="winograd"` (presets only) runs the bodies' convolutions as Winograd F(4x4),
+    each compiled by XLA (`ScaleFunctions.from_generator`): the same pixels as float32's direct
+    convolutions within rounding, 2-4x faster, after a few seconds of compiling per new tile size
+    (BUILD.md, "Winograd in strips"). `auto` (the `deblur` command's default) takes Winograd
+    where the preset runs in float32 and direct convolutions otherwise (bf16, exports).
     """
 
     def __init__(
@@ -90,25 +92,30 @@ class Deblurrer:
     ):
         from keras_deblur import precision
         from keras_deblur.models import presets
-        from keras_deblur.models.winograd import check_conv_algorithm
+        from keras_deblur.models.winograd import AUTO, check_conv_algorithm
 
-        check_conv_algorithm(conv_algorithm)
+        if conv_algorithm != AUTO:
+            check_conv_algorithm(conv_algorithm)
         check_size(ensemble)
         model = model or presets.DEFAULT
         if tf.io.gfile.exists(model):
-            if conv_algorithm != "direct":
+            if conv_algorithm == "winograd":
                 raise ValueError(
                     f"--conv_algorithm={conv_algorithm} runs a preset's Keras model; an export "
                     f"({model}) holds traced direct convolutions"
                 )
             precision.check_exported(mixed_precision, f"the export {model}")
             self.precision, self.precision_why = "float32", "an export runs as it was exported"
+            self.conv_algorithm = "direct"
             loaded, self.metadata = saved_model.load(model)
             self._signature = loaded.signatures["deblur_float"]
             self.scales = ScaleFunctions.from_loaded(loaded, self.metadata.get("scale_tiling"))
         elif model in presets.WEIGHTS:
             self.precision, self.precision_why = precision.resolve(mixed_precision)
             generator = presets.load_shipped(model, dtype=self.precision)
+            if conv_algorithm == AUTO:  # Winograd computes in float32 only
+                conv_algorithm = "winograd" if self.precision == "float32" else "direct"
+            self.conv_algorithm = conv_algorithm
             loaded = saved_model.DeblurModule(generator, conv_algorithm=conv_algorithm)
             self.metadata = {"num_scales": generator.spec.num_scales, "preset": model}
             self._signature = loaded.deblur_float

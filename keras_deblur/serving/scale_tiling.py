@@ -26,11 +26,12 @@ import numpy as np
 
 # Bytes per pixel of a tile in a body, per feature map, by conv algorithm. direct: an estimate of
 # four float32 maps alive at once (a conv's input and output, the ResBlock's skip, the backend's
-# workspace); `bench --only=deblur` measures the peak this gives. winograd: measured, the photo
-# preset on one whole 1280x720 tile peaked at 2.96 GiB of resident memory against 1.20 GiB direct,
-# ~64 bytes more per pixel and map (its transformed tiles and products alone are 2 x 4 float32
-# maps for r = 5, 32 bytes; XLA's other buffers the rest). BUILD.md, `deblur --conv_algorithm`.
-BYTES_PER_PIXEL_PER_MAP = {"direct": 16, "winograd": 80}
+# workspace); `bench --only=deblur` measures the peak this gives. winograd: measured, `deblur` of
+# whole 1280x720 frames with the 64-map photo preset peaked at 2.34 GB of resident memory against
+# 1.66 GB with float32's direct convolutions, ~12 bytes more per pixel and map (a padded copy of
+# each conv's input and its output in strips; the strips' tiles themselves are a few MiB).
+# BUILD.md, "Winograd in strips".
+BYTES_PER_PIXEL_PER_MAP = {"direct": 16, "winograd": 32}
 
 
 def winograd_compiled_alone(x, kernel):

@@ -87,6 +87,7 @@ def test_winograd_is_for_presets(export_base):
         Deblurrer(export_base, conv_algorithm="winograd")
     with pytest.raises(ValueError, match="--conv_algorithm must be one of .*, got 'fft'"):
         Deblurrer(export_base, conv_algorithm="fft")
+    assert Deblurrer(export_base, conv_algorithm="auto").conv_algorithm == "direct"
 
 
 def test_a_preset_runs_in_the_precision_asked(rng):

@@ -52,6 +52,6 @@ def test_winograd_bodies_equal_the_direct_whole_image(rng):
 def test_the_tile_follows_the_memory_budget():
     assert tile_side_for_budget(64, 80, 2**30) == int((2**30 / (16 * 64)) ** 0.5) - 160
     winograd = tile_side_for_budget(64, 80, 2**30, "winograd")
-    assert winograd == int((2**30 / (80 * 64)) ** 0.5) - 160
+    assert winograd == int((2**30 / (32 * 64)) ** 0.5) - 160
     with pytest.raises(ValueError, match="smaller than the model's reach"):
         tile_side_for_budget(64, 80, 2**20)

@@ -82,8 +82,23 @@ def test_deblur_uses_it_without_model_and_times_each_image(blurred_photo, tmp_pa
     assert result.returncode == 0, result.stderr
     assert re.search(rf"{tmp_path}/shaken.png: 160x120 deblurred in \d+\.\d\d s", result.stdout)
     assert os.path.isfile(tmp_path / "out" / "shaken.png")
-    # in the precision `auto` picks for this CPU, named (bf16 only where it is faster)
-    assert re.search(r"^precision: (float32|mixed_bfloat16) \(", result.stdout, re.M), result.stdout
+    # in the precision `auto` picks for this CPU, named (bf16 only where it is faster), and with
+    # the convolutions that go with it: Winograd's in float32
+    found = re.search(r"^precision: (float32|mixed_bfloat16) \(", result.stdout, re.M)
+    assert found, result.stdout
+    convs = "winograd" if found[1] == "float32" else "direct"
+    assert re.search(rf"^convolutions: {convs} \(", result.stdout, re.M), result.stdout
+
+
+@pytest.mark.parametrize(
+    "precision, convs", [("float32", "winograd"), ("mixed_bfloat16", "direct")]
+)
+def test_auto_convolutions_are_winograd_in_float32(precision, convs):
+    from keras_deblur.serving.deblurrer import Deblurrer
+
+    deblurrer = Deblurrer(conv_algorithm="auto", mixed_precision=precision)
+    assert deblurrer.conv_algorithm == convs
+    assert deblurrer.scales.conv_algorithm == convs
 
 
 @pytest.mark.parametrize(
