@@ -45,8 +45,8 @@ from keras_deblur.models.generator import coarse_to_fine
 from keras_deblur.models.specs import generator_spec
 from keras_deblur.models.winograd import with_winograd_convs
 from keras_deblur.precision import dtype_policy
-from keras_deblur.serving.scale_tiling import winograd_compiled_alone
 from keras_deblur.training.validation import make_forward
+from keras_deblur.winograd_units import winograd_compiled_alone
 
 SIZES = ((256, 256), (720, 1280))
 MIXED_SIZES = ((64, 64), (50, 70), (128, 96), (33, 47), (256, 256))

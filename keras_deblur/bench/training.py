@@ -49,7 +49,7 @@ def _our_step(spec, discriminator, crop, precision, adversarial_weight, conv_alg
             gan = build_gan(config)
         iterator = iter(tf.data.Dataset.from_tensors(_batch(crop)).repeat())
         step = make_step_function(
-            gan, strategy, Topology(1, 1, 0), iterator, jit_compile=config.compiles_step
+            gan, strategy, Topology(1, 1, 0), iterator, jit_compile=config.jit_compile
         )
     return lambda: float(step()["g_loss"])
 

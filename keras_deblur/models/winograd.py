@@ -139,10 +139,12 @@ def _input_tiles(x, r, m, pad_value=0.0):
     return _tiles(winograd_matrices(m, r)[2], x, m, rows, cols), rows, cols
 
 
-def _static_or_tensor_max(value, floor):
-    """max(value, floor) for a Python int (static shapes, as JAX's always are) or a tensor (a
-    TensorFlow shape unknown while tracing, known to XLA when it compiles)."""
-    return ops.maximum(value, floor) if ops.is_tensor(value) else max(value, floor)
+def _clip(value, floor, ceiling):
+    """value within [floor, ceiling], for Python ints (static shapes, as JAX's always are) or
+    tensors (a TensorFlow shape unknown while tracing, known to XLA when it compiles)."""
+    if ops.is_tensor(value) or ops.is_tensor(ceiling):
+        return ops.minimum(ops.maximum(value, floor), ceiling)
+    return min(max(value, floor), ceiling)
 
 
 def _forward(x, kernel, m, strip_bytes=STRIP_BYTES):
@@ -158,7 +160,7 @@ def _forward(x, kernel, m, strip_bytes=STRIP_BYTES):
     rows, cols = (height + m - 1) // m, (width + m - 1) // m
     # Strips of whole tile rows, each taken through the three steps on its own (STRIP_BYTES).
     tiles_per_strip = max(1, strip_bytes // (n * n * channels * 4))
-    strip = _static_or_tensor_max(tiles_per_strip // (cols * batch), 1)
+    strip = _clip(tiles_per_strip // (cols * batch), 1, rows)
     strips = (rows + strip - 1) // strip
     # 'Same' padding, and at the end enough zeros for whole tiles and whole strips.
     bottom, right = strips * strip * m - height + r // 2, cols * m - width + r // 2
@@ -175,14 +177,18 @@ def _forward(x, kernel, m, strip_bytes=STRIP_BYTES):
         y = _combine(a_t, [y[:, b] for b in range(n)])  # [q (columns), p, N, strip, cols, K]
         return ops.transpose(y, (2, 3, 1, 4, 0, 5))
 
-    y = ops.map(strip_output, ops.arange(strips))  # [strips, N, strip, p, cols, q, K]
+    if isinstance(strips, int) and strips == 1:
+        y = strip_output(0)[None]
+    else:
+        y = ops.map(strip_output, ops.arange(strips))  # [strips, N, strip, p, cols, q, K]
     y = ops.reshape(ops.swapaxes(y, 0, 1), (batch, strips * strip * m, cols * m, filters))
     return y[:, :height, :width, :]
 
 
-def _kernel_gradient(x, kernel, dy, m):
-    """d loss / d kernel, in the Winograd domain too: the transposed products of the input tiles
-    and of the output gradient's tiles (A dY A^T), taken back by G^T . G."""
+def winograd_kernel_gradient(x, kernel, dy, m=OUTPUT_TILE):
+    """d loss / d kernel of `winograd_conv2d`, given dy = d loss / d output, in the Winograd
+    domain: the transposed products of the input tiles and of the output gradient's tiles
+    (A dY A^T), taken back by G^T . G."""
     r, channels, filters = kernel.shape[0], kernel.shape[2], kernel.shape[3]
     n = m + r - 1
     a_t, g, _ = winograd_matrices(m, r)
@@ -203,22 +209,38 @@ def _kernel_gradient(x, kernel, dy, m):
 def winograd_conv2d(x, kernel, m=OUTPUT_TILE, strip_bytes=STRIP_BYTES):
     """'same'-padded, stride-1 2-D convolution of x [N, H, W, C] with kernel [r, r, C, K] (odd r,
     Keras's layout, no bias), computed as F(m x m, r x r). Any H and W: the last tiles are padded
-    with zeros and their extra outputs cropped.
+    with zeros and their extra outputs cropped. Differentiable, Winograd backward too
+    (`differentiable_conv2d`)."""
+    return differentiable_conv2d(
+        x,
+        kernel,
+        functools.partial(winograd_forward, m=m, strip_bytes=strip_bytes),
+        functools.partial(winograd_kernel_gradient, m=m),
+    )
 
-    Differentiable, with a backward pass that is Winograd too: the input's gradient is the same
-    convolution of the output's gradient with the kernel turned by 180 degrees (channels swapped),
-    the kernel's is `_kernel_gradient`. What it keeps for the backward pass is x, as a direct
-    convolution does."""
+
+def winograd_forward(x, kernel, m=OUTPUT_TILE, strip_bytes=STRIP_BYTES):
+    """`winograd_conv2d`'s value, not differentiable: the step a unit of its own can compile."""
     if kernel.shape[1] != kernel.shape[0] or kernel.shape[0] % 2 == 0:
         raise ValueError(f"Winograd convolution needs a square, odd kernel, got {kernel.shape}")
+    return _forward(x, kernel, m, strip_bytes)
+
+
+def differentiable_conv2d(x, kernel, forward, kernel_gradient):
+    """forward(x, kernel), a 'same'-padded stride-1 convolution, with its gradients: the input's is
+    the same convolution of the output's gradient dy with the kernel turned by 180 degrees
+    (channels swapped), forward(dy, turned); the kernel's is kernel_gradient(x, kernel, dy). What
+    it keeps for the backward pass is x, as a direct convolution does. `winograd_conv2d` passes
+    the steps themselves; `winograd_units` (TensorFlow) each compiled by XLA on its own, where a
+    compiled unit that took x and the backward pass with it would keep a copy of x."""
 
     @ops.custom_gradient
     def convolve(x, kernel):
         def gradients(dy):
             turned = ops.transpose(ops.flip(kernel, axis=(0, 1)), (0, 1, 3, 2))
-            return _forward(dy, turned, m, strip_bytes), _kernel_gradient(x, kernel, dy, m)
+            return forward(dy, turned), kernel_gradient(x, kernel, dy)
 
-        return _forward(x, kernel, m, strip_bytes), gradients
+        return forward(x, kernel), gradients
 
     # A tensor, not the layer's variable (which ops.convert_to_tensor passes through on
     # TensorFlow): tf.custom_gradient would otherwise ask the gradient function for the variables
@@ -253,7 +275,7 @@ def _check_float32(model):
 def with_winograd_convs(model, convolution=None):
     """A copy of the functional `model`, its weights included, whose eligible convs compute as
     Winograd (`use_winograd_convs`). Float32 models only (module docstring); run it under XLA, or
-    give a `convolution` that is (`serving.scale_tiling.winograd_compiled_alone`: each conv
+    give a `convolution` that is (`winograd_units.winograd_compiled_alone`: each conv
     compiled on its own, the model run without XLA, as `deblur` does). Saved, the copy loads back
     with direct convolutions.
 

@@ -34,35 +34,6 @@ import numpy as np
 BYTES_PER_PIXEL_PER_MAP = {"direct": 16, "winograd": 32}
 
 
-def winograd_compiled_alone(x, kernel):
-    """`winograd_conv2d` as a unit XLA compiles on its own, for a model that runs without XLA
-    (`with_winograd_convs(model, winograd_compiled_alone)`): about a second of compiling per
-    input and kernel shape, shared by all the convs of a scale, where a scale's whole body
-    compiled as one took 30-75 s and then ran 10-20% slower (BUILD.md, "Winograd in strips").
-    TensorFlow only, as this module is; called from inside XLA, the unit is compiled with the
-    rest."""
-    import tensorflow as tf
-
-    # The layer's kernel is a Keras variable, which a tf.function cannot take as an argument.
-    kernel = tf.convert_to_tensor(kernel)
-    return _winograd_unit(tuple(kernel.shape))(x, kernel)
-
-
-@functools.cache
-def _winograd_unit(kernel_shape):
-    """One tf.function per kernel shape, traced once for any input size (the strips are counted
-    from the size when XLA compiles for it): the kernel's shape must be known when tracing."""
-    import tensorflow as tf
-
-    from keras_deblur.models.winograd import winograd_conv2d
-
-    signature = [
-        tf.TensorSpec([None, None, None, kernel_shape[2]], tf.float32),
-        tf.TensorSpec(kernel_shape, tf.float32),
-    ]
-    return tf.function(winograd_conv2d, input_signature=signature, jit_compile=True)
-
-
 def receptive_radius(num_resblocks, kernel_size):
     """Pixels on each side that one scale's body looks at: (2 + 2 x ResBlocks) convs."""
     return (2 + 2 * num_resblocks) * (kernel_size - 1) // 2
@@ -96,6 +67,7 @@ class ScaleFunctions:
         import tensorflow as tf
 
         from keras_deblur.models.winograd import check_conv_algorithm, with_winograd_convs
+        from keras_deblur.winograd_units import winograd_compiled_alone
 
         check_conv_algorithm(conv_algorithm)
         spec = generator.spec

@@ -124,10 +124,8 @@ class Reporter:
             for name in ("train", "validation")
         }
         _write_hparams(self.writers["train"], config)
-        # A Winograd run's generator computes its convs that way here too: unfused, they are slow.
-        self.forward = validation.make_forward(
-            gan.generator, jit_compile=config.conv_algorithm == "winograd"
-        )
+        # A Winograd run's generator computes its convs that way here too, each compiled alone.
+        self.forward = validation.make_forward(gan.generator)
         self.previews = _previews(train_pairs, config.input.augment.crop_size) if chief else []
         self.examples = (
             list(evaluation_dataset(validation_pairs).take(config.num_validation_images))

@@ -19,6 +19,7 @@ from keras_deblur.models.winograd import KERNEL_SIZES, MIN_CHANNELS, use_winogra
 from keras_deblur.run_layout import RunLayout
 from keras_deblur.training import budget
 from keras_deblur.training.gan import DeblurGAN
+from keras_deblur.winograd_units import winograd_compiled_alone
 
 GOPRO_HELP = (
     "Get GOPRO_Large (Nah, Kim and Lee, CVPR 2017): 3214 blurry/sharp pairs of 1280x720 PNGs, 2103 "
@@ -82,7 +83,8 @@ def build_gan(config, planned_steps=None):
     if planned_steps is None:
         planned_steps = tf.constant(config.train_steps, tf.int64)
     generator = Generator(config.generator)
-    if config.conv_algorithm == "winograd" and not use_winograd_convs(generator):
+    winograd = config.conv_algorithm == "winograd"
+    if winograd and not use_winograd_convs(generator, winograd_compiled_alone):
         raise ValueError(
             f"--conv_algorithm=winograd: no conv of this generator qualifies (square kernels of "
             f"{KERNEL_SIZES} between at least {MIN_CHANNELS} maps; --filters="

@@ -44,7 +44,8 @@ class TrainConfig:
     mixed_precision: str = "auto"  # precision.PRECISIONS; auto measures what is fastest here
     jit_compile: bool = False
     # The generator's convolutions in the train step: "direct", or "winograd" (models/winograd.py:
-    # float32 only, always under XLA; for CPUs without AVX-512, BUILD.md).
+    # float32 only, each conv compiled by XLA on its own, winograd_units.py; for CPUs without
+    # AVX-512, BUILD.md).
     conv_algorithm: str = "direct"
     deterministic: bool = False
     seed: int = 0
@@ -109,12 +110,6 @@ class TrainConfig:
                 f"--discriminator_spec must be one of {sorted(DISCRIMINATOR_SPECS)}, got "
                 f"{self.discriminator!r}"
             )
-
-    @property
-    def compiles_step(self):
-        """Whether the train step runs under XLA: --jit_compile, or Winograd convolutions, whose
-        transforms pay only when XLA fuses them."""
-        return self.jit_compile or self.conv_algorithm == "winograd"
 
     @property
     def global_batch_size(self):

@@ -233,11 +233,11 @@ def _train(config, flags_text, cleanup):
                 "replicas": topology.num_replicas,
                 "workers": topology.num_workers,
                 "precision": {"policy": policy, "why": why},
-                "xla": config.compiles_step,
+                "xla": config.jit_compile,
             },
         )
     reporter = actions.Reporter(config, gan, train_pairs, validation_pairs, topology.is_chief)
-    step_fn = make_step_function(gan, strategy, topology, iterator, config.compiles_step)
+    step_fn = make_step_function(gan, strategy, topology, iterator, config.jit_compile)
     step = int(step_var)
     start_step, start_time = step, time.perf_counter()
     profiler = actions.Profiler(config, topology.is_chief)

@@ -8,13 +8,10 @@ from keras_deblur import metrics
 SSIM_MIN_SIDE = 11  # tf.image.ssim's 11 x 11 Gaussian window
 
 
-def make_forward(generator, jit_compile=False):
-    """The finest output as float32, traced once for any image size (no retracing per size).
-    `jit_compile`: under XLA (compiled once per size), as Winograd convolutions need to pay."""
+def make_forward(generator):
+    """The finest output as float32, traced once for any image size (no retracing per size)."""
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)], jit_compile=jit_compile
-    )
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
     def forward(blurry):
         return tf.cast(generator(blurry, training=False)[0], tf.float32)
 

@@ -153,13 +153,25 @@ def test_winograd_convolutions_train_as_the_direct_ones_do(scenes_dir, tmp_path,
 
     import keras
 
-    from keras_deblur.models import winograd
+    from keras_deblur import winograd_units
     from keras_deblur.models.specs import GENERATOR_SPECS
 
-    traced = []  # Winograd convs traced into the step: none with direct convolutions
-    convolve = winograd.winograd_conv2d
+    # The Winograd units traced for the run (each conv's value and its kernel's gradient, compiled
+    # alone): none with direct convolutions.
+    traced = set()
+    forward, kernel_gradient = (
+        winograd_units.winograd_forward,
+        winograd_units.winograd_kernel_gradient,
+    )
     monkeypatch.setattr(
-        winograd, "winograd_conv2d", lambda x, kernel: traced.append(1) or convolve(x, kernel)
+        winograd_units,
+        "winograd_forward",
+        lambda x, kernel: traced.add("forward") or forward(x, kernel),
+    )
+    monkeypatch.setattr(
+        winograd_units,
+        "winograd_kernel_gradient",
+        lambda x, kernel, dy: traced.add("kernel") or kernel_gradient(x, kernel, dy),
     )
 
     # 16 maps: the tiny spec's 8 are too few for Winograd convs (winograd.MIN_CHANNELS).
@@ -173,13 +185,13 @@ def test_winograd_convolutions_train_as_the_direct_ones_do(scenes_dir, tmp_path,
                 scenes_dir,
                 generator=spec,
                 train_steps=2,
-                num_validation_images=1,  # the Winograd run validates under XLA
+                num_validation_images=1,
                 conv_algorithm=algorithm,
                 deterministic=True,
             )
         )
         assert summary["step"] == 2
-        assert bool(traced) == (algorithm == "winograd")
+        assert traced == ({"forward", "kernel"} if algorithm == "winograd" else set())
         saved[algorithm] = keras.saving.load_model(run_dir / "generator.keras")
     # The same two steps from the same seed: the same weights, to float32 rounding.
     for got, expected in zip(saved["winograd"].get_weights(), saved["direct"].get_weights()):

@@ -1,0 +1,52 @@
+"""Winograd convolutions (`models/winograd.py`) as units that XLA compiles one at a time, inside a
+model or a train step that runs without XLA. TensorFlow only, where `models/` is not.
+
+Each unit (a conv's value, its kernel's gradient) is one tf.function per kernel shape, traced once
+for any input size (the strips are counted from the size when XLA compiles for it), so all the
+convs of a scale share it: about a second of compiling per shape and size. A whole model under XLA
+took 30-75 s to compile for inference and ran 10-20% slower; a paper-size train step took minutes,
+and at 256x256, batch 4, more memory than 24 GB (BUILD.md, "Winograd in strips"). Called from
+inside XLA (`train --jit_compile`), the units are compiled with the rest.
+
+The gradient is put together outside the units (`differentiable_conv2d`), so that the tape keeps
+the conv's input itself: a unit that took the input for the backward pass returned a copy of it,
+and the paper's train step kept every conv's input twice.
+"""
+
+import functools
+
+import tensorflow as tf
+
+from keras_deblur.models.winograd import (
+    differentiable_conv2d,
+    winograd_forward,
+    winograd_kernel_gradient,
+)
+
+
+def winograd_compiled_alone(x, kernel):
+    """`winograd_conv2d` made of compiled units: the value of `with_winograd_convs(model,
+    winograd_compiled_alone)` (deblur) and of `use_winograd_convs(model, winograd_compiled_alone)`
+    (train)."""
+    # The layer's kernel is a Keras variable, which a tf.function cannot take as an argument.
+    kernel = tf.convert_to_tensor(kernel)
+    return differentiable_conv2d(x, kernel, _forward_unit, _kernel_gradient_unit)
+
+
+def _forward_unit(x, kernel):
+    return _compiled(winograd_forward, tuple(kernel.shape), inputs=1)(x, kernel)
+
+
+def _kernel_gradient_unit(x, kernel, dy):
+    return _compiled(winograd_kernel_gradient, tuple(kernel.shape), inputs=2)(x, kernel, dy)
+
+
+@functools.cache
+def _compiled(function, kernel_shape, inputs):
+    """`function(x, kernel)` or (inputs=2) `function(x, kernel, dy)` as a tf.function under XLA;
+    the kernel's shape must be known when tracing, the images' sizes need not."""
+    maps = [tf.TensorSpec([None, None, None, kernel_shape[2]], tf.float32)]
+    if inputs == 2:
+        maps.append(tf.TensorSpec([None, None, None, kernel_shape[3]], tf.float32))
+    signature = [maps[0], tf.TensorSpec(kernel_shape, tf.float32), *maps[1:]]
+    return tf.function(function, input_signature=signature, jit_compile=True)
