@@ -9,8 +9,8 @@ PyTorch is installed, the authors' step on the same batch (`authors_torch.TrainS
 generator and the paper's discriminator, Adam) takes turns with ours, round after round, and the
 row `speed-up over authors' pytorch` is their step time over ours (the issue's target: >= 1.2).
 The fp32 paper cases run once more with `--conv_algorithm=winograd` (the generator's convs as
-Winograd F(4x4, 5x5), the step under XLA: `models/winograd.py`), the way to train on CPUs without
-AVX-512, where TensorFlow's direct convolutions are slow.
+Winograd F(4x4, 5x5), each compiled by XLA on its own: `winograd_units.py`), the way to train on
+CPUs without AVX-512, where TensorFlow's direct convolutions are slow.
 """
 
 import dataclasses

@@ -25,7 +25,7 @@ float32 error near the direct convolution's: on the paper generator, outputs agr
 
 In float32 only: bf16's 8-bit mantissa cannot carry the transforms' cancellations. For inference
 (`with_winograd_convs`, `deblur --conv_algorithm=winograd`) and training (`use_winograd_convs`,
-`train --conv_algorithm=winograd`): the backward pass is Winograd too (`winograd_conv2d`).
+`train --conv_algorithm=winograd`): the backward pass is Winograd too (`differentiable_conv2d`).
 """
 
 import functools
@@ -295,7 +295,8 @@ def use_winograd_convs(model, convolution=None):
     Only each layer's `convolution_op` (what `Conv2D.call` computes with) is replaced, on the
     instance: the model's layers, variables, checkpoints and saved files stay what they were (a
     training run's generator.keras loads back with direct convolutions). Float32 models only; run
-    it under XLA to gain speed (the train step does)."""
+    it under XLA to gain speed, or give a `convolution` that is (the train step gives
+    `winograd_units.winograd_compiled_alone`)."""
     _check_float32(model)
     eligible = [layer for layer in model.layers if is_eligible(layer)]
     for layer in eligible:
