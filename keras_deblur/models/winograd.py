@@ -160,7 +160,7 @@ def _forward(x, kernel, m, strip_bytes=STRIP_BYTES):
     rows, cols = (height + m - 1) // m, (width + m - 1) // m
     # Strips of whole tile rows, each taken through the three steps on its own (STRIP_BYTES).
     tiles_per_strip = max(1, strip_bytes // (n * n * channels * 4))
-    strip = _clip(tiles_per_strip // (cols * batch), 1, rows)
+    strip = _clip(tiles_per_strip // (cols * batch), 1, rows)  # no taller than the image
     strips = (rows + strip - 1) // strip
     # 'Same' padding, and at the end enough zeros for whole tiles and whole strips.
     bottom, right = strips * strip * m - height + r // 2, cols * m - width + r // 2
@@ -177,7 +177,7 @@ def _forward(x, kernel, m, strip_bytes=STRIP_BYTES):
         y = _combine(a_t, [y[:, b] for b in range(n)])  # [q (columns), p, N, strip, cols, K]
         return ops.transpose(y, (2, 3, 1, 4, 0, 5))
 
-    if isinstance(strips, int) and strips == 1:
+    if isinstance(strips, int) and strips == 1:  # known now: no loop for XLA to compile
         y = strip_output(0)[None]
     else:
         y = ops.map(strip_output, ops.arange(strips))  # [strips, N, strip, p, cols, q, K]

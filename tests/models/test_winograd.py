@@ -55,6 +55,13 @@ def test_equals_the_direct_convolution_at_any_size(kernel_size, size, tile_rows,
     assert _relative_error(got, direct) < 1e-5
 
 
+def test_a_strip_budget_larger_than_the_image_takes_it_whole(rng):
+    images = rng.standard_normal((1, 9, 14, 16)).astype(np.float32)
+    kernel = (rng.standard_normal((5, 5, 16, 16)) / 5).astype(np.float32)
+    got = winograd_conv2d(images, kernel, strip_bytes=2**50)  # not padded to 2**50 bytes of rows
+    assert _relative_error(got, ops.conv(images, kernel, padding="same")) < 1e-5
+
+
 def test_strips_of_a_size_unknown_until_xla_compiles(rng):
     """As `deblur` runs it: traced for [None, None, None, C], compiled by XLA for each size,
     the strips (3 tile rows, the last one partial) counted from the size then."""
