@@ -4,8 +4,9 @@ model or a train step that runs without XLA. TensorFlow only, where `models/` is
 Each unit (a conv's value, its kernel's gradient) is one tf.function per kernel shape, traced once
 for any input size (the strips are counted from the size when XLA compiles for it), so all the
 convs of a scale share it: about a second of compiling per shape and size. A whole model under XLA
-took 30-75 s to compile for inference and ran 10-20% slower; a paper-size train step took minutes,
-and at 256x256, batch 4, more memory than 24 GB (BUILD.md, "Winograd in strips"). Called from
+took 30-75 s to compile for inference (and the shipped model then ran 15% slower); a paper-size
+train step took minutes, and at 256x256, batch 4, more memory than 24 GB, to compile (BUILD.md,
+"Winograd in strips"). Called from
 inside XLA (`train --jit_compile`), the units are compiled with the rest.
 
 The gradient is put together outside the units (`differentiable_conv2d`), so that the tape keeps
