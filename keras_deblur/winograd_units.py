@@ -6,8 +6,8 @@ for any input size (the strips are counted from the size when XLA compiles for i
 convs of a scale share it: about a second of compiling per shape and size. A whole model under XLA
 took 30-75 s to compile for inference (and the shipped model then ran 15% slower); a paper-size
 train step took minutes, and at 256x256, batch 4, more memory than 24 GB, to compile (BUILD.md,
-"Winograd in strips"). Called from
-inside XLA (`train --jit_compile`), the units are compiled with the rest.
+"Winograd in strips"). Called from inside XLA (`train --jit_compile`), the units are compiled
+with the rest.
 
 The gradient is put together outside the units (`differentiable_conv2d`), so that the tape keeps
 the conv's input itself: a unit that took the input for the backward pass returned a copy of it,
@@ -35,19 +35,23 @@ def winograd_compiled_alone(x, kernel):
 
 
 def _forward_unit(x, kernel):
-    return _compiled(winograd_forward, tuple(kernel.shape), inputs=1)(x, kernel)
+    return _compiled(winograd_forward, tuple(kernel.shape))(x, kernel)
 
 
 def _kernel_gradient_unit(x, kernel, dy):
-    return _compiled(winograd_kernel_gradient, tuple(kernel.shape), inputs=2)(x, kernel, dy)
+    shape = tuple(kernel.shape)
+    return _compiled(winograd_kernel_gradient, shape, shape[3])(x, kernel, dy)
 
 
 @functools.cache
-def _compiled(function, kernel_shape, inputs):
-    """`function(x, kernel)` or (inputs=2) `function(x, kernel, dy)` as a tf.function under XLA;
-    the kernel's shape must be known when tracing, the images' sizes need not."""
-    maps = [tf.TensorSpec([None, None, None, kernel_shape[2]], tf.float32)]
-    if inputs == 2:
-        maps.append(tf.TensorSpec([None, None, None, kernel_shape[3]], tf.float32))
-    signature = [maps[0], tf.TensorSpec(kernel_shape, tf.float32), *maps[1:]]
+def _compiled(function, kernel_shape, *more_maps):
+    """`function(x, kernel, *maps)` as a tf.function under XLA, x of the kernel's input channels
+    and each further map of the channels in `more_maps`: the kernel's shape must be known when
+    tracing, the images' sizes need not."""
+
+    def maps(channels):
+        return tf.TensorSpec([None, None, None, channels], tf.float32)
+
+    signature = [maps(kernel_shape[2]), tf.TensorSpec(kernel_shape, tf.float32)]
+    signature += [maps(channels) for channels in more_maps]
     return tf.function(function, input_signature=signature, jit_compile=True)

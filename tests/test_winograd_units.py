@@ -32,9 +32,9 @@ def test_one_unit_per_kernel_shape_for_any_size(rng):
         images = rng.standard_normal((1, *size, 16)).astype(np.float32)
         _gradients(winograd_compiled_alone, images, kernel, np.ones((1, *size, 16)), False)
     # The value's unit serves the input's gradient too (16 -> 16 maps: the same shape turned).
-    forward = winograd_units._compiled(winograd_units.winograd_forward, (3, 3, 16, 16), inputs=1)
+    forward = winograd_units._compiled(winograd_units.winograd_forward, (3, 3, 16, 16))
     kernel_gradient = winograd_units._compiled(
-        winograd_units.winograd_kernel_gradient, (3, 3, 16, 16), inputs=2
+        winograd_units.winograd_kernel_gradient, (3, 3, 16, 16), 16
     )
     assert winograd_units._compiled.cache_info().currsize == 2
     assert [unit.experimental_get_tracing_count() for unit in (forward, kernel_gradient)] == [1, 1]
