@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.commands import ROOT
 
 
@@ -40,3 +42,20 @@ def test_refuses_another_backend_in_one_error_line():
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]  # after TensorFlow's start-up messages
     assert last_line == "error: this tool runs on Keras's JAX backend, not tensorflow"
+
+
+@pytest.mark.parametrize(
+    "flag, message",
+    [
+        ("--spec=papr", "argument --spec: 'papr' is not one of"),
+        ("--batch_sizes=4,0", "argument --batch_sizes: '0' is not a positive integer"),
+        ("--precisions=float32,bf16", "argument --precisions: 'bf16' is not one of"),
+        ("--steps=x", "argument --steps: 'x' is not a positive integer"),
+        ("--adversarial_weight=-1", "argument --adversarial_weight: -1.0 is negative"),
+    ],
+)
+def test_a_bad_flag_is_one_error_line_naming_it(flag, message):
+    result = _run("jax", flag)
+    assert result.returncode == 2
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"jax_step_rate.py: error: {message}"), last_line

@@ -105,15 +105,51 @@ def time_case(spec, crop, batch, precision, adversarial_weight, steps):
     return first, float(np.median(seconds))
 
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _positive_ints(text):
+    return [_positive_int(part) for part in text.split(",")]
+
+
+def _precisions(text):
+    for precision in text.split(","):
+        if precision not in PRECISIONS:
+            raise argparse.ArgumentTypeError(f"{precision!r} is not one of {PRECISIONS}")
+    return text.split(",")
+
+
+def _spec(name):
+    from keras_deblur.models.specs import GENERATOR_SPECS
+
+    if name not in GENERATOR_SPECS:
+        raise argparse.ArgumentTypeError(f"{name!r} is not one of {sorted(GENERATOR_SPECS)}")
+    return name
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--spec", default="paper", help="a GENERATOR_SPECS name")
-    parser.add_argument("--crop_size", type=int, default=256)
-    parser.add_argument("--batch_sizes", default="4,16", help="comma-separated")
-    parser.add_argument("--precisions", default="float32,mixed_bfloat16", help="comma-separated")
+    parser.add_argument("--spec", type=_spec, default="paper", help="a GENERATOR_SPECS name")
+    parser.add_argument("--crop_size", type=_positive_int, default=256)
+    parser.add_argument(
+        "--batch_sizes", type=_positive_ints, default="4,16", help="comma-separated"
+    )
+    parser.add_argument(
+        "--precisions", type=_precisions, default="float32,mixed_bfloat16", help="comma-separated"
+    )
     parser.add_argument("--adversarial_weight", type=float, default=1e-4, help="0: no GAN")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps after the first")
+    parser.add_argument(
+        "--steps", type=_positive_int, default=20, help="timed steps after the first"
+    )
     args = parser.parse_args(argv)
+    if args.adversarial_weight < 0:
+        parser.error(f"argument --adversarial_weight: {args.adversarial_weight} is negative")
 
     import jax
     import keras
@@ -123,8 +159,8 @@ def main(argv=None):
             f"error: this tool runs on Keras's JAX backend, not {keras.backend.backend()}"
         )
     print(f"devices: {jax.devices()}", flush=True)
-    for precision in args.precisions.split(","):
-        for batch in (int(b) for b in args.batch_sizes.split(",")):
+    for precision in args.precisions:
+        for batch in args.batch_sizes:
             first, seconds = time_case(
                 args.spec, args.crop_size, batch, precision, args.adversarial_weight, args.steps
             )
