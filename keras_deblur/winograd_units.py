@@ -1,13 +1,13 @@
 """Winograd convolutions (`models/winograd.py`) as units that XLA compiles one at a time, inside a
 model or a train step that runs without XLA. TensorFlow only, where `models/` is not.
 
-Each unit (a conv's value, its kernel's gradient) is one tf.function per kernel shape, traced once
-for any input size (the strips are counted from the size when XLA compiles for it), so all the
-convs of a scale share it: about a second of compiling per shape and size. A whole model under XLA
-took 30-75 s to compile for inference (and the shipped model then ran 15% slower); a paper-size
-train step took minutes, and at 256x256, batch 4, more memory than 24 GB, to compile (BUILD.md,
-"Winograd in strips"). Called from inside XLA (`train --jit_compile`), the units are compiled
-with the rest.
+Each unit (a conv's value with its bias, its kernel's gradient) is one tf.function per kernel
+shape, traced once for any input size (the strips are counted from the size when XLA compiles for
+it), so all the convs of a scale share it: about a second of compiling per shape and size. A
+whole model under XLA took 30-75 s to compile for inference (and the shipped model then ran 15%
+slower); a paper-size train step took minutes, and at 256x256, batch 4, more memory than 24 GB,
+to compile (BUILD.md, "Winograd in strips"). Called from inside XLA (`train --jit_compile`), the
+units are compiled with the rest.
 
 The gradient is put together outside the units (`differentiable_conv2d`), so that the tape keeps
 the conv's input itself: a unit that took the input for the backward pass returned a copy of it,
@@ -25,33 +25,41 @@ from keras_deblur.models.winograd import (
 )
 
 
-def winograd_compiled_alone(x, kernel):
-    """`winograd_conv2d` made of compiled units: the value of `with_winograd_convs(model,
+def winograd_compiled_alone(x, kernel, bias=None):
+    """`winograd_conv2d` made of compiled units: the convolution of `with_winograd_convs(model,
     winograd_compiled_alone)` (deblur) and of `use_winograd_convs(model, winograd_compiled_alone)`
     (train)."""
     # The layer's kernel is a Keras variable, which a tf.function cannot take as an argument.
     kernel = tf.convert_to_tensor(kernel)
-    return differentiable_conv2d(x, kernel, _forward_unit, _kernel_gradient_unit)
+    return differentiable_conv2d(x, kernel, bias, _forward_unit, _kernel_gradient_unit)
 
 
-def _forward_unit(x, kernel):
-    return _compiled(winograd_forward, tuple(kernel.shape))(x, kernel)
+def _forward_unit(x, kernel, bias):
+    return forward_unit(tuple(kernel.shape))(x, kernel, bias)
 
 
 def _kernel_gradient_unit(x, kernel, dy):
-    shape = tuple(kernel.shape)
-    return _compiled(winograd_kernel_gradient, shape, shape[3])(x, kernel, dy)
+    return kernel_gradient_unit(tuple(kernel.shape))(x, kernel, dy)
 
 
 @functools.cache
-def _compiled(function, kernel_shape, *more_maps):
-    """`function(x, kernel, *maps)` as a tf.function under XLA, x of the kernel's input channels
-    and each further map of the channels in `more_maps`: the kernel's shape must be known when
-    tracing, the images' sizes need not."""
+def forward_unit(kernel_shape):
+    """`winograd_forward(x, kernel, bias)` compiled by XLA for a kernel of this shape: the shape
+    must be known when tracing, the images' sizes need not."""
+    signature = [_maps(kernel_shape[2]), _tensor(kernel_shape), _tensor(kernel_shape[3:])]
+    return tf.function(winograd_forward, input_signature=signature, jit_compile=True)
 
-    def maps(channels):
-        return tf.TensorSpec([None, None, None, channels], tf.float32)
 
-    signature = [maps(kernel_shape[2]), tf.TensorSpec(kernel_shape, tf.float32)]
-    signature += [maps(channels) for channels in more_maps]
-    return tf.function(function, input_signature=signature, jit_compile=True)
+@functools.cache
+def kernel_gradient_unit(kernel_shape):
+    """`winograd_kernel_gradient(x, kernel, dy)` compiled by XLA for a kernel of this shape."""
+    signature = [_maps(kernel_shape[2]), _tensor(kernel_shape), _maps(kernel_shape[3])]
+    return tf.function(winograd_kernel_gradient, input_signature=signature, jit_compile=True)
+
+
+def _maps(channels):
+    return _tensor([None, None, None, channels])
+
+
+def _tensor(shape):
+    return tf.TensorSpec(shape, tf.float32)

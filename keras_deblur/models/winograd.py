@@ -206,46 +206,59 @@ def winograd_kernel_gradient(x, kernel, dy, m=OUTPUT_TILE):
     return ops.einsum("ai,bj,back->ijck", g, g, du)
 
 
-def winograd_conv2d(x, kernel, m=OUTPUT_TILE, strip_bytes=STRIP_BYTES):
+def winograd_conv2d(x, kernel, bias=None, m=OUTPUT_TILE, strip_bytes=STRIP_BYTES):
     """'same'-padded, stride-1 2-D convolution of x [N, H, W, C] with kernel [r, r, C, K] (odd r,
-    Keras's layout, no bias), computed as F(m x m, r x r). Any H and W: the last tiles are padded
-    with zeros and their extra outputs cropped. Differentiable, Winograd backward too
-    (`differentiable_conv2d`)."""
+    Keras's layout), plus bias [K] (default none), computed as F(m x m, r x r). Any H and W: the
+    last tiles are padded with zeros and their extra outputs cropped. Differentiable, Winograd
+    backward too (`differentiable_conv2d`)."""
     return differentiable_conv2d(
         x,
         kernel,
+        bias,
         functools.partial(winograd_forward, m=m, strip_bytes=strip_bytes),
         functools.partial(winograd_kernel_gradient, m=m),
     )
 
 
-def winograd_forward(x, kernel, m=OUTPUT_TILE, strip_bytes=STRIP_BYTES):
-    """`winograd_conv2d`'s value, not differentiable: the step a unit of its own can compile."""
+def winograd_forward(x, kernel, bias, m=OUTPUT_TILE, strip_bytes=STRIP_BYTES):
+    """`winograd_conv2d`'s value, not differentiable: the step a unit of its own can compile. The
+    bias is added here, where XLA adds it as the output transform writes each value: added after
+    the unit, it was one more pass over the maps, and the paper generator at 256x256 and the
+    shipped model's finest scale at 1280x720 took 2% and 4.5% longer (BUILD.md, "Winograd in
+    strips")."""
     if kernel.shape[1] != kernel.shape[0] or kernel.shape[0] % 2 == 0:
         raise ValueError(f"Winograd convolution needs a square, odd kernel, got {kernel.shape}")
-    return _forward(x, kernel, m, strip_bytes)
+    return _forward(x, kernel, m, strip_bytes) + bias
 
 
-def differentiable_conv2d(x, kernel, forward, kernel_gradient):
-    """forward(x, kernel), a 'same'-padded stride-1 convolution, with its gradients: the input's is
-    the same convolution of the output's gradient dy with the kernel turned by 180 degrees
-    (channels swapped), forward(dy, turned); the kernel's is kernel_gradient(x, kernel, dy). What
-    it keeps for the backward pass is x, as a direct convolution does. `winograd_conv2d` passes
-    the steps themselves; `winograd_units` (TensorFlow) each compiled by XLA on its own, where a
-    compiled unit that took x and the backward pass with it would keep a copy of x."""
+def differentiable_conv2d(x, kernel, bias, forward, kernel_gradient):
+    """forward(x, kernel, bias), a 'same'-padded stride-1 convolution plus bias (None: no bias),
+    with its gradients: the input's is the same convolution of the output's gradient dy with the
+    kernel turned by 180 degrees (channels swapped), forward(dy, turned, 0); the kernel's is
+    kernel_gradient(x, kernel, dy); the bias's dy summed. What it keeps for the backward pass is
+    x, as a direct convolution does. `winograd_conv2d` passes the steps themselves;
+    `winograd_units` (TensorFlow) each compiled by XLA on its own, where a compiled unit that took
+    x and the backward pass with it would keep a copy of x."""
+    if bias is None:
+        bias = ops.zeros((kernel.shape[3],), "float32")
 
     @ops.custom_gradient
-    def convolve(x, kernel):
+    def convolve(x, kernel, bias):
         def gradients(dy):
             turned = ops.transpose(ops.flip(kernel, axis=(0, 1)), (0, 1, 3, 2))
-            return forward(dy, turned), kernel_gradient(x, kernel, dy)
+            no_bias = ops.zeros((kernel.shape[2],), dy.dtype)
+            return (
+                forward(dy, turned, no_bias),
+                kernel_gradient(x, kernel, dy),
+                ops.sum(dy, axis=(0, 1, 2)),
+            )
 
-        return forward(x, kernel), gradients
+        return forward(x, kernel, bias), gradients
 
-    # A tensor, not the layer's variable (which ops.convert_to_tensor passes through on
+    # Tensors, not the layer's variables (which ops.convert_to_tensor passes through on
     # TensorFlow): tf.custom_gradient would otherwise ask the gradient function for the variables
     # it read.
-    return convolve(x, ops.copy(kernel))
+    return convolve(x, ops.copy(kernel), ops.copy(bias))
 
 
 def is_eligible(layer):
@@ -289,21 +302,27 @@ def with_winograd_convs(model, convolution=None):
 
 
 def use_winograd_convs(model, convolution=None):
-    """Makes `model`'s eligible convs compute as Winograd (`convolution`, default
-    `winograd_conv2d`), in place, and returns how many.
+    """Makes `model`'s eligible convs compute as Winograd (`convolution(x, kernel, bias)`, default
+    `winograd_conv2d`), bias included, in place, and returns how many.
 
-    Only each layer's `convolution_op` (what `Conv2D.call` computes with) is replaced, on the
-    instance: the model's layers, variables, checkpoints and saved files stay what they were (a
-    training run's generator.keras loads back with direct convolutions). Float32 models only; run
-    it under XLA to gain speed, or give a `convolution` that is (the train step gives
-    `winograd_units.winograd_compiled_alone`)."""
+    Only each layer's `call` is replaced, on the instance: the model's layers, variables,
+    checkpoints and saved files stay what they were (a training run's generator.keras loads back
+    with direct convolutions). Float32 models only; run it under XLA to gain speed, or give a
+    `convolution` that is (`winograd_units.winograd_compiled_alone`, as the train step and
+    `deblur` do)."""
     _check_float32(model)
     eligible = [layer for layer in model.layers if is_eligible(layer)]
     for layer in eligible:
-        layer.convolution_op = convolution or winograd_conv2d
+        layer.call = functools.partial(_winograd_call, layer, convolution or winograd_conv2d)
     return len(eligible)
+
+
+def _winograd_call(layer, convolution, inputs):
+    """`Conv2D.call` with its convolution and bias computed by `convolution`."""
+    bias = layer.bias if layer.use_bias else None
+    return layer.activation(convolution(inputs, layer.kernel, bias))
 
 
 def computes_winograd(layer):
     """Whether `use_winograd_convs` switched this layer."""
-    return "convolution_op" in vars(layer)
+    return "call" in vars(layer)

@@ -79,15 +79,22 @@ def test_strips_of_a_size_unknown_until_xla_compiles(rng):
         assert _relative_error(convolve(images), direct) < 1e-5, size
 
 
-def _gradients(convolve, images, kernel, upstream, jit_compile):
-    @tf.function(jit_compile=jit_compile)
-    def gradients(images, kernel):
-        with tf.GradientTape() as tape:
-            tape.watch([images, kernel])
-            loss = tf.reduce_sum(convolve(images, kernel) * upstream)
-        return tape.gradient(loss, [images, kernel])
+def _gradients(convolve, upstream, jit_compile, *arguments):
+    """The gradients of sum(convolve(*arguments) * upstream) with respect to each argument."""
 
-    return gradients(tf.constant(images), tf.constant(kernel))
+    @tf.function(jit_compile=jit_compile)
+    def gradients(*arguments):
+        with tf.GradientTape() as tape:
+            tape.watch(arguments)
+            loss = tf.reduce_sum(convolve(*arguments) * upstream)
+        return tape.gradient(loss, arguments)
+
+    return gradients(*map(tf.constant, arguments))
+
+
+def _direct(x, kernel, bias=None):
+    """What `winograd_conv2d(x, kernel, bias)` computes, as a direct convolution."""
+    return ops.conv(x, kernel, padding="same") + (0.0 if bias is None else bias)
 
 
 @pytest.mark.parametrize("jit_compile", [False, True])
@@ -99,20 +106,38 @@ def test_gradients_equal_the_direct_convolutions(kernel_size, size, jit_compile,
         np.float32
     )
     upstream = rng.standard_normal((2, *size, 24)).astype(np.float32)
-    expected = _gradients(
-        lambda x, k: ops.conv(x, k, padding="same"), images, kernel, upstream, jit_compile
-    )
+    expected = _gradients(_direct, upstream, jit_compile, images, kernel)
     # strip_bytes counts the input's 16 maps: the input's gradient, a convolution of the output's
     # gradient (24 maps), then runs in strips of one tile row.
     strip_bytes = STRIP_BYTES if tile_rows is None else _strip_bytes(tile_rows, kernel_size, images)
     got = _gradients(
         lambda x, k: winograd_conv2d(x, k, strip_bytes=strip_bytes),
-        images,
-        kernel,
         upstream,
         jit_compile,
+        images,
+        kernel,
     )
     for name, value, reference in zip(("images", "kernel"), got, expected):
+        assert _relative_error(value, reference) < 1e-5, name
+
+
+def _biased_conv_case(rng, size=(11, 14)):
+    """(images, kernel, bias, upstream): a 16 -> 24 map conv, its bias as large as its output."""
+    images = rng.standard_normal((2, *size, 16)).astype(np.float32)
+    kernel = (rng.standard_normal((5, 5, 16, 24)) / 20).astype(np.float32)
+    bias = rng.standard_normal(24).astype(np.float32)
+    return images, kernel, bias, rng.standard_normal((2, *size, 24)).astype(np.float32)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_the_bias_with_its_gradient(jit_compile, rng):
+    images, kernel, bias, upstream = _biased_conv_case(rng)
+    assert (
+        _relative_error(winograd_conv2d(images, kernel, bias), _direct(images, kernel, bias)) < 1e-5
+    )
+    expected = _gradients(_direct, upstream, jit_compile, images, kernel, bias)
+    got = _gradients(winograd_conv2d, upstream, jit_compile, images, kernel, bias)
+    for name, value, reference in zip(("images", "kernel", "bias"), got, expected):
         assert _relative_error(value, reference) < 1e-5, name
 
 
