@@ -2,19 +2,26 @@
 
 - EXIF orientation is applied on reading (the pixels are deblurred upright) and the rest of the EXIF
   block is written back, with the orientation reset to "normal" (16-bit PNGs too: their eXIf chunk).
-- The format is kept: a .png stays PNG, a .jpg stays JPEG (quality 95), and so on.
+- The format is kept: a .png stays PNG, a .jpg stays JPEG (quality 95), a lossless WebP stays
+  lossless (a lossy one: quality 95), and so on. A camera's or phone's JPEG that carries previews
+  or a gain map after its main image (MPO, the multi-picture format) is read as its main image and
+  written as a plain JPEG: the previews would show the blurry picture.
 - Grayscale is deblurred as RGB (gray repeated) and written back as grayscale (the mean of the
   three output channels); an alpha channel is kept as it was; palette images are written as RGB.
 - 16-bit PNGs (grayscale or RGB) and 16-bit grayscale TIFFs are read and written at 16 bits;
-  32-bit integer and floating-point images (no fixed white level) are refused.
+  16-bit colour TIFFs (which PIL reads at 8 bits), 32-bit integer and floating-point images (no
+  fixed white level) are refused.
+- A colour profile (ICC) is written back when it describes what is written (RGB, or gray for
+  grayscale): a CMYK JPEG's is not, since its pixels are deblurred and written as RGB.
 - A palette's or a PNG's transparent colour (tRNS) is read as an alpha channel, and kept.
 - Refused, each with a DataError naming the file: images larger than `max_megapixels` (read from
   the header, before any pixel is decoded: a small file can claim 20000 x 20000 pixels and take
   gigabytes to decode), animated images and multi-page files (only the first frame would be
-  deblurred), and anything PIL or TensorFlow cannot decode.
+  deblurred), and anything PIL or TensorFlow cannot decode, a damaged EXIF block included.
 """
 
 import dataclasses
+import struct
 import warnings
 
 import numpy as np
@@ -54,6 +61,7 @@ class ImageFile:
     alpha: np.ndarray = None  # [H, W] of the input's dtype, or None
     exif: bytes = None
     icc_profile: bytes = None  # the colour space (Display P3, Adobe RGB, ...): written back as is
+    lossless: bool = False  # a lossless WebP, written back lossless
 
 
 def check_size(path, width, height, max_megapixels):
@@ -143,9 +151,14 @@ def _read_with_pil(path, max_megapixels):
     with opened:
         check_size(path, *opened.size, max_megapixels)
         frames = getattr(opened, "n_frames", 1)
-        if frames > 1:
+        if frames > 1 and opened.format != "MPO":  # MPO: the main image, then its previews
             _refuse_animation(path, frames)
-        image_format = opened.format
+        image_format = "JPEG" if opened.format == "MPO" else opened.format
+        if image_format == "TIFF" and opened.mode == "RGB" and _bits(opened) > 8:
+            raise DataError(
+                f"{path} holds {_bits(opened)}-bit colour, which deblur would read at 8 bits: "
+                "save it as a 16-bit PNG"
+            )
         icc_profile = opened.info.get("icc_profile")
         # A TIFF's EXIF is its own tags, which exif_transpose's copy drops: taken before.
         tiff_exif = _tiff_exif(opened) if image_format == "TIFF" else None
@@ -164,14 +177,38 @@ def _read_with_pil(path, max_megapixels):
         if "transparency" in image.info:  # a palette's or a PNG's tRNS: an alpha channel
             image = image.convert("LA" if image.mode in ("1", "L") else "RGBA")
         grayscale = image.mode in ("1", "L", "LA") or image.mode.startswith("I;16")
+        if icc_profile and icc_profile[16:20] != (b"GRAY" if grayscale else b"RGB "):
+            icc_profile = None  # a CMYK image's: its pixels are written as RGB
         alpha = np.asarray(image.getchannel("A")) if image.mode in ("RGBA", "LA", "PA") else None
         if image.mode.startswith("I;16"):  # 16-bit grayscale (TIFF): convert("RGB") would clip
             pixels = np.repeat(np.asarray(image).astype(np.uint16)[..., None], 3, axis=-1)
         else:
             pixels = np.asarray(image.convert("RGB"))
-    return ImageFile(
-        pixels, image_format, grayscale, alpha, exif.tobytes() if len(exif) else None, icc_profile
-    )
+    exif = exif.tobytes() if len(exif) else None
+    lossless = image_format == "WEBP" and _webp_is_lossless(path)
+    return ImageFile(pixels, image_format, grayscale, alpha, exif, icc_profile, lossless)
+
+
+def _bits(tiff):
+    """The most bits per sample of a TIFF's channels (its BitsPerSample tag)."""
+    return max(tiff.tag_v2.get(258, (8,)))
+
+
+def _webp_is_lossless(path):
+    """Whether a WebP file's image is VP8L (lossless) rather than VP8: the RIFF chunk that holds
+    it, after the extended format's VP8X and its colour profile, EXIF and alpha chunks."""
+    with open(path, "rb") as file:
+        data = file.read(1 << 20)  # the image chunk follows small header chunks
+    offset = 12  # "RIFF", the size, "WEBP"
+    while offset + 8 <= len(data):
+        name, size = (
+            data[offset : offset + 4],
+            int.from_bytes(data[offset + 4 : offset + 8], "little"),
+        )
+        if name in (b"VP8 ", b"VP8L"):
+            return name == b"VP8L"
+        offset += 8 + size + size % 2
+    return False
 
 
 def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
@@ -194,10 +231,13 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
         ValueError,
         SyntaxError,
         EOFError,
+        struct.error,  # a short or damaged EXIF block
         Image.DecompressionBombError,
         tf.errors.OpError,
     ) as error:
         message = op_message(error.message) if isinstance(error, tf.errors.OpError) else error
+        if isinstance(error, struct.error):
+            message = f"its EXIF block is damaged ({error})"
         raise DataError(f"{path} is not an image this command can read: {message}") from error
 
 
@@ -237,7 +277,9 @@ def write_image(path, pixels, source, overwrite=True):
             image = Image.fromarray(_gray(pixels) if source.grayscale else pixels)
             if source.alpha is not None:
                 image.putalpha(Image.fromarray(source.alpha.astype(np.uint8)))
-            options = {"quality": 95} if source.format == "JPEG" else {}
+            options = {"quality": 95} if source.format in ("JPEG", "WEBP") else {}
+            if source.lossless:
+                options = {"lossless": True}
             if source.exif:
                 options["exif"] = source.exif
             if source.icc_profile:

@@ -1,5 +1,6 @@
 """read_image / write_image on files that users have: huge, broken, animated, turned."""
 
+import struct
 import zlib
 
 import numpy as np
@@ -196,3 +197,86 @@ def test_a_tiffs_exif_is_written_back_upright(tmp_path, rng):
         assert tags[0x010F] == "keras_deblur test camera" and tags.get(0x0112, 1) == 1
         assert tags.get_ifd(0x8769)[0x9003] == "2026:11:30 12:00:00"
         np.testing.assert_array_equal(np.asarray(written), source.pixels)
+
+
+def test_a_damaged_exif_block_is_a_data_error_naming_the_file(tmp_path, rng):
+    """A short EXIF block raised struct.error: a traceback that stopped the other files."""
+    colour = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    Image.fromarray(colour).save(tmp_path / "short.jpg", exif=b"Exif\0\0II*\0")
+    with pytest.raises(DataError, match="short.jpg is not .* read: its EXIF block is damaged"):
+        read_image(str(tmp_path / "short.jpg"))
+
+
+def test_a_cameras_multi_picture_jpeg_is_read_as_its_main_image(tmp_path, rng):
+    """Cameras and phones put previews or a gain map after the main image (MPO): such photos were
+    refused as animations."""
+    main = rng.integers(0, 256, (12, 20, 3), dtype=np.uint8)
+    preview = Image.fromarray(main[::2, ::2].copy())
+    Image.fromarray(main).save(
+        tmp_path / "camera.jpg", "MPO", save_all=True, append_images=[preview]
+    )
+    assert Image.open(tmp_path / "camera.jpg").n_frames == 2
+    source = read_image(str(tmp_path / "camera.jpg"))
+    assert source.format == "JPEG" and source.pixels.shape == (12, 20, 3)
+    write_image(str(tmp_path / "out.jpg"), source.pixels, source)
+    with Image.open(tmp_path / "out.jpg") as written:
+        assert written.format == "JPEG" and written.size == (20, 12)
+
+
+def _tiff_16_bit_rgb(height, width):
+    """An uncompressed little-endian TIFF of 16-bit RGB pixels (which PIL cannot write)."""
+    pixels = np.arange(height * width * 3, dtype="<u2").reshape(height, width, 3) * 300
+    entries = [  # tag, type (3 SHORT, 4 LONG), count, value or offset
+        (256, 3, 1, width),
+        (257, 3, 1, height),
+        (258, 3, 3, 8 + 2 + 10 * 12 + 4),  # BitsPerSample: 16, 16, 16 after the IFD
+        (259, 3, 1, 1),
+        (262, 3, 1, 2),
+        (273, 4, 1, 8 + 2 + 10 * 12 + 4 + 6),  # the pixels, after BitsPerSample
+        (277, 3, 1, 3),
+        (278, 3, 1, height),
+        (279, 4, 1, pixels.nbytes),
+        (284, 3, 1, 1),
+    ]
+    ifd = len(entries).to_bytes(2, "little")
+    for tag, kind, count, value in entries:
+        ifd += struct.pack("<HHII", tag, kind, count, value)
+    ifd += (0).to_bytes(4, "little")
+    return (
+        b"II*\0"
+        + (8).to_bytes(4, "little")
+        + ifd
+        + struct.pack("<3H", 16, 16, 16)
+        + (pixels.tobytes())
+    )
+
+
+def test_16_bit_colour_tiffs_are_refused_not_read_at_8_bits(tmp_path):
+    (tmp_path / "deep.tif").write_bytes(_tiff_16_bit_rgb(4, 5))
+    assert Image.open(tmp_path / "deep.tif").mode == "RGB"  # what PIL makes of it: 8 bits
+    with pytest.raises(DataError, match="deep.tif holds 16-bit colour"):
+        read_image(str(tmp_path / "deep.tif"))
+
+
+def test_a_cmyk_profile_is_not_written_on_rgb_pixels(tmp_path, rng):
+    """A CMYK JPEG is deblurred and written as RGB: its CMYK profile then described nothing."""
+    cmyk_profile = bytes(16) + b"CMYK" + bytes(108)
+    ink = rng.integers(0, 256, (6, 10, 4), dtype=np.uint8)
+    Image.fromarray(ink, "CMYK").save(tmp_path / "print.jpg", icc_profile=cmyk_profile)
+    source = read_image(str(tmp_path / "print.jpg"))
+    assert source.icc_profile is None
+    write_image(str(tmp_path / "out.jpg"), source.pixels, source)
+    assert "icc_profile" not in Image.open(tmp_path / "out.jpg").info
+
+
+@pytest.mark.parametrize("lossless", [True, False])
+def test_a_webp_is_written_back_lossless_if_it_was(tmp_path, rng, lossless):
+    """Every WebP was written lossy at PIL's quality 80, lossless ones included."""
+    colour = rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    Image.fromarray(colour).save(tmp_path / "in.webp", lossless=lossless, quality=90)
+    source = read_image(str(tmp_path / "in.webp"))
+    assert source.lossless == lossless
+    write_image(str(tmp_path / "out.webp"), source.pixels, source)
+    assert (tmp_path / "out.webp").read_bytes()[12:16] == (b"VP8L" if lossless else b"VP8 ")
+    if lossless:
+        np.testing.assert_array_equal(read_image(str(tmp_path / "out.webp")).pixels, source.pixels)
