@@ -37,15 +37,20 @@ from keras_deblur.serving.image_files import DEFAULT_MAX_MEGAPIXELS
 
 
 def input_files(pattern):
-    """The files to deblur: one file, every file in a folder (sorted), or a glob's matches."""
+    """The files to deblur: one file, every file in a folder (sorted; its subfolders and hidden
+    files are not read, and a line says how many), or a glob's matches."""
     if os.path.isdir(pattern):
+        names = [n for n in os.listdir(pattern) if not file_io.is_temporary(n)]
         files = sorted(
             os.path.join(pattern, n)
-            for n in os.listdir(pattern)
-            if os.path.isfile(os.path.join(pattern, n))
-            and not n.startswith(".")
-            and not file_io.is_temporary(n)
+            for n in names
+            if os.path.isfile(os.path.join(pattern, n)) and not n.startswith(".")
         )
+        if len(files) < len(names):
+            print(
+                f"not read in {pattern}: {len(names) - len(files)} subfolders and hidden files "
+                "(deblur reads the folder's own files; pass a glob such as 'DIR/*/*.jpg' for more)"
+            )
     elif os.path.isfile(pattern):
         files = [pattern]
     else:

@@ -520,9 +520,16 @@ MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "at most 1.",
 )
 TILE_OVERLAP_PX = flags.DEFINE_integer(
-    "tile_overlap", 64, "deblur: pixels neighbouring tiles share."
+    "tile_overlap",
+    64,
+    "deblur: pixels neighbouring tiles share, for exports made before exact tiling only (presets "
+    "and newer exports tile exactly, by --memory_budget).",
 )
-TILE_BATCH = flags.DEFINE_integer("tile_batch", 4, "deblur: tiles run together in one batch.")
+TILE_BATCH = flags.DEFINE_integer(
+    "tile_batch",
+    4,
+    "deblur: tiles run together in one batch, for exports made before exact tiling only.",
+)
 OVERWRITE = flags.DEFINE_bool(
     "overwrite",
     False,

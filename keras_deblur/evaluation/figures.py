@@ -61,13 +61,23 @@ def example_figure(name, blurry, deblurred, sharp, row):
 
 
 def gain_histogram(rows):
-    """The histogram of per-image PSNR gain (deblurred minus blurry), with its mean marked."""
+    """The histogram of per-image PSNR gain (deblurred minus blurry), with its mean marked. A pair
+    whose blurry or deblurred image equals the sharp one has an infinite PSNR and no finite gain:
+    left out, and counted in the axis label."""
     gains = np.array([row["psnr"] - row["blurry_psnr"] for row in rows])
+    finite = gains[np.isfinite(gains)]
     figure, axis = plt.subplots(figsize=(6, 3.5))
-    axis.hist(gains, bins=max(5, min(40, len(gains) // 3)), color="tab:blue", alpha=0.8)
-    axis.axvline(gains.mean(), color="black", linestyle="--", label=f"mean {gains.mean():.2f} dB")
+    if finite.size:
+        axis.hist(finite, bins=max(5, min(40, finite.size // 3)), color="tab:blue", alpha=0.8)
+        mean = finite.mean()
+        axis.axvline(mean, color="black", linestyle="--", label=f"mean {mean:.2f} dB")
     axis.axvline(0.0, color="tab:red", linewidth=1)
-    axis.set_xlabel("PSNR gain over the blurry input (dB)")
+    left_out = gains.size - finite.size
+    axis.set_xlabel(
+        "PSNR gain over the blurry input (dB)"
+        + (f"; {left_out} identical to sharp, left out" if left_out else "")
+    )
     axis.set_ylabel("images")
-    axis.legend()
+    if finite.size:
+        axis.legend()
     return _png(figure)

@@ -131,6 +131,26 @@ def test_the_blurry_baseline_is_the_input_scored(test_tree, tmp_path, leftover):
     assert killed not in os.listdir(tmp_path / "figures")
 
 
+def test_pairs_whose_blurry_image_is_the_sharp_one_are_scored(tmp_path):
+    """A static scene's blurry frame equals its sharp one: infinite PSNR, whose gain the
+    histogram could not bin, so the evaluation failed after scoring every pair."""
+    rng = np.random.default_rng(4)
+    root = str(tmp_path / "gopro")
+    for index in range(2):
+        sharp = to_uint8(rng.random((16, 20, 3)))
+        for key in ("blur_gamma", "sharp"):
+            images.write_png(posixpath.join(root, "test", "seq", key, f"{index:06d}.png"), sharp)
+    identity = evaluator.ModelUnderTest(
+        lambda blurry: [blurry], {"fingerprint": "identity", "kind": "keras"}
+    )
+    summary = evaluator.evaluate(
+        identity, load_test_set(root), str(tmp_path / "eval"), num_examples=0, verbose=0
+    )
+    assert summary["num_images"] == 2 and math.isinf(summary["blurry"]["psnr"])
+    assert os.path.exists(tmp_path / "eval" / "figures" / "psnr_gain.png")
+    assert len(_read_csv_rows(tmp_path / "eval" / "per_image.csv")) == 2
+
+
 def test_an_interrupted_evaluation_resumes_where_it_stopped(test_tree, generator_file, tmp_path):
     model = evaluator.keras_model(generator_file)
     test_set = load_test_set(test_tree)

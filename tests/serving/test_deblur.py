@@ -411,3 +411,15 @@ def test_an_output_folder_it_made_is_removed_when_every_file_fails(tmp_path):
     kept.mkdir()
     deblur_files(_Identity(), [str(bad)], str(kept))
     assert kept.is_dir()
+
+
+def test_a_folders_subfolders_and_hidden_files_are_counted_not_read(tmp_path, rng, capsys):
+    """They were left out without a word: a user with photos in dated subfolders got 1 of 1."""
+    from keras_deblur.deblur import input_files
+
+    _png(str(tmp_path / "photos" / "a.png"), rng)
+    _png(str(tmp_path / "photos" / ".hidden.png"), rng)
+    _png(str(tmp_path / "photos" / "2023" / "b.png"), rng)
+    assert input_files(str(tmp_path / "photos")) == [str(tmp_path / "photos" / "a.png")]
+    printed = capsys.readouterr().out
+    assert f"not read in {tmp_path / 'photos'}: 2 subfolders and hidden files" in printed
