@@ -1,6 +1,7 @@
 """The frozen configuration of a training run, built from flags by `train.py` (or by hand)."""
 
 import dataclasses
+import math
 from typing import Optional
 
 from keras_deblur import precision
@@ -71,16 +72,20 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name} must be >= 1, got {getattr(self, name)}")
-        if self.train_minutes < 0:
+        # Written so that nan fails too (every comparison with nan is False), and inf where it
+        # cannot mean anything: the budget's plan and the rate's steps are counted from them.
+        if not 0 <= self.train_minutes < math.inf:
             raise ValueError(
-                f"--train_minutes must be >= 0 (0: no budget), got {self.train_minutes}"
+                f"--train_minutes must be a number >= 0 (0: no budget), got {self.train_minutes}"
             )
         if self.num_validation_images < 0:
             raise ValueError(
                 f"--num_validation_images must be >= 0, got {self.num_validation_images}"
             )
-        if self.learning_rate <= 0:
-            raise ValueError(f"--learning_rate must be > 0, got {self.learning_rate}")
+        if not 0 < self.learning_rate < math.inf:
+            raise ValueError(f"--learning_rate must be a number > 0, got {self.learning_rate}")
+        if not 0 < self.lr_decay_factor < math.inf:
+            raise ValueError(f"--lr_decay_factor must be a number > 0, got {self.lr_decay_factor}")
         if list(self.lr_decay_steps) != sorted(set(self.lr_decay_steps)) or any(
             s < 1 for s in self.lr_decay_steps
         ):
@@ -94,8 +99,10 @@ class TrainConfig:
                 f"--profile_steps must be FIRST,LAST with 1 <= FIRST <= LAST, got "
                 f"{list(self.profile_steps)}"
             )
-        if self.adversarial_weight < 0:
-            raise ValueError(f"--adversarial_weight must be >= 0, got {self.adversarial_weight}")
+        if not 0 <= self.adversarial_weight < math.inf:
+            raise ValueError(
+                f"--adversarial_weight must be a number >= 0, got {self.adversarial_weight}"
+            )
         if self.strategy not in STRATEGIES:
             raise ValueError(f"--strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         precision.check(self.mixed_precision)

@@ -472,3 +472,20 @@ def test_a_kill_between_the_best_checkpoint_and_its_record_is_repaired(tmp_path,
     assert json.loads((tmp_path / "best" / "best.json").read_text())["step"] == 2
     again.offer(3, {"psnr": 22.0, "ssim": math.nan})  # worse than the checkpoint: kept
     assert tf.train.latest_checkpoint(str(tmp_path / "best")).endswith("ckpt-2")
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("train_minutes", float("inf")),  # was an OverflowError traceback in the budget's plan
+        ("train_minutes", float("nan")),  # trained, then failed at the first plan
+        ("learning_rate", float("nan")),
+        ("lr_decay_factor", -10.0),  # trained to a loss of 1e18 and exited 0
+        ("lr_decay_factor", 0.0),
+        ("adversarial_weight", float("nan")),  # trained without the discriminator
+    ],
+)
+def test_numbers_that_cannot_train_are_refused_before_the_run(scenes_dir, tmp_path, name, value):
+    with pytest.raises(ValueError, match=f"--{name} must be a number"):
+        tiny_config(tmp_path / "run", scenes_dir, **{name: value})
+    assert not os.path.exists(tmp_path / "run")
