@@ -5,7 +5,7 @@ import sys
 
 from absl import app, flags, logging
 
-from keras_deblur.errors import op_message
+from keras_deblur.errors import failed_data_check, op_message
 
 # Errors of the disk, not of the program: a full disk, a read-only mount, a folder not ours.
 _DISK_ERRNOS = {
@@ -69,7 +69,11 @@ def call_reporting_errors(main, argv):
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 (re-raised unless it is the disk's or a path's)
-        problem = disk_problem(error) or _tf_message(error, _TF_PATH_MESSAGES)
+        problem = (
+            disk_problem(error)
+            or _tf_message(error, _TF_PATH_MESSAGES)
+            or failed_data_check(getattr(error, "message", None))
+        )
         if problem is None:
             raise
         print(f"error: {problem}", file=sys.stderr)

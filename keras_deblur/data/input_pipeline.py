@@ -22,7 +22,7 @@ from keras_deblur.data import images, tfrecords
 from keras_deblur.data.augment import augment_pair
 from keras_deblur.data.augment_config import AugmentConfig
 from keras_deblur.data.pairs import Pair
-from keras_deblur.errors import DataError
+from keras_deblur.errors import DATA_CHECK, DataError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,13 +133,21 @@ def _crops(index, encoded, config):
     pair = decode_pair(encoded, to_float=False)
     window = config.augment.window_size
     fits = tf.reduce_all(tf.shape(pair["blurry"])[:2] >= window)
+    size = tf.shape(pair["blurry"])
     check = tf.debugging.Assert(
         fits,
         [
-            f"--crop_size={config.augment.crop_size} (--rotation={config.augment.rotation}) needs "
-            f"images of at least {window}x{window}; too small:",
-            pair["name"],
-            tf.shape(pair["blurry"]),
+            f"{DATA_CHECK}--crop_size={config.augment.crop_size} (--rotation="
+            f"{config.augment.rotation}) needs images of at least {window}x{window}, but",
+            tf.strings.join(
+                [
+                    pair["name"],
+                    " is ",
+                    tf.strings.as_string(size[1]),
+                    "x",
+                    tf.strings.as_string(size[0]),
+                ]
+            ),
         ],
     )
     seeds = tf.random.experimental.stateless_split(

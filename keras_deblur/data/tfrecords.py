@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from keras_deblur import file_io
 from keras_deblur.data.png_info import read_png_info
-from keras_deblur.errors import DataError
+from keras_deblur.errors import DataError, op_message
 
 PIXELS = ("png", "raw")
 
@@ -117,11 +117,32 @@ def parse_pair(serialized):
 
 def tfrecord_files(file_patterns):
     """Expands glob patterns to a sorted list of files; an empty match is an error naming the
-    pattern."""
+    pattern, and a file that is not a shard of pairs one naming the file (`check_shard`)."""
     files = []
     for pattern in file_patterns:
         matched = tf.io.gfile.glob(pattern)
         if not matched:
             raise FileNotFoundError(f"no TFRecord files match {pattern}")
         files.extend(matched)
-    return sorted(set(files))
+    files = sorted(set(files))
+    for path in files:
+        check_shard(path)
+    return files
+
+
+def check_shard(path):
+    """A DataError naming `path` unless its first record is a pair of this format. Read before the
+    input pipeline starts, where an empty shard made `repeat()` loop forever and any other
+    problem was a traceback from inside it. (One record: a shard's size is not read ahead.)"""
+    try:
+        first = next(iter(tf.data.TFRecordDataset(path).take(1)), None)
+        if first is None:
+            raise DataError(f"{path} holds no pairs (an empty TFRecord file)")
+        tf.io.parse_single_example(first, FEATURES)
+    except tf.errors.DataLossError:
+        raise DataError(f"{path} is not a TFRecord file (or is damaged)") from None
+    except tf.errors.InvalidArgumentError as error:
+        raise DataError(
+            f"{path} holds records of another kind, not this project's pairs: "
+            f"{op_message(error.message)}"
+        ) from None

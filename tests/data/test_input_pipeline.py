@@ -179,3 +179,40 @@ def test_bad_batch_config_is_named():
         InputConfig(crops_per_image=0)
     with pytest.raises(ValueError, match="--shuffle_buffer must be >= 1"):
         InputConfig(shuffle_buffer=0)
+
+
+def test_shards_that_hold_no_pairs_are_named_before_the_pipeline(tmp_path):
+    """An empty shard made repeat() loop forever; the others were tracebacks from inside tf.data."""
+    import tensorflow as tf
+
+    (tmp_path / "empty.tfrecord").write_bytes(b"")
+    (tmp_path / "garbage.tfrecord").write_bytes(b"not a record at all, just some bytes")
+    with tf.io.TFRecordWriter(str(tmp_path / "other.tfrecord")) as writer:
+        other = {"label": tf.train.Feature(int64_list=tf.train.Int64List(value=[1]))}
+        writer.write(
+            tf.train.Example(features=tf.train.Features(feature=other)).SerializeToString()
+        )
+    for name, message in [
+        ("empty", "holds no pairs"),
+        ("garbage", "is not a TFRecord file"),
+        ("other", "holds records of another kind.*height"),
+    ]:
+        path = str(tmp_path / f"{name}.tfrecord")
+        with pytest.raises(DataError, match=f"{name}.tfrecord {message}"):
+            training_dataset([path], _config())
+
+
+def test_tfrecord_images_smaller_than_the_crop_are_one_error_line(gopro_tree, tmp_path, capsys):
+    """Checked in the graph (a shard's sizes are not read ahead): it reached the user as a
+    traceback; the command line now says what the check says."""
+    from keras_deblur import cli
+
+    path = str(tmp_path / "train.tfrecord")
+    write_tfrecord(path, discover_pairs(gopro_tree, "train", "blur").pairs, "raw")
+    dataset = training_dataset([path], _config(crop=32))
+    assert cli.call_reporting_errors(lambda argv: next(iter(dataset)), []) == 1
+    said = capsys.readouterr().err.strip().splitlines()
+    assert said == [
+        "error: --crop_size=32 (--rotation=any) needs images of at least 48x48, but "
+        "seqA/000000.png is 56x40"
+    ]
