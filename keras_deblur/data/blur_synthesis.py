@@ -18,6 +18,7 @@ from keras_deblur import file_io
 from keras_deblur.data import images
 from keras_deblur.data.blur_math import DEFAULT_GAMMA, middle_index, synthesize_blur, to_uint8
 from keras_deblur.data.dataset_folder import claim
+from keras_deblur.data.png_info import OTHER_IMAGE_SUFFIXES
 from keras_deblur.errors import DataError, op_message
 
 
@@ -119,11 +120,6 @@ def _frame_sequences(frames_dir, config):
     return found
 
 
-# Frames saved in another image format: among PNG frames they would be gaps in time. Other files
-# (Thumbs.db, notes) are not frames and are left alone.
-_OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".exr", ".ppm")
-
-
 def _frames_of(folder):
     """(folder, sorted PNG frame paths, sorted paths of frames in other image formats) of one
     sequence folder; hidden files (".DS_Store", macOS's "._0001.png") are neither."""
@@ -134,7 +130,7 @@ def _frames_of(folder):
             continue
         if name.lower().endswith(".png"):
             frames.append(path)
-        elif name.lower().endswith(_OTHER_IMAGE_SUFFIXES):
+        elif name.lower().endswith(OTHER_IMAGE_SUFFIXES):  # gaps in time
             foreign.append(path)
     return folder, frames, foreign
 

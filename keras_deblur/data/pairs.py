@@ -13,7 +13,7 @@ import posixpath
 import tensorflow as tf
 from absl import logging
 
-from keras_deblur.data.png_info import read_png_info
+from keras_deblur.data.png_info import OTHER_IMAGE_SUFFIXES, read_png_info
 from keras_deblur.errors import DataError, op_message
 
 SPLITS = ("train", "test")
@@ -89,6 +89,10 @@ def _sequence_candidates(split_dir, sequence, blur_key, problems):
         problems.extend((folder, "folder is missing") for folder in missing)
         return []
     blurry_names, sharp_names = _png_names(folders[blur_key]), _png_names(folders[SHARP_KEY])
+    for folder in folders.values():
+        for name in sorted(tf.io.gfile.listdir(folder)):
+            if name.lower().endswith(OTHER_IMAGE_SUFFIXES) and not name.startswith("."):
+                problems.append((_join(folder, name), "is not a PNG (the layout's images are)"))
     for name in sorted(blurry_names - sharp_names):
         problems.append(
             (_join(folders[blur_key], name), f"has no sharp partner in {folders[SHARP_KEY]}")

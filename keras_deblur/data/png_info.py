@@ -16,6 +16,10 @@ from keras_deblur.errors import DataError, op_message
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_TRAILER = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # The IEND chunk: length 0, type, CRC.
 COLOR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
+# Images saved in another format, which a folder of PNG frames or pairs cannot use: named as
+# problems where the data readers look for PNGs, not left out (other files, Thumbs.db or notes,
+# are not images and are left alone).
+OTHER_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".exr", ".ppm")
 
 
 @dataclasses.dataclass(frozen=True)

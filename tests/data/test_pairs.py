@@ -72,6 +72,17 @@ def test_non_png_is_named(gopro_tree):
         discover_pairs(gopro_tree, "train", "blur")
 
 
+def test_frames_saved_in_another_format_are_named_not_left_out(gopro_tree):
+    """A .jpg pair beside the PNGs was left out without a word."""
+    for key in ("blur", "sharp"):
+        open(f"{gopro_tree}/train/seqA/{key}/000003.jpg", "w").write("a JPEG, say")
+    open(f"{gopro_tree}/train/seqA/blur/notes.txt", "w").write("not an image: left alone")
+    with pytest.raises(DataError, match=r"(?s)2 bad pair.*seqA/blur/000003.jpg: is not a PNG"):
+        discover_pairs(gopro_tree, "train", "blur")
+    found = discover_pairs(gopro_tree, "train", "blur", skip_bad_pairs=True)
+    assert len(found.pairs) == 6 and len(found.skipped) == 2
+
+
 def test_missing_and_empty_folders(gopro_tree, tmp_path):
     with pytest.raises(DataError, match=r"nowhere/train does not exist; expected the GOPRO layout"):
         discover_pairs(str(tmp_path / "nowhere"), "train")
