@@ -199,7 +199,15 @@ def synthesize_tree(frames_dir, output_dir, config=SynthesisConfig(), overwrite=
             if not pair_written(
                 output_dir, split, sequence, frame_name
             ):  # else done by an earlier run
-                frames = _read_frames(window)
+                try:
+                    frames = _read_frames(window)
+                except DataError as error:
+                    if not config.skip_bad_pairs:
+                        raise
+                    logging.warning("skipping the pair of frame %s: %s", frame_name, error)
+                    skipped.append((window[middle_index(num_frames)], str(error)))
+                    start += num_frames
+                    continue
                 write_gopro_pair(
                     output_dir,
                     split,

@@ -145,6 +145,24 @@ def test_frame_of_another_size_is_named(tmp_path, rng):
         )
 
 
+def test_skip_bad_pairs_skips_the_pair_of_a_corrupt_or_odd_sized_frame(tmp_path, rng):
+    """It stopped the run, as without the flag, leaving every later sequence unwritten."""
+    for name in ("a", "b", "c"):
+        _write_frames(str(tmp_path / "frames" / name), 14, rng)
+    (tmp_path / "frames" / "a" / "000003.png").write_bytes(b"not a PNG any more")
+    images.write_png(str(tmp_path / "frames" / "b" / "000009.png"), np.zeros((10, 10, 3), np.uint8))
+    config = SynthesisConfig(min_frames=7, max_frames=7, test_fraction=0, skip_bad_pairs=True)
+    result = synthesize_tree(str(tmp_path / "frames"), str(tmp_path / "out"), config)
+    # Each sequence has two windows of 7 frames; the named one is each bad window's middle frame.
+    assert [os.path.relpath(path, tmp_path) for path, _ in result["skipped"]] == [
+        "frames/a/000003.png",
+        "frames/b/000010.png",
+    ]
+    assert "cannot decode frame" in result["skipped"][0][1]
+    assert "is 10x10" in result["skipped"][1][1]
+    assert result["pairs"] == {"train": 4, "test": 0}
+
+
 def test_bad_config_is_named():
     with pytest.raises(ValueError, match="min_frames=9, max_frames=7"):
         SynthesisConfig(min_frames=9, max_frames=7)
