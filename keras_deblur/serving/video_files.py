@@ -12,7 +12,9 @@ into place only when every frame is in, so an interrupted run never leaves a par
 the target's name.
 
 Sizes: H.264 in yuv420p needs even sides; a video of odd width or height is refused (camera and
-phone videos are even), not silently rescaled.
+phone videos are even), not silently rescaled. HDR video (HLG or PQ, BT.2020 colours: what recent
+phones record by default) is refused too: written as 8-bit BT.709 its colours and contrast would
+change, and the model was trained on SDR frames.
 """
 
 import fractions
@@ -36,6 +38,11 @@ BT709 = [
     "scale=out_color_matrix=bt709:out_range=tv,"
     "setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709",
 ]
+
+
+# How ffmpeg names HDR transfers (HLG, PQ) and BT.2020 colours in a stream's pixel format
+# ("yuv420p10le(tv, bt2020nc/bt2020/arib-std-b67, progressive)").
+HDR_TAGS = ("arib-std-b67", "smpte2084", "bt2020")
 
 
 def is_video(path):
@@ -80,6 +87,13 @@ def deblur_video(deblurrer, path, target, max_megapixels, verbose=True, overwrit
     if width % 2 or height % 2:
         reader.close()
         raise ValueError(f"{width}x{height}: H.264 needs even sides; crop the video first")
+    pixel_format = meta.get("pix_fmt", "")
+    if any(tag in pixel_format for tag in HDR_TAGS):
+        reader.close()
+        raise ValueError(
+            f"HDR video ({pixel_format}): deblur writes 8-bit BT.709 video, which would change "
+            "its colours; convert it to SDR first (a phone's 'most compatible' setting records it)"
+        )
     fps = _fps(meta)
     expected = max(1, round(meta.get("duration", 0) * fps))
     progress = Progress(expected, "frame", os.path.basename(path), verbose=verbose)

@@ -134,3 +134,19 @@ def test_an_interrupted_video_leaves_no_partial_file(tmp_path, error):
     except KeyboardInterrupt:
         pass
     assert os.listdir(out) == []
+
+
+def test_hdr_video_is_refused_not_turned_into_bt709(tmp_path):
+    """A phone's HLG video (10 bits, BT.2020) came out as 8-bit video tagged BT.709: its colours
+    and contrast changed, and nothing said so."""
+    hlg = str(tmp_path / "hlg.mov")
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-f", "lavfi"]
+    command += ["-i", "testsrc2=size=64x48:rate=10:duration=0.3", "-c:v", "libx264"]
+    command += ["-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-colorspace", "bt2020nc"]
+    command += ["-color_trc", "arib-std-b67", hlg]
+    subprocess.run(command, check=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    failures = deblur_files(_Unchanged(), [hlg], str(out))
+    assert failures[hlg].startswith("HDR video (yuv420p10le(tv, bt2020nc")
+    assert os.listdir(out) == []
