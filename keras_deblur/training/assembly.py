@@ -40,24 +40,32 @@ def _missing_dataset(data_dir):
 
 
 def discover(config):
-    """(training source, validation source): PNG pairs of data_dir, or TFRecord shard files."""
+    """(training source, validation source): each split from its TFRecord shards where they are
+    given (--train_tfrecords, --test_tfrecords), else from data_dir's PNG pairs, as the flags' help
+    says (the one given was used for both, and the other flag dropped without a word)."""
     if config.train_tfrecords:
-        validation = ()
-        if config.num_validation_images and config.test_tfrecords:
-            validation = tuple(tfrecord_files(list(config.test_tfrecords)))
-        return tuple(tfrecord_files(list(config.train_tfrecords))), validation
-    if not config.data_dir or not tf.io.gfile.isdir(posixpath.join(config.data_dir, "train")):
+        train = tuple(tfrecord_files(list(config.train_tfrecords)))
+    elif not config.data_dir or not tf.io.gfile.isdir(posixpath.join(config.data_dir, "train")):
         raise _missing_dataset(config.data_dir)
-    train = discover_pairs(config.data_dir, "train", config.blur_key, config.skip_bad_pairs).pairs
-    validation_pairs = ()
-    if config.num_validation_images:
-        if tf.io.gfile.isdir(posixpath.join(config.data_dir, "test")):
-            validation_pairs = discover_pairs(
-                config.data_dir, "test", config.blur_key, config.skip_bad_pairs
-            ).pairs[: config.num_validation_images]
-        else:
-            logging.warning("no test split under %s: validation is off", config.data_dir)
-    return train, validation_pairs
+    else:
+        train = discover_pairs(config.data_dir, "train", config.blur_key, config.skip_bad_pairs)
+        train = train.pairs
+    validation = ()
+    if not config.num_validation_images:
+        return train, validation
+    if config.test_tfrecords:
+        validation = tuple(tfrecord_files(list(config.test_tfrecords)))
+    elif config.data_dir and tf.io.gfile.isdir(posixpath.join(config.data_dir, "test")):
+        validation = discover_pairs(
+            config.data_dir, "test", config.blur_key, config.skip_bad_pairs
+        ).pairs[: config.num_validation_images]
+    else:
+        logging.warning(
+            "no test split (--test_tfrecords, or a test folder under --data_dir=%s): validation is "
+            "off",
+            config.data_dir,
+        )
+    return train, validation
 
 
 def _optimizer(config, planned_steps):

@@ -489,3 +489,20 @@ def test_numbers_that_cannot_train_are_refused_before_the_run(scenes_dir, tmp_pa
     with pytest.raises(ValueError, match=f"--{name} must be a number"):
         tiny_config(tmp_path / "run", scenes_dir, **{name: value})
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_each_split_comes_from_the_flag_given_for_it(scenes_dir, tmp_path):
+    """--train_tfrecords or --test_tfrecords took both splits: beside --data_dir (a flagfile's,
+    say), the other split's source was dropped without a word and validation was off."""
+    from keras_deblur.data.pairs import Pair, discover_pairs
+    from keras_deblur.data.tfrecords import write_tfrecord
+    from keras_deblur.training.assembly import discover
+
+    shard = str(tmp_path / "pairs.tfrecord")
+    write_tfrecord(shard, discover_pairs(scenes_dir, "test", "blur").pairs, "png")
+    train, validation = discover(tiny_config(tmp_path / "a", scenes_dir, test_tfrecords=(shard,)))
+    assert len(train) == 6 and all(isinstance(pair, Pair) for pair in train)
+    assert validation == (shard,)
+    train, validation = discover(tiny_config(tmp_path / "b", scenes_dir, train_tfrecords=(shard,)))
+    assert train == (shard,)
+    assert len(validation) == 2 and all(isinstance(pair, Pair) for pair in validation)
