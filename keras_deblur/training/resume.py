@@ -13,6 +13,7 @@ again, is refused; a rate the user changes (`--learning_rate`, say after a diver
 
 import dataclasses
 import json
+import os
 
 from keras_deblur import file_io
 from keras_deblur.run_layout import RunLayout
@@ -67,18 +68,32 @@ def check_settings(run_dir, stored, config):
     # Only settings both know: a field the package added or dropped since the run started is not a
     # change the user asked for.
     changed = sorted(
-        name for name in (before.keys() & now.keys()) - {"run_dir"} if before[name] != now[name]
+        name
+        for name in (before.keys() & now.keys()) - {"run_dir"}
+        if before[name] != now[name] and not _same_folder(name, before[name], now[name])
     )
     described = {name: f"{name} {before[name]} -> {now[name]}" for name in changed}
     refused = [name for name in changed if name.split(".")[0] not in MAY_CHANGE]
     if refused:
+        flags_file = RunLayout(run_dir).flags
+        # A run the pipeline trained has no flags file: its stage is rerun by the pipeline's flags.
+        its_flags = f"its flags ({flags_file})" if os.path.exists(flags_file) else "its flags"
         raise ValueError(
             f"--run_dir={run_dir} was started with other settings "
-            f"({'; '.join(described[name] for name in refused)}): rerun with its flags "
-            f"({RunLayout(run_dir).flags}) to resume it, or train into a new --run_dir, with "
-            "--init_from=<its checkpoint or generator.keras> to start from its weights"
+            f"({'; '.join(described[name] for name in refused)}): rerun with {its_flags} to "
+            "resume it, or train into a new --run_dir, with --init_from=<its checkpoint or "
+            "generator.keras> to start from its weights"
         )
     return [described[name] for name in changed]
+
+
+def _same_folder(name, before, now):
+    """Whether two spellings of --data_dir name the same local folder ("d64" and "/data/d64",
+    relative ones taken from the current folder): a rerun from elsewhere, or the pipeline's
+    train stage given the folder another way, is not a change of data."""
+    if name != "data_dir" or not before or not now or "://" in before + now:
+        return False
+    return os.path.realpath(before) == os.path.realpath(now)
 
 
 def rate_at(step, config, planned):

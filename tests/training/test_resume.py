@@ -56,3 +56,17 @@ def test_a_resume_that_would_raise_the_rate_again_is_refused():
     resume.check_rate("runs/x", stored, unbudgeted, 700, 1000, 40000)  # before the decay: fine
     with pytest.raises(ValueError, match=r"the rate would rise from 1e-05 to 0.0001"):
         resume.check_rate("runs/x", stored, unbudgeted, 800, 1000, 40000)
+
+
+def test_the_same_data_folder_spelled_another_way_is_not_a_change(tmp_path, monkeypatch):
+    """A pipeline rerun from another folder, or `d64` for `/data/d64`, stopped the resume, and the
+    error sent the user to a flags file that pipeline runs do not have."""
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    stored = {"data_dir": str(tmp_path / "data"), "train_steps": 2}
+    config = {"data_dir": "data", "train_steps": 2}
+    monkeypatch.setattr(resume, "_as_json", lambda config: config)
+    assert resume.check_settings(str(tmp_path / "run"), stored, config) == []
+    (tmp_path / "other").mkdir()
+    with pytest.raises(ValueError, match=r"data_dir .*/data -> other\): rerun with its flags to"):
+        resume.check_settings(str(tmp_path / "run"), stored, {**config, "data_dir": "other"})
