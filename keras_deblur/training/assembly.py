@@ -2,6 +2,7 @@
 generator's starting weights."""
 
 import posixpath
+import zipfile
 
 import keras
 import tensorflow as tf
@@ -149,7 +150,14 @@ def init_generator(generator, source):
     if kind == "keras":
         if not tf.io.gfile.exists(source):
             raise FileNotFoundError(f"--init_from={source} does not exist")
-        loaded = keras.saving.load_model(source)
+        try:
+            loaded = keras.saving.load_model(source)
+        except (ValueError, OSError, zipfile.BadZipFile) as error:
+            # Keras says "File not found" of a damaged file too.
+            raise DataError(
+                f"--init_from={source} is not a Keras model file this package can read "
+                f"(damaged or truncated?): {error}"
+            ) from None
         loaded_generator = loaded.generator if isinstance(loaded, DeblurGAN) else loaded
         if isinstance(loaded_generator, Generator):
             _copy_or_grow(loaded_generator, generator, f"--init_from={source}: its generator")

@@ -284,5 +284,6 @@ def _train(config, flags_text, cleanup):
         "planned_steps": plan.planned,
         "minutes": float(plan.elapsed_seconds) / 60.0,
         "checkpoint": manager.latest_checkpoint,
-        "best": reporter.best.record if reporter.best else None,
+        # None until a validation has run (the record's placeholder is a PSNR of -inf).
+        "best": reporter.best.record if reporter.best and "step" in reporter.best.record else None,
     }

@@ -506,3 +506,18 @@ def test_each_split_comes_from_the_flag_given_for_it(scenes_dir, tmp_path):
     train, validation = discover(tiny_config(tmp_path / "b", scenes_dir, train_tfrecords=(shard,)))
     assert train == (shard,)
     assert len(validation) == 2 and all(isinstance(pair, Pair) for pair in validation)
+
+
+def test_a_damaged_init_from_file_is_named_as_such(scenes_dir, tmp_path):
+    """Keras said "File not found" of a file that is there."""
+    damaged = tmp_path / "generator.keras"
+    damaged.write_bytes(b"PK\x03\x04 cut short")
+    config = tiny_config(tmp_path / "run", scenes_dir, init_from=str(damaged))
+    with pytest.raises(ValueError, match=r"generator.keras is not a Keras model file .*damaged"):
+        train(config)
+
+
+def test_a_run_without_validation_reports_no_best(scenes_dir, tmp_path):
+    """It printed "best validation: {'psnr': -inf}"."""
+    config = tiny_config(tmp_path / "run", scenes_dir, train_steps=1, validate_every_steps=100)
+    assert train(config)["best"] is None
