@@ -78,6 +78,8 @@ class TrainConfig:
             raise ValueError(
                 f"--train_minutes must be a number >= 0 (0: no budget), got {self.train_minutes}"
             )
+        if not 0 <= self.seed < 2**32:  # keras.utils.set_random_seed's range, named here
+            raise ValueError(f"--seed must be in [0, 2**32), got {self.seed}")
         if self.num_validation_images < 0:
             raise ValueError(
                 f"--num_validation_images must be >= 0, got {self.num_validation_images}"
