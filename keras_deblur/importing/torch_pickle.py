@@ -187,6 +187,16 @@ def load(path):
         raise CheckpointError(
             f"--torch_checkpoint={path} is not a PyTorch checkpoint (zip): {error}.{hint}"
         ) from None
+    try:
+        return _load_archive(archive, path)
+    except zipfile.BadZipFile as error:  # a member damaged (its CRC) or cut short
+        raise CheckpointError(
+            f"--torch_checkpoint={path}: its archive is damaged: {error}"
+        ) from None
+
+
+def _load_archive(archive, path):
+    """The unpickled checkpoint of an opened torch.save archive."""
     with archive:
         pickles = [
             name

@@ -128,6 +128,18 @@ def test_files_that_are_not_checkpoints_are_refused(tmp_path):
         torch_pickle.load(str(tmp_path / "missing.pt"))
 
 
+def test_a_checkpoint_whose_tensor_data_is_damaged_is_refused(tmp_path):
+    """A storage member failing its CRC raised zipfile.BadZipFile: a traceback."""
+    path = tmp_path / "damaged.pt"
+    torch.save({"w": torch.arange(64, dtype=torch.float32)}, str(path))
+    data = bytearray(path.read_bytes())
+    start = bytes(data).index(np.arange(64, dtype=np.float32).tobytes())  # stored, not deflated
+    data[start + 8] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(torch_pickle.CheckpointError, match="damaged.pt: its archive is damaged"):
+        torch_pickle.load(str(path))
+
+
 class _Exploit:
     def __reduce__(self):
         return (os.system, (f"touch {self.marker}",))
