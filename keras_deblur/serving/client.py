@@ -51,6 +51,11 @@ class RestClient:
 
 def _outputs(body):
     # Row format answers {"predictions": [{"b64": ...}, ...]} for a single named output.
+    if not isinstance(body, dict) or not isinstance(body.get("predictions"), list):
+        raise ValueError(
+            f"the server's answer has no predictions (is it TF Serving's REST API?): "
+            f"{json.dumps(body)[:200]}"
+        )
     predictions = body["predictions"]
     return [
         p["deblurred_bytes"] if isinstance(p, dict) and "deblurred_bytes" in p else p

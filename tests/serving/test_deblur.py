@@ -288,6 +288,15 @@ def test_rest_client_against_a_loopback_server(export_base, rng):
         server.server_close()
 
 
+def test_an_answer_without_predictions_is_named():
+    """Another server's JSON answer (a proxy's, say) was a KeyError traceback."""
+    from keras_deblur.serving.client import _outputs
+
+    for answer in ({"outputs": []}, ["a list"], {"predictions": "no list"}):
+        with pytest.raises(ValueError, match="answer has no predictions .*TF Serving's REST API"):
+            _outputs(answer)
+
+
 def test_rest_and_grpc_requests_are_built_for_serving_default():
     body = json.loads(RestClient("h:8501", "deblur").request_body([b"\x89PNG"]))
     assert body == {
