@@ -60,6 +60,15 @@ def run_pipeline(
     """Runs the five stages; returns {stage name: record}."""
     if not source_dir or not os.path.isdir(source_dir):
         raise FileNotFoundError(f"--data_dir={source_dir!r}: no such folder (a GOPRO-layout tree)")
+    for split in (
+        "train",
+        "test",
+    ):  # the train stage trains on one, evaluate and gate need the other
+        if not os.path.isdir(os.path.join(source_dir, split)):
+            raise FileNotFoundError(
+                f"--data_dir={source_dir}: no {split} split ({os.path.join(source_dir, split)}); "
+                "the pipeline trains on train/ and evaluates and gates on test/"
+            )
     records = {}
     records["ingest"] = run_stage(
         root,

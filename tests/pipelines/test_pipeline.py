@@ -177,3 +177,13 @@ def test_the_gate_uses_a_recorded_evaluation_only_if_made_as_the_candidates(scen
     same = {**candidate, "settings": recorded["settings"]}
     summary, how = stages._pushed_metrics(version, test_set, same, str(tmp_path / "gate"))
     assert how == "its recorded evaluation on the same test set" and summary == recorded
+
+
+def test_a_tree_without_a_test_split_is_named_before_ingest(scenes_dir, tmp_path):
+    """Ingest ran, then training failed on the ingest folder's missing test-*.tfrecord."""
+    import shutil
+
+    shutil.copytree(os.path.join(scenes_dir, "train"), tmp_path / "tree" / "train")
+    with pytest.raises(FileNotFoundError, match=r"tree: no test split .*evaluates and gates"):
+        _run(_config(tmp_path), str(tmp_path / "tree"), tmp_path)
+    assert not (tmp_path / "root").exists()
