@@ -2,7 +2,8 @@
 
 - EXIF orientation is applied on reading (the pixels are deblurred upright) and the rest of the EXIF
   block is written back, with the orientation reset to "normal" (16-bit PNGs too: their eXIf chunk).
-- The format is kept: a .png stays PNG, a .jpg stays JPEG (quality 95), a lossless WebP stays
+- The format is kept: a .png stays PNG, a .jpg stays JPEG (quality 95, the input's chroma
+  subsampling: a 4:4:4 photo is not written 4:2:0, PIL's default), a lossless WebP stays
   lossless (a lossy one: quality 95), and so on. A camera's or phone's JPEG that carries previews
   or a gain map after its main image (MPO, the multi-picture format) is read as its main image and
   written as a plain JPEG: the previews would show the blurry picture.
@@ -25,7 +26,7 @@ import struct
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 
 from keras_deblur import file_io
 from keras_deblur.data.png_info import (
@@ -62,6 +63,7 @@ class ImageFile:
     exif: bytes = None
     icc_profile: bytes = None  # the colour space (Display P3, Adobe RGB, ...): written back as is
     lossless: bool = False  # a lossless WebP, written back lossless
+    jpeg_subsampling: int = -1  # a JPEG's chroma subsampling (PIL's 0 4:4:4, 1 4:2:2, 2 4:2:0)
 
 
 def check_size(path, width, height, max_megapixels):
@@ -160,6 +162,7 @@ def _read_with_pil(path, max_megapixels):
                 "save it as a 16-bit PNG"
             )
         icc_profile = opened.info.get("icc_profile")
+        subsampling = JpegImagePlugin.get_sampling(opened) if image_format == "JPEG" else -1
         # A TIFF's EXIF is its own tags, which exif_transpose's copy drops: taken before.
         tiff_exif = _tiff_exif(opened) if image_format == "TIFF" else None
         with warnings.catch_warnings():
@@ -186,7 +189,9 @@ def _read_with_pil(path, max_megapixels):
             pixels = np.asarray(image.convert("RGB"))
     exif = exif.tobytes() if len(exif) else None
     lossless = image_format == "WEBP" and _webp_is_lossless(path)
-    return ImageFile(pixels, image_format, grayscale, alpha, exif, icc_profile, lossless)
+    return ImageFile(
+        pixels, image_format, grayscale, alpha, exif, icc_profile, lossless, subsampling
+    )
 
 
 def _bits(tiff):
@@ -278,6 +283,8 @@ def write_image(path, pixels, source, overwrite=True):
             if source.alpha is not None:
                 image.putalpha(Image.fromarray(source.alpha.astype(np.uint8)))
             options = {"quality": 95} if source.format in ("JPEG", "WEBP") else {}
+            if source.format == "JPEG" and source.jpeg_subsampling in (0, 1, 2):
+                options["subsampling"] = source.jpeg_subsampling
             if source.lossless:
                 options = {"lossless": True}
             if source.exif:

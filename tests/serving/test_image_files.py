@@ -280,3 +280,15 @@ def test_a_webp_is_written_back_lossless_if_it_was(tmp_path, rng, lossless):
     assert (tmp_path / "out.webp").read_bytes()[12:16] == (b"VP8L" if lossless else b"VP8 ")
     if lossless:
         np.testing.assert_array_equal(read_image(str(tmp_path / "out.webp")).pixels, source.pixels)
+
+
+@pytest.mark.parametrize("subsampling", [0, 2])  # 4:4:4, 4:2:0
+def test_a_jpeg_keeps_its_chroma_subsampling(tmp_path, rng, subsampling):
+    """Every JPEG was written 4:2:0 (PIL's default): a 4:4:4 photo lost half its colour detail."""
+    from PIL import JpegImagePlugin
+
+    colour = rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)
+    Image.fromarray(colour).save(tmp_path / "in.jpg", subsampling=subsampling)
+    source = read_image(str(tmp_path / "in.jpg"))
+    write_image(str(tmp_path / "out.jpg"), source.pixels, source)
+    assert JpegImagePlugin.get_sampling(Image.open(tmp_path / "out.jpg")) == subsampling
