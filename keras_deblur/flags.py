@@ -395,6 +395,8 @@ def train_config():
         scale = config.train_steps / recipe.train_steps
         decays = sorted({max(1, round(step * scale)) for step in recipe.lr_decay_steps})
         config = dataclasses.replace(config, lr_decay_steps=tuple(decays))
+    if flags.FLAGS["run_dir"].present and not config.run_dir:  # "--run_dir=": errno's '' was all
+        raise ValueError("--run_dir is empty: name the run's folder")
     return config
 
 

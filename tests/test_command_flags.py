@@ -72,6 +72,17 @@ def test_help_lists_only_the_command_flags():
     assert listed == expected, result.stdout
 
 
+def test_an_empty_run_dir_is_named():
+    """`--run_dir=` said only "[Errno 2] No such file or directory: ''"."""
+    flags.FLAGS.unparse_flags()
+    try:
+        flags.FLAGS(["train", "--experiment=small", "--run_dir="])
+        with pytest.raises(ValueError, match="--run_dir is empty"):
+            f.train_config()
+    finally:
+        flags.FLAGS.unparse_flags()
+
+
 @pytest.mark.parametrize(
     "flagfile, name",
     [
