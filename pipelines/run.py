@@ -13,6 +13,7 @@ import os
 
 from keras_deblur import cli
 from keras_deblur import flags as f
+from keras_deblur.data.pairs import SPLITS
 from pipelines import stages
 from pipelines.stage_runner import fingerprint, run_stage
 
@@ -60,10 +61,7 @@ def run_pipeline(
     """Runs the five stages; returns {stage name: record}."""
     if not source_dir or not os.path.isdir(source_dir):
         raise FileNotFoundError(f"--data_dir={source_dir!r}: no such folder (a GOPRO-layout tree)")
-    for split in (
-        "train",
-        "test",
-    ):  # the train stage trains on one, evaluate and gate need the other
+    for split in SPLITS:  # the train stage trains on one, evaluate and gate need the other
         if not os.path.isdir(os.path.join(source_dir, split)):
             raise FileNotFoundError(
                 f"--data_dir={source_dir}: no {split} split ({os.path.join(source_dir, split)}); "
