@@ -14,6 +14,7 @@ the conv's input itself: a unit that took the input for the backward pass return
 and the paper's train step kept every conv's input twice.
 """
 
+import contextlib
 import functools
 
 import tensorflow as tf
@@ -63,3 +64,23 @@ def _maps(channels):
 
 def _tensor(shape):
     return tf.TensorSpec(shape, tf.float32)
+
+
+@contextlib.contextmanager
+def remapper_off():
+    """Grappler's remapper off while inside: for a train step whose generator computes with these
+    units beside a discriminator.
+
+    There TensorFlow 2.21's remapper fails on the discriminator's conv, bias and LeakyReLU (it
+    removes the BiasAdd that the LeakyReLU's gradient still reads), prints "E0000 ... remapper
+    failed: ... Mutation::Apply error: fanout '...LeakyReluGrad' exist for missing node
+    '...BiasAdd'" and keeps the graph it started from. Off, the step runs that same graph without
+    the line; step times were the same either way (BUILD.md, the train command). The option is read
+    at each call of a tf.function (it is part of the call's configuration), so it must stay off for
+    every call of the step, not only the first."""
+    before = tf.config.optimizer.get_experimental_options().get("remapping", True)
+    tf.config.optimizer.set_experimental_options({"remapping": False})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": before})

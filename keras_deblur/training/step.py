@@ -2,7 +2,12 @@
 tf.function call (Orbit's "steps per loop"), so the host waits for the device once per call rather
 than once per step."""
 
+import contextlib
+
 import tensorflow as tf
+
+from keras_deblur.models.winograd import computes_winograd
+from keras_deblur.winograd_units import remapper_off
 
 
 def make_step_function(gan, strategy, topology, iterator, jit_compile):
@@ -26,7 +31,13 @@ def make_step_function(gan, strategy, topology, iterator, jit_compile):
             one_step()
         return {m.name: m.result() for m in gan.metrics}
 
+    winograd_beside_discriminator = gan.discriminator is not None and any(
+        map(computes_winograd, gan.generator.layers)
+    )
+    options = remapper_off if winograd_beside_discriminator else contextlib.nullcontext
+
     def run(count=1):
-        return steps(tf.constant(count, tf.int64))
+        with options():
+            return steps(tf.constant(count, tf.int64))
 
     return run
