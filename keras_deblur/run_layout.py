@@ -8,6 +8,8 @@
       checkpoints/worker<i>/)
       best/              the best checkpoint by validation PSNR, and best.json (its step and scores)
       generator.keras    the final generator, written when the training finishes
+      generator-step<N>.keras  an earlier end's final generator (step N), set aside when a
+                         finished run is resumed to train on (training/loop.py)
       train/, validation/  TensorBoard events (the profiler's traces under train/plugins/profile/)
       evaluation/        evaluate's default output folder (an EvaluationLayout)
 
@@ -22,6 +24,14 @@ import posixpath
 
 KERAS_SUFFIX = ".keras"
 BLESSING_FILE = "blessing.json"  # the pipeline gate's decision, in the gate stage's folder
+EARLIER_GENERATOR = "generator-step{}.keras"
+
+
+def earlier_generator_step(path):
+    """The step in an `earlier_generator` file's name; None if the name holds no step."""
+    prefix, suffix = EARLIER_GENERATOR.split("{}")
+    step = posixpath.basename(path)[len(prefix) : -len(suffix)]
+    return int(step) if step.isdigit() else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +91,10 @@ class RunLayout:
     @property
     def generator(self):
         return self._path("generator.keras")
+
+    def earlier_generator(self, step):
+        """An earlier end's final generator (`step` may be "*", a glob pattern)."""
+        return self._path(EARLIER_GENERATOR.format(step))
 
     def events(self, name):
         """TensorBoard's folder for `name`: "train" or "validation"."""

@@ -9,7 +9,12 @@ import tensorflow as tf
 
 from keras_deblur import file_io
 from keras_deblur.file_io import read_json
-from keras_deblur.run_layout import RunLayout, generator_file, is_keras_file
+from keras_deblur.run_layout import (
+    RunLayout,
+    earlier_generator_step,
+    generator_file,
+    is_keras_file,
+)
 
 
 def save_generator(generator, path, overwrite=True):
@@ -36,9 +41,11 @@ def load_generator(model_dir):
     """The generator of a run directory (its final `generator.keras`) or of a `.keras` file."""
     path = generator_file(model_dir)
     if not tf.io.gfile.exists(path):
+        earlier = {} if is_keras_file(model_dir) else _earlier_generators(model_dir)
+        kept = f"; an earlier end's generator is kept as {earlier[max(earlier)]}" if earlier else ""
         raise FileNotFoundError(
             f"--run_dir={model_dir}: no {path}; a run writes generator.keras when it finishes "
-            "(rerun the training command to finish it)"
+            f"(rerun the training command to finish it){kept}"
         )
     from keras_deblur.precision import dtype_policy
 
@@ -46,6 +53,14 @@ def load_generator(model_dir):
     # would take the global policy, which is not its own.
     with dtype_policy("float32"):
         return keras.saving.load_model(path)
+
+
+def _earlier_generators(run_dir):
+    """{step: path} of the generators a run set aside when it was resumed after it had ended."""
+    paths = tf.io.gfile.glob(RunLayout(run_dir).earlier_generator("*"))
+    steps = {earlier_generator_step(path): path for path in paths}
+    steps.pop(None, None)
+    return steps
 
 
 def trained_blur_key(model_dir=None, saved_model=None):

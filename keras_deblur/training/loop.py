@@ -122,6 +122,23 @@ def train(config, flags_text=None):
         return _train(config, flags_text, cleanup)
 
 
+def _set_aside_final_generator(run_dir, step):
+    """A finished run resumed to train on: its generator.keras, the earlier end's, becomes
+    generator-step<step>.keras. Left in place, evaluate and export of the run directory would read
+    it as the run's model while the checkpoints moved past it, and a run killed before its new end
+    would keep it under that name; now they say the run has not finished."""
+    layout = RunLayout(run_dir)
+    if tf.io.gfile.exists(layout.generator):
+        kept = layout.earlier_generator(step)
+        tf.io.gfile.rename(layout.generator, kept)
+        print(
+            f"training on from step {step}: the generator the run ended with there is kept as "
+            f"{kept}; "
+            "generator.keras is written when this run finishes",
+            flush=True,
+        )
+
+
 def _train(config, flags_text, cleanup):
     strategy, topology = make_strategy(
         config.strategy
@@ -218,6 +235,8 @@ def _train(config, flags_text, cleanup):
                 else ""
             )
             print(f"nothing to train: the run's {plan.planned} steps are done{fixed}", flush=True)
+        elif topology.is_chief:
+            _set_aside_final_generator(config.run_dir, int(step_var))
     elif config.init_from:
         assembly.init_generator(generator, config.init_from)
     if topology.num_workers > 1:

@@ -61,6 +61,46 @@ def test_resume_continues_from_the_last_checkpoint_and_cleans_a_kill(
     assert half not in os.listdir(tmp_path / "run")
 
 
+def test_a_finished_run_trained_on_sets_its_generator_aside_until_it_ends(
+    scenes_dir, tmp_path, monkeypatch
+):
+    from keras_deblur import runs
+    from keras_deblur.training import loop
+
+    run = tmp_path / "run"
+    train(tiny_config(run, scenes_dir, train_steps=2, num_validation_images=0))
+    first = (run / "generator.keras").read_bytes()
+
+    # Resumed to train on, then stopped before its new end (here: where it saves the generator).
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "save_generator", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(run, scenes_dir, train_steps=4, num_validation_images=0))
+    # The run's model is not the generator of step 2 while its checkpoints are at step 4.
+    assert not (run / "generator.keras").exists()
+    assert (run / "generator-step2.keras").read_bytes() == first
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"when it finishes \(rerun the training command to finish it\); an earlier end's "
+        r"generator is kept as .*generator-step2\.keras",
+    ):
+        runs.load_generator(str(run))
+
+    monkeypatch.undo()
+    summary = train(tiny_config(run, scenes_dir, train_steps=4, num_validation_images=0))
+    assert summary["step"] == 4
+    assert runs.load_generator(str(run)) is not None
+    assert (run / "generator-step2.keras").read_bytes() == first
+    # A rerun with nothing to train keeps its generator where it is.
+    train(tiny_config(run, scenes_dir, train_steps=4, num_validation_images=0))
+    assert sorted(p.name for p in run.glob("generator*.keras")) == [
+        "generator-step2.keras",
+        "generator.keras",
+    ]
+
+
 def test_missing_dataset_says_how_to_get_one(tmp_path):
     with pytest.raises(
         DataError,
