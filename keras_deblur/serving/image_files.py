@@ -18,7 +18,8 @@
 - Refused, each with a DataError naming the file: images larger than `max_megapixels` (read from
   the header, before any pixel is decoded: a small file can claim 20000 x 20000 pixels and take
   gigabytes to decode), animated images and multi-page files (only the first frame would be
-  deblurred), and anything PIL or TensorFlow cannot decode, a damaged EXIF block included.
+  deblurred), and anything PIL or TensorFlow cannot decode, a damaged EXIF block included. HEIC
+  (an iPhone's default) is named as such, with how to save it as JPEG (`HEIC_NOT_READ`).
 """
 
 import dataclasses
@@ -243,7 +244,36 @@ def read_image(path, max_megapixels=DEFAULT_MAX_MEGAPIXELS):
         message = op_message(error.message) if isinstance(error, tf.errors.OpError) else error
         if isinstance(error, struct.error):
             message = f"its EXIF block is damaged ({error})"
+        if _is_heic(path):
+            message = HEIC_NOT_READ
         raise DataError(f"{path} is not an image this command can read: {message}") from error
+
+
+# HEIC is what iPhones save by default. Not read: the Python packages that decode it ship, in
+# their binary wheels, either a GPL HEVC encoder (pillow-heif, with x265) or no encoder at all
+# (pi-heif), and deblur writes each image back in its own format.
+HEIC_NOT_READ = (
+    "it is HEIC/HEIF (HEVC-coded, an iPhone camera's default), which deblur does not read; save "
+    "it as JPEG first (on the iPhone: Settings > Camera > Formats > Most Compatible; elsewhere "
+    "`heif-convert` from libheif) and deblur that"
+)
+HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+
+
+def _is_heic(path):
+    """Whether the file starts with an ISO base media `ftyp` box naming an HEVC-coded HEIF brand
+    (major or compatible): bytes 4-8 "ftyp", then the major brand, a version, the compatible
+    brands."""
+    try:
+        with open(path, "rb") as file:
+            box = file.read(64)
+    except OSError:
+        return False
+    if box[4:8] != b"ftyp":
+        return False
+    size = min(int.from_bytes(box[:4], "big"), len(box))
+    brands = [box[8:12]] + [box[i : i + 4] for i in range(16, size - 3, 4)]
+    return any(brand in HEIC_BRANDS for brand in brands)
 
 
 def check_writable(path, source):

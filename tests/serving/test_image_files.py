@@ -292,3 +292,33 @@ def test_a_jpeg_keeps_its_chroma_subsampling(tmp_path, rng, subsampling):
     source = read_image(str(tmp_path / "in.jpg"))
     write_image(str(tmp_path / "out.jpg"), source.pixels, source)
     assert JpegImagePlugin.get_sampling(Image.open(tmp_path / "out.jpg")) == subsampling
+
+
+def _ftyp(major, *compatible):
+    """The first box of an ISO base media file (HEIF, AVIF, MP4): size, "ftyp", major brand,
+    version, compatible brands; then a few bytes of what would follow."""
+    body = major + bytes(4) + b"".join(compatible)
+    return (8 + len(body)).to_bytes(4, "big") + b"ftyp" + body + bytes(32)
+
+
+@pytest.mark.parametrize(
+    "brands", [(b"heic", b"mif1", b"heic"), (b"mif1", b"mif1", b"heix"), (b"hevc",)]
+)
+def test_heic_is_named_with_what_to_do(tmp_path, brands):
+    path = tmp_path / "IMG_0001.HEIC"
+    path.write_bytes(_ftyp(*brands))
+    with pytest.raises(
+        DataError,
+        match=r"IMG_0001.HEIC is not an image this command can read: it is HEIC/HEIF .* save it "
+        r"as JPEG first",
+    ):
+        read_image(str(path))
+
+
+@pytest.mark.parametrize("brands", [(b"mif1", b"mif1", b"avif"), (b"isom", b"mp42")])
+def test_another_iso_media_file_keeps_the_readers_message(tmp_path, brands):
+    path = tmp_path / "file.heif"
+    path.write_bytes(_ftyp(*brands))
+    with pytest.raises(DataError, match="file.heif is not an image this command can read") as error:
+        read_image(str(path))
+    assert "HEIC" not in str(error.value)
