@@ -132,8 +132,7 @@ def _set_aside_final_generator(run_dir, step):
         kept = layout.earlier_generator(step)
         tf.io.gfile.rename(layout.generator, kept)
         print(
-            f"training on from step {step}: the generator the run ended with there is kept as "
-            f"{kept}; "
+            f"training on from step {step}: the generator it ended with is kept as {kept}; "
             "generator.keras is written when this run finishes",
             flush=True,
         )
