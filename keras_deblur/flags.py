@@ -510,10 +510,10 @@ CONV_ALGORITHM = flags.DEFINE_enum(
     "deblur, train: how the generator's convolutions run. winograd: Winograd F(4x4), each conv "
     "compiled by XLA on its own, float32 only, the same results within float32 rounding "
     "(BUILD.md, Winograd in strips). deblur: auto (default) is winograd where the model runs in "
-    "float32 (see --mixed_precision), direct in bf16 and for exports; winograd is 2-4x faster "
-    "than float32's direct convolutions after a few seconds of compiling per tile size. train: "
-    "direct or winograd (for wide networks such as the paper's 64 maps: 1.8x faster on 2 Zen 4 "
-    "cores), default the experiment's.",
+    "float32 (see --mixed_precision), direct in bf16 and for exports; winograd is 1.2-4x faster "
+    "than float32's direct convolutions (by CPU) after a few seconds of compiling per tile size. "
+    "train: direct or winograd (for wide networks such as the paper's 64 maps: 1.8x faster on 2 "
+    "Zen 4 cores, 1.0-1.3x on an Ice Lake Xeon), default the experiment's.",
 )
 MEMORY_BUDGET_GIB = flags.DEFINE_float(
     "memory_budget",

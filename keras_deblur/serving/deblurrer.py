@@ -74,9 +74,10 @@ class Deblurrer:
     PSNR within 0.005 dB; BUILD.md).
     `conv_algorithm="winograd"` (presets only) runs the bodies' convolutions as Winograd F(4x4),
     each compiled by XLA (`ScaleFunctions.from_generator`): the same pixels as float32's direct
-    convolutions within rounding, 2-4x faster, after a few seconds of compiling per new tile size
-    (BUILD.md, "Winograd in strips"). `auto` (the `deblur` command's default) takes Winograd
-    where the preset runs in float32 and direct convolutions otherwise (bf16, exports).
+    convolutions within rounding, 1.2-4x faster by CPU, after a few seconds of compiling per new
+    tile size (BUILD.md, "Winograd in strips", "A fourth kind"). `auto` (the `deblur` command's
+    default) takes Winograd where the preset runs in float32 and direct convolutions otherwise
+    (bf16, exports).
     """
 
     def __init__(
