@@ -53,7 +53,9 @@ setup(
         # torch builds the authors' PyTorch generator that the weight import is checked against
         # (importing needs no PyTorch). 2.13.0 is pinned: the CPU build these machines hold locally.
         # ruff is pinned: its formatting and rules change between versions, and .ci/run checks both.
-        "test": ["pytest>=8", "jax>=0.4.30", "torch==2.13.0", "ruff==0.17.6"],
+        # pytest-xdist runs the test files in parallel (pytest.ini), as most of a test's time is
+        # a subprocess importing TensorFlow on one core.
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "jax>=0.4.30", "torch==2.13.0", "ruff==0.17.6"],
         # On a machine with an NVIDIA GPU: pip install -e ".[cuda]" pulls TF's CUDA libraries.
         "cuda": ["tensorflow[and-cuda]>=2.21,<2.22"],
         # TensorBoard's Profile tab, to read the traces that `train --profile_steps` writes.
