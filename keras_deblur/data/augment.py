@@ -1,10 +1,11 @@
 """Paired, stateless augmentation of training crops (paper section 3.2), in TensorFlow.
 
-One seed per crop drives every random choice, and the geometry (crop position, rotation, flips) is
-applied once to the blurry and sharp images stacked along the channels, so the two stay aligned by
-construction. Colour changes (channel permutation, saturation) use the same draw for both; only the
-noise touches the blurry image alone. The same seed gives the same crop, on any machine and in any
-order. Augmentation never runs inside the model, so the serving graph stays clean.
+One seed per crop drives every random choice, drawn once per pair (`_draws`): the blurry and sharp
+images get the same crop position, rotation, flips, channel permutation and saturation, so they stay
+aligned by construction; only the noise touches the blurry image alone. The same seed gives the same
+crop in any order; across CPUs, the same up to float rounding in the saturation (its pixel work is
+compiled by XLA for the CPU it runs on). Augmentation never runs inside the model, so the serving
+graph stays clean.
 """
 
 import functools
@@ -56,33 +57,98 @@ def _to_float(image):
     return tf.image.convert_image_dtype(image, tf.float32) if image.dtype.is_integer else image
 
 
-def _geometry(blurry, sharp, seeds, config):
-    """Crop, rotation and flips, applied once to the pair stacked as [S, S, 6] float32.
+def _windows(blurry, sharp, seeds, config):
+    """The crop windows of both images at one random position, in the images' own dtype, and
+    rotated by any angle (then float32) when config.rotation is "any".
 
-    The window is cut from each full image before anything else, so converting to float and
-    stacking touch only window-sized data (a full 1280x720 pair is ~20x larger).
+    The window is cut from each full image before anything else, so everything after it touches
+    only window-sized data (a full 1280x720 pair is ~20x larger).
     """
     window = config.window_size
     height, width = tf.shape(blurry)[0], tf.shape(blurry)[1]
     top = _uniform(seeds[0], 0, height - window + 1, dtype=tf.int32)
     left = _uniform(seeds[1], 0, width - window + 1, dtype=tf.int32)
-    pair = tf.concat(
-        [
-            _to_float(blurry[top : top + window, left : left + window]),
-            _to_float(sharp[top : top + window, left : left + window]),
-        ],
-        axis=-1,
-    )
-    if config.rotation == "right_angles":
-        pair = tf.image.rot90(pair, _uniform(seeds[2], 0, 4, dtype=tf.int32))
-    elif config.rotation == "any":
-        pair = _rotate_and_crop(pair, _uniform(seeds[2], 0.0, 2.0 * math.pi), config.crop_size)
-    # tf.cond rather than tf.where: only the branch taken is computed.
-    if "flip_horizontal" in config.augmentations:
-        pair = tf.cond(_uniform(seeds[3]) < 0.5, lambda: tf.reverse(pair, [1]), lambda: pair)
-    if "flip_vertical" in config.augmentations:
-        pair = tf.cond(_uniform(seeds[4]) < 0.5, lambda: tf.reverse(pair, [0]), lambda: pair)
-    return pair
+    blurry, sharp = (tf.slice(x, [top, left, 0], [window, window, 3]) for x in (blurry, sharp))
+    if config.rotation != "any":
+        return blurry, sharp
+    pair = tf.concat([_to_float(blurry), _to_float(sharp)], axis=-1)
+    pair = _rotate_and_crop(pair, _uniform(seeds[2], 0.0, 2.0 * math.pi), config.crop_size)
+    return pair[..., :3], pair[..., 3:]
+
+
+def _orient(image, quarter_turns=None, flip_horizontal=None, flip_vertical=None):
+    """`image` [S, S, C] turned counter-clockwise by `quarter_turns` (0-3), then mirrored left to
+    right and top to bottom where those booleans are true; None leaves a step out. tf.switch_case
+    and tf.cond, not tf.where: only the branch taken is computed."""
+    if quarter_turns is not None:
+
+        def turned(k):  # tf.image.rot90's k, written as transposes and reverses
+            return lambda: {
+                0: image,
+                1: tf.reverse(tf.transpose(image, [1, 0, 2]), [0]),
+                2: tf.reverse(image, [0, 1]),
+                3: tf.reverse(tf.transpose(image, [1, 0, 2]), [1]),
+            }[k]
+
+        image = tf.switch_case(quarter_turns, [turned(k) for k in range(4)])
+    if flip_horizontal is not None:
+        image = tf.cond(flip_horizontal, lambda: tf.reverse(image, [1]), lambda: image)
+    if flip_vertical is not None:
+        image = tf.cond(flip_vertical, lambda: tf.reverse(image, [0]), lambda: image)
+    return image
+
+
+def _scale_saturation(rgb, factor):
+    """HSV saturation times `factor`, capped at 1, hue and value kept: what
+    tf.image.adjust_saturation computes, written per pixel as V - (V - c) * min(f, V / (V - min))
+    (each channel c moves along the line to the pixel's value V; grey pixels stay as they are).
+    Within 6e-7 of adjust_saturation, and fused by XLA into one pass with the other colour work.
+    """
+    red, green, blue = rgb[..., 0:1], rgb[..., 1:2], rgb[..., 2:3]
+    value = tf.maximum(tf.maximum(red, green), blue)
+    low = tf.minimum(tf.minimum(red, green), blue)
+    return value - (value - rgb) * tf.minimum(factor, tf.math.divide_no_nan(value, value - low))
+
+
+@functools.lru_cache(maxsize=None)
+def _pixel_work(config):
+    """All per-pixel work on a pair of crop windows, as one XLA-compiled function for `config`:
+    right-angle turn and flips, conversion to float, channel permutation, saturation, noise, clip.
+
+    Op by op, TensorFlow passed over the crop a dozen times (10 ms per 256^2 pair on one core of an
+    Ice Lake Xeon); compiled, the passes fuse (BUILD.md, "Training input"). The random draws stay
+    outside, in TensorFlow's own stateless ops, so they are the same numbers with or without XLA.
+    The turn and flips move the integer pixels, before conversion: half the bytes of float32.
+    """
+
+    @tf.function(jit_compile=True)
+    def pixel_work(blurry, sharp, draws):
+        def colour(window):
+            window = _to_float(
+                _orient(
+                    window,
+                    draws.get("quarter_turns"),
+                    draws.get("flip_horizontal"),
+                    draws.get("flip_vertical"),
+                )
+            )
+            if "channel_permutation" in draws:
+                window = tf.gather(window, draws["channel_permutation"], axis=-1)
+            if "saturation" in draws:
+                window = _scale_saturation(window, draws["saturation"])
+            return window
+
+        blurry, sharp = colour(blurry), colour(sharp)
+        if "noise_sigma" in draws:
+            noise = _orient(
+                draws["noise"],
+                draws["noise_orientation"] % 4,
+                flip_vertical=draws["noise_orientation"] >= 4,
+            )
+            blurry = blurry + draws["noise_sigma"] * noise
+        return tf.clip_by_value(blurry, 0.0, 1.0), tf.clip_by_value(sharp, 0.0, 1.0)
+
+    return pixel_work
 
 
 NOISE_TABLE_SIDE = 1024
@@ -102,24 +168,44 @@ def _noise_table():
         return tf.constant(table)
 
 
-def _standard_noise(seed, crop_size):
-    """[crop, crop, 3] i.i.d. standard normal noise for one crop: a window of a fixed table of
-    normal samples at a random offset, in one of the 8 orientations.
+def _noise_window(seed, crop_size):
+    """([crop, crop, 3] i.i.d. standard normal noise, orientation 0-7) for one crop: a window of a
+    fixed table of normal samples at a random offset, to be turned by orientation % 4 quarter turns
+    and flipped top to bottom when orientation >= 4 (`_orient`, in `_pixel_work`).
 
     Drawing 196,608 normals per 256^2 crop cost 2.4 ms on one core (Philox and Box-Muller), a third
     of all augmentation; a window of the table costs ~0.3 ms. Within a crop the noise is i.i.d.
     Gaussian as the paper's; across crops, windows overlap, but 769^2 offsets (256^2 crops) x 8
     orientations, times a random strength per crop, give no pattern a network could learn. Crops
-    larger than the table draw their noise directly.
+    larger than the table draw their noise directly (orientation 0).
     """
     if crop_size > NOISE_TABLE_SIDE:
-        return tf.random.stateless_normal((crop_size, crop_size, 3), seed)
+        return tf.random.stateless_normal((crop_size, crop_size, 3), seed), tf.constant(0)
     seeds = tf.random.experimental.stateless_split(seed, num=2)
     offset = _uniform(seeds[0], 0, NOISE_TABLE_SIDE - crop_size + 1, shape=(2,), dtype=tf.int32)
-    window = _noise_table()[offset[0] : offset[0] + crop_size, offset[1] : offset[1] + crop_size]
-    orientation = _uniform(seeds[1], 0, 8, dtype=tf.int32)
-    window = tf.image.rot90(window, orientation % 4)
-    return tf.cond(orientation >= 4, lambda: tf.reverse(window, [0]), lambda: window)
+    window = tf.slice(_noise_table(), [offset[0], offset[1], 0], [crop_size, crop_size, 3])
+    return window, _uniform(seeds[1], 0, 8, dtype=tf.int32)
+
+
+def _draws(seeds, config):
+    """Every random choice for one crop after its position and any-angle rotation: the inputs of
+    `_pixel_work`, one entry per augmentation that runs."""
+    draws = {}
+    if config.rotation == "right_angles":
+        draws["quarter_turns"] = _uniform(seeds[2], 0, 4, dtype=tf.int32)
+    for name, seed in (("flip_horizontal", seeds[3]), ("flip_vertical", seeds[4])):
+        if name in config.augmentations:
+            draws[name] = _uniform(seed) < 0.5
+    if "channel_permutation" in config.augmentations:
+        draws["channel_permutation"] = tf.argsort(_uniform(seeds[5], shape=(3,)))
+    if "saturation" in config.augmentations:
+        draws["saturation"] = _uniform(seeds[6], *config.saturation_range)
+    if "noise" in config.augmentations:
+        noise_seeds = tf.random.experimental.stateless_split(seeds[7], num=2)
+        sigma = tf.abs(tf.random.stateless_normal((), noise_seeds[0])) * config.noise_sigma
+        draws["noise_sigma"] = sigma
+        draws["noise"], draws["noise_orientation"] = _noise_window(noise_seeds[1], config.crop_size)
+    return draws
 
 
 def augment_pair(blurry, sharp, seed, config):
@@ -135,28 +221,5 @@ def augment_pair(blurry, sharp, seed, config):
       (blurry, sharp), float32 [crop_size, crop_size, 3] in [0, 1].
     """
     seeds = tf.random.experimental.stateless_split(seed, num=8)
-    pair = _geometry(blurry, sharp, seeds, config)
-    if "channel_permutation" in config.augmentations:
-        # The same permutation for both images, as one [6 x 6] block-diagonal matrix product
-        # (a gather along the channel axis is several times slower on CPU).
-        order = tf.argsort(_uniform(seeds[5], shape=(3,)))
-        select = tf.transpose(tf.one_hot(tf.concat([order, order + 3], axis=0), 6))
-        pair = tf.reshape(tf.reshape(pair, (-1, 6)) @ select, tf.shape(pair))
-    if "saturation" in config.augmentations:
-        low, high = config.saturation_range
-        size = tf.shape(pair)[:2]
-        both = tf.reshape(pair, tf.concat([size, [2, 3]], 0))  # [S, S, image, RGB]
-        # One fused kernel for both images (it takes any shape whose last axis is RGB). The same
-        # scaling written on channel planes, V - (V - c) * min(f, V / (V - min)), is exact and 2.2x
-        # faster alone, but slower inside tf.data (BUILD.md, "Training input"): not used.
-        both = tf.image.adjust_saturation(both, _uniform(seeds[6], low, high))
-        pair = tf.reshape(both, tf.concat([size, [6]], 0))
-    blurry, sharp = pair[..., :3], pair[..., 3:]
-    if "noise" in config.augmentations:
-        noise_seeds = tf.random.experimental.stateless_split(seeds[7], num=2)
-        sigma = tf.abs(tf.random.stateless_normal((), noise_seeds[0])) * config.noise_sigma
-        blurry = blurry + sigma * _standard_noise(noise_seeds[1], config.crop_size)
-    crop = (config.crop_size, config.crop_size, 3)
-    blurry = tf.ensure_shape(tf.clip_by_value(blurry, 0.0, 1.0), crop)
-    sharp = tf.ensure_shape(tf.clip_by_value(sharp, 0.0, 1.0), crop)
-    return blurry, sharp
+    blurry, sharp = _windows(blurry, sharp, seeds, config)
+    return _pixel_work(config)(blurry, sharp, _draws(seeds, config))

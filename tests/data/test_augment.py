@@ -152,22 +152,55 @@ PINNED_TABLE_VALUES = [0.06536904, 2.1692076, -0.029746236]
 
 
 def test_noise_is_standard_normal_and_differs_per_crop():
-    from keras_deblur.data.augment import _standard_noise
+    from keras_deblur.data.augment import _noise_table, _noise_window
 
-    crops = [_standard_noise(tf.constant([s, 4], tf.int64), 64).numpy() for s in range(40)]
+    draws = [_noise_window(tf.constant([s, 4], tf.int64), 64) for s in range(40)]
+    crops = [window.numpy() for window, _ in draws]
     values = np.concatenate([c.ravel() for c in crops])
     assert abs(values.mean()) < 0.02 and abs(values.std() - 1.0) < 0.02
     assert len({c.tobytes() for c in crops}) == 40
-    np.testing.assert_array_equal(
-        crops[3], _standard_noise(tf.constant([3, 4], tf.int64), 64).numpy()
-    )
+    assert {int(orientation) for _, orientation in draws} == set(range(8))
+    again, _ = _noise_window(tf.constant([3, 4], tf.int64), 64)
+    np.testing.assert_array_equal(crops[3], again.numpy())
     # The table is part of the augmentation's definition: the same values on every machine.
-    from keras_deblur.data.augment import _noise_table
-
     np.testing.assert_allclose(
         _noise_table().numpy()[[0, 511, 1023], [0, 700, 1023], [0, 1, 2]],
         PINNED_TABLE_VALUES,
         rtol=1e-6,
     )
-    big = _standard_noise(tf.constant([1, 4], tf.int64), 1100).numpy()  # past the table
-    assert big.shape == (1100, 1100, 3) and abs(big.std() - 1.0) < 0.01
+    big, orientation = _noise_window(tf.constant([1, 4], tf.int64), 1100)  # past the table
+    assert big.shape == (1100, 1100, 3) and abs(big.numpy().std() - 1.0) < 0.01
+    assert int(orientation) == 0
+
+
+@pytest.mark.parametrize("quarter_turns", range(4))
+def test_orient_is_rot90_then_flips(quarter_turns, rng):
+    from keras_deblur.data.augment import _orient
+
+    image = rng.integers(0, 65536, (5, 5, 3)).astype(np.uint16)
+    for flip_horizontal in (False, True):
+        for flip_vertical in (False, True):
+            expected = np.rot90(image, quarter_turns)
+            expected = expected[:, ::-1] if flip_horizontal else expected
+            expected = expected[::-1] if flip_vertical else expected
+            oriented = _orient(
+                tf.constant(image),
+                tf.constant(quarter_turns),
+                tf.constant(flip_horizontal),
+                tf.constant(flip_vertical),
+            )
+            np.testing.assert_array_equal(oriented.numpy(), expected)
+
+
+def test_saturation_is_adjust_saturations(rng):
+    from keras_deblur.data.augment import _scale_saturation
+
+    colours = rng.random((4000, 3), dtype=np.float32)
+    colours[:4] = [[0, 0, 0], [0.3, 0.3, 0.3], [1, 0, 0], [0.2, 0.2, 0.9]]  # black, grey, pure
+    colours = tf.constant(colours[:, None])
+    for factor in (0.0, 0.5, 0.93, 1.0, 1.5, 4.0):
+        np.testing.assert_allclose(
+            _scale_saturation(colours, tf.constant(factor)).numpy(),
+            tf.image.adjust_saturation(colours, factor).numpy(),
+            atol=1e-6,
+        )
