@@ -20,6 +20,23 @@ def decode_png_uint16(png_bytes):
     return tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
 
 
+def decode_raw_uint8(data, raw_shape, name):
+    """Raw 8-bit pixels of an encoded pair's image (`raw_shape` [height, width, 8]) to uint8
+    [H, W, 3], unscaled; bytes that do not fill that shape fail naming the pair `name`."""
+    return _raw_pixels(data, raw_shape, name, tf.uint8)
+
+
+def _raw_pixels(data, raw_shape, name, dtype):
+    height, width, depth = raw_shape[0], raw_shape[1], raw_shape[2]
+    expected = height * width * 3 * (depth // 8)
+    check = tf.debugging.Assert(
+        tf.equal(tf.cast(tf.strings.length(data), tf.int64), expected),
+        ["raw pixels of pair", name, "do not fill [height, width, bit depth]", raw_shape],
+    )
+    with tf.control_dependencies([check]):
+        return tf.reshape(tf.io.decode_raw(data, dtype), (height, width, 3))
+
+
 def decode_uint16(data, raw_shape, name):
     """Either image of an encoded pair (`tfrecords.parse_pair`, `input_pipeline.encoded_pairs`) to
     uint16 [H, W, 3]: PNG bytes when `raw_shape` is zeros, else raw pixels of shape
@@ -27,23 +44,11 @@ def decode_uint16(data, raw_shape, name):
     do not fill that shape, or no bytes at all, fail naming the pair `name`."""
 
     def raw():
-        height, width, depth = raw_shape[0], raw_shape[1], raw_shape[2]
-        expected = height * width * 3 * (depth // 8)
-        check = tf.debugging.Assert(
-            tf.equal(tf.cast(tf.strings.length(data), tf.int64), expected),
-            ["raw pixels of pair", name, "do not fill [height, width, bit depth]", raw_shape],
+        return tf.cond(
+            raw_shape[2] == 16,
+            lambda: _raw_pixels(data, raw_shape, name, tf.uint16),
+            lambda: tf.cast(decode_raw_uint8(data, raw_shape, name), tf.uint16) * 257,
         )
-        with tf.control_dependencies([check]):
-            return tf.cond(
-                depth == 16,
-                lambda: tf.reshape(tf.io.decode_raw(data, tf.uint16), (height, width, 3)),
-                lambda: (
-                    tf.cast(
-                        tf.reshape(tf.io.decode_raw(data, tf.uint8), (height, width, 3)), tf.uint16
-                    )
-                    * 257
-                ),
-            )
 
     def png():
         check = tf.debugging.Assert(
