@@ -163,7 +163,7 @@ NOISE_TABLE_SEED = 20170721  # fixed: the table is part of the augmentation's de
 @functools.lru_cache(maxsize=1)
 def _noise_table():
     """[1024, 1024, 3] standard normal samples, the same on every machine: the source of every
-    crop's noise (`_standard_noise`). Made once, eagerly, and captured by every graph using it."""
+    crop's noise (`_noise_window`). Made once, eagerly, and captured by every graph using it."""
     # RandomState: its stream is frozen across NumPy versions (NEP 19), default_rng's is not.
     table = np.random.RandomState(NOISE_TABLE_SEED).standard_normal(
         (NOISE_TABLE_SIDE, NOISE_TABLE_SIDE, 3)
