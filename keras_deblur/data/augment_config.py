@@ -36,6 +36,10 @@ class AugmentConfig:
     noise_sigma: float = 2.0 / 255.0
 
     def __post_init__(self):
+        # Tuples, whatever sequences were given: the config is hashable, and augment.py compiles
+        # one function per config.
+        object.__setattr__(self, "augmentations", tuple(self.augmentations))
+        object.__setattr__(self, "saturation_range", tuple(self.saturation_range))
         if self.crop_size < 1:
             raise ValueError(f"--crop_size must be >= 1, got {self.crop_size}")
         if self.rotation not in ROTATIONS:

@@ -66,6 +66,16 @@ def test_eager_and_tf_data_agree(rng):
     assert in_graph[0].shape == (32, 32, 3)
 
 
+def test_lists_in_the_config_work_as_tuples(rng):
+    image = _image(rng)
+    as_lists = AugmentConfig(crop_size=32, augmentations=["flip_vertical", "saturation"])
+    as_tuples = AugmentConfig(crop_size=32, augmentations=("flip_vertical", "saturation"))
+    np.testing.assert_array_equal(
+        augment_pair(image, image, SEED, as_lists)[0].numpy(),
+        augment_pair(image, image, SEED, as_tuples)[0].numpy(),
+    )
+
+
 def test_everything_off_is_a_plain_crop():
     image = _coordinates()
     config = AugmentConfig(crop_size=16, rotation="none", augmentations=())
