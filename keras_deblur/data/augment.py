@@ -14,6 +14,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from keras_deblur.data import images
+
 
 def _uniform(seed, minval=0.0, maxval=1.0, shape=(), dtype=tf.float32):
     return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval, dtype=dtype)
@@ -56,12 +58,12 @@ def _rotate_and_crop(window, angle, crop_size):
 def _to_float(image):
     """uint8 / uint16 pixels to float32 in [0, 1]; float images pass through.
 
-    8-bit values are widened to 16 bits (v * 257) first, as PNG decoding widens them
-    (`images.decode_png_uint16`), so raw 8-bit shards and their PNGs give the same crops bit for
+    8-bit values are widened to 16 bits first, as PNG decoding widens them
+    (`images.widen_to_uint16`), so raw 8-bit shards and their PNGs give the same crops bit for
     bit: v * 257 / 65535 and v / 255 differ in the last bit for 134 of the 256 values.
     """
     if image.dtype == tf.uint8:
-        image = tf.cast(image, tf.uint16) * 257
+        image = images.widen_to_uint16(image)
     return tf.image.convert_image_dtype(image, tf.float32) if image.dtype.is_integer else image
 
 

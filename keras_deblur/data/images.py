@@ -20,6 +20,11 @@ def decode_png_uint16(png_bytes):
     return tf.io.decode_png(png_bytes, channels=3, dtype=tf.uint16)
 
 
+def widen_to_uint16(pixels_uint8):
+    """8-bit pixels as the 16-bit values that decoding the same PNG at 16 bits gives: v * 257."""
+    return tf.cast(pixels_uint8, tf.uint16) * 257
+
+
 def decode_raw_uint8(data, raw_shape, name):
     """Raw 8-bit pixels of an encoded pair's image (`raw_shape` [height, width, 8]) to uint8
     [H, W, 3], unscaled; bytes that do not fill that shape fail naming the pair `name`."""
@@ -47,7 +52,7 @@ def decode_uint16(data, raw_shape, name):
         return tf.cond(
             raw_shape[2] == 16,
             lambda: _raw_pixels(data, raw_shape, name, tf.uint16),
-            lambda: tf.cast(decode_raw_uint8(data, raw_shape, name), tf.uint16) * 257,
+            lambda: widen_to_uint16(decode_raw_uint8(data, raw_shape, name)),
         )
 
     def png():

@@ -108,15 +108,13 @@ def _same_size(blurry, sharp, name):
         return tf.identity(blurry), tf.identity(sharp)
 
 
-def decode_pair(encoded, to_float=True):
-    """Decodes an encoded pair to {"blurry", "sharp", "name"}: float32 in [0, 1], or uint16 with
-    `to_float=False`; a size mismatch fails naming the pair."""
+def decode_pair(encoded):
+    """Decodes an encoded pair to {"blurry", "sharp", "name"}: float32 in [0, 1]; a size mismatch
+    fails naming the pair."""
     blurry, sharp = (
-        images.decode_uint16(encoded[key], encoded["raw_shape"], encoded["name"])
+        images.to_float(images.decode_uint16(encoded[key], encoded["raw_shape"], encoded["name"]))
         for key in ("blurry", "sharp")
     )
-    if to_float:
-        blurry, sharp = images.to_float(blurry), images.to_float(sharp)
     blurry, sharp = _same_size(blurry, sharp, encoded["name"])
     return {"blurry": blurry, "sharp": sharp, "name": encoded["name"]}
 
@@ -127,8 +125,8 @@ def _crops(index, encoded, config):
 
     The images stay integers until augment_pair cuts the crop windows. Raw 8-bit pixels (what
     ingest writes for training) stay 8-bit: widening a whole 1280x720 pair to 16 bits first took
-    ~5.4 ms of one core, more than a crop's augmentation; augment_pair widens the windows alone,
-    to the same values.
+    ~5.4 ms of one core, more than a crop's augmentation; augment_pair widens the windows alone
+    (`images.widen_to_uint16`).
     """
 
     def crops(decode):

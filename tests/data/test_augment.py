@@ -202,7 +202,7 @@ def test_orient_is_rot90_then_flips(quarter_turns, rng):
             np.testing.assert_array_equal(oriented.numpy(), expected)
 
 
-def test_saturation_is_adjust_saturations(rng):
+def test_saturation_is_adjust_saturation(rng):
     from keras_deblur.data.augment import _scale_saturation
 
     colours = rng.random((4000, 3), dtype=np.float32)
